@@ -1,0 +1,19 @@
+//! parlab: threads and processes, the Rust edition.
+//!
+//! The library behind the parlab lessons (Jupyter notebooks run in the evcxr Rust kernel).
+//! One module per lesson topic; the notebook cells stay thin and call into it.
+//!
+//! - [`pi`]: estimate pi by Monte Carlo, serial, on threads and with rayon, seeded and reproducible.
+//! - [`timing`]: measure closures with warm-up and repeats, sweep a parameter, speed-ups.
+//! - [`chart`]: plotters charts as inline SVG in evcxr and as SVG files.
+//! - [`gil`]: a simulated Global Interpreter Lock, and `allow_threads`.
+//! - [`exercise`]: checks for the learner's exercise cells that never take the kernel down.
+//! - [`display`]: rich output (HTML, SVG) in evcxr, plain text elsewhere.
+#![warn(missing_docs)]
+
+pub mod chart;
+pub mod display;
+pub mod exercise;
+pub mod gil;
+pub mod pi;
+pub mod timing;
