@@ -11,6 +11,9 @@
 //! - [`display`]: rich output (HTML, SVG) in evcxr, plain text elsewhere.
 #![warn(missing_docs)]
 
+/// The `rand` crate (0.10), re-exported so notebook cells can use it without another `:dep`.
+pub use rand;
+
 pub mod chart;
 pub mod display;
 pub mod exercise;

@@ -1,1 +1,95 @@
-fn main() {}
+//! `parlab`: set up, open, render, check and benchmark the parlab lessons.
+//!
+//! ```text
+//! parlab setup            install what the lessons need (idempotent)
+//! parlab lab              setup where needed, then JupyterLab on notebooks/
+//! parlab render           execute every notebook headlessly into rendered/
+//! parlab test             setup where needed, then every test, notebooks included
+//! parlab doctor           what is installed, what is missing and how to fix it
+//! parlab bench GROUP      measurements outside Jupyter (pi, ...)
+//! ```
+
+mod bench;
+mod doctor;
+mod project;
+mod render;
+mod setup;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Threads and processes, the Rust edition: lessons in Jupyter, backed by the parlab crate.
+#[derive(Parser)]
+#[command(name = "parlab", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Install what the lessons need where it is missing: rust-src, evcxr_jupyter, Jupyter in .venv, the `rust` kernel, the crate's binaries.
+    Setup,
+    /// Run setup where needed, then open JupyterLab on notebooks/.
+    Lab(LabArgs),
+    /// Execute every notebook headlessly; write executed notebooks and HTML pages to rendered/.
+    Render(render::RenderArgs),
+    /// Run setup where needed, then every test: unit, doc, CLI and notebook tests (`cargo test --release`).
+    Test,
+    /// Show what is installed and its versions, the cores, what is missing and the command that fixes it.
+    Doctor,
+    /// Measure outside Jupyter: `parlab bench pi --threads 1,2 --json`.
+    Bench(bench::BenchArgs),
+}
+
+#[derive(clap::Args)]
+struct LabArgs {
+    /// Do not open a browser (print the URL instead).
+    #[arg(long)]
+    no_browser: bool,
+    /// The port JupyterLab listens on.
+    #[arg(long, default_value_t = 8888)]
+    port: u16,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Setup => setup::run().map(|_| ()),
+        Command::Lab(args) => lab(args),
+        Command::Render(args) => render::run(args),
+        Command::Test => test(),
+        Command::Doctor => doctor::run(),
+        Command::Bench(args) => bench::run(args),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("parlab: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn lab(args: LabArgs) -> Result<(), String> {
+    let env = setup::run()?;
+    let notebooks = project::root().join("notebooks");
+    println!("Opening JupyterLab on {} (stop it with Ctrl-C)", notebooks.display());
+    let mut cmd = std::process::Command::new(env.jupyter());
+    cmd.arg("lab")
+        .arg(format!("--notebook-dir={}", notebooks.display()))
+        .arg(format!("--port={}", args.port));
+    if args.no_browser {
+        cmd.arg("--no-browser");
+    }
+    project::run_inherit(&mut cmd, "JupyterLab")
+}
+
+fn test() -> Result<(), String> {
+    setup::run()?;
+    println!("\nRunning every test (cargo test --release): unit, doc, CLI and notebooks");
+    let mut cmd = std::process::Command::new(project::cargo());
+    cmd.args(["test", "--release"]).current_dir(project::root());
+    project::run_inherit(&mut cmd, "cargo test").map_err(|e| format!("{e}: some tests failed, see above"))
+}

@@ -1,0 +1,193 @@
+"""Execute parlab notebooks in the real evcxr kernel and check what a learner would see.
+
+Used by `parlab render` and by the notebook tests. For each notebook it runs every cell through
+nbclient (kernel `rust`), then checks each cell's outputs:
+
+- an error output fails the cell, unless the cell is tagged `expect-error` (then an error must be
+  there, and must contain the text in the cell's `parlab.expect` metadata when given);
+- `panicked at` in stderr fails the cell (evcxr reports a panicking cell as a success), and so
+  does any other stderr output (the error of a failed `?`), unless the cell is tagged `allow-stderr`;
+- a cell tagged `chart` must show an SVG image;
+- a cell tagged `check` must show an exercise verdict: "not solved" in `shipped` mode, "solved" in
+  `solved` mode (where each cell tagged `exercise` is replaced by the Rust code in the `<details>`
+  solution block of the next markdown cell);
+- the notebook must finish within its time budget.
+
+Prints one line per notebook and a JSON summary line per notebook on request; exits 1 naming the
+notebook and the cell on any failure, 2 on bad usage or a missing tool.
+"""
+import argparse
+import json
+import re
+import sys
+import time
+from pathlib import Path
+
+try:
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+except ImportError as e:  # pragma: no cover - reported to the user
+    print(f"error: the Python packages for running notebooks are missing ({e}); run `cargo run --release -- setup`", file=sys.stderr)
+    sys.exit(2)
+
+SOLUTION_RE = re.compile(r"<details>.*?```rust\n(.*?)```", re.S)
+
+
+def tags(cell):
+    return set(cell.get("metadata", {}).get("tags", []))
+
+
+def cell_name(index, cell):
+    first = next((l for l in cell.source.splitlines() if l.strip()), "").strip()
+    return f"cell {index + 1} ({first[:60]!r})"
+
+
+def put_solutions(nb):
+    """Replaces each `exercise` cell by the solution from the next markdown cell's <details> block."""
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code" or "exercise" not in tags(cell):
+            continue
+        for later in nb.cells[i + 1:]:
+            if later.cell_type == "markdown":
+                m = SOLUTION_RE.search(later.source)
+                if m:
+                    cell.source = m.group(1)
+                    break
+        else:
+            raise ValueError(f"{cell_name(i, cell)} is an exercise with no <details> solution block after it")
+
+
+def outputs_text(cell, kind):
+    texts = []
+    for out in cell.get("outputs", []):
+        if out.output_type == "stream" and out.name == kind:
+            texts.append(out.text)
+    return "".join(texts)
+
+
+def rich(cell, mime):
+    return [out.data[mime] for out in cell.get("outputs", [])
+            if out.output_type in ("display_data", "execute_result") and mime in out.get("data", {})]
+
+
+def error_text(cell):
+    errs = [out for out in cell.get("outputs", []) if out.output_type == "error"]
+    return "\n".join(f"{e.ename}: {e.evalue}" + ("\n" + "\n".join(e.traceback) if e.traceback else "") for e in errs)
+
+
+def cell_seconds(cell):
+    ex = cell.get("metadata", {}).get("execution", {})
+    start, end = ex.get("iopub.execute_input"), ex.get("shell.execute_reply")
+    if not (start and end):
+        return None
+    from datetime import datetime
+    def parse(s):
+        return datetime.fromisoformat(s.replace("Z", "+00:00"))
+    return (parse(end) - parse(start)).total_seconds()
+
+
+def check_cells(nb, mode):
+    problems = []
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        t = tags(cell)
+        name = cell_name(i, cell)
+        err = error_text(cell)
+        stderr = outputs_text(cell, "stderr")
+        if "expect-error" in t:
+            want = cell.get("metadata", {}).get("parlab", {}).get("expect", "")
+            if not err:
+                problems.append(f"{name}: expected a compile error, but the cell ran")
+            elif want and want not in err:
+                problems.append(f"{name}: expected an error containing {want!r}, got: {err[:400]}")
+        elif err:
+            problems.append(f"{name}: error: {err[:1500]}")
+        if "panicked at" in stderr:
+            problems.append(f"{name}: panicked: {stderr.strip()[:1500]}")
+        elif stderr.strip() and "allow-stderr" not in t:
+            # evcxr prints the error of a failed `?` to stderr and reports the cell as a success.
+            problems.append(f"{name}: wrote to stderr (an error from `?`?): {stderr.strip()[:1000]}")
+        if "chart" in t:
+            svgs = rich(cell, "image/svg+xml")
+            if not any("<svg" in s for s in svgs):
+                problems.append(f"{name}: tagged `chart` but shows no SVG chart")
+        if "check" in t:
+            html = "".join(rich(cell, "text/html"))
+            want = 'data-parlab-verdict="solved"' if mode == "solved" else 'data-parlab-verdict="not-solved"'
+            if want not in html:
+                shown = re.sub(r"<[^>]+>", " ", html).strip() or outputs_text(cell, "stdout").strip() or "nothing"
+                expected = "solved" if mode == "solved" else "not solved yet (the exercise stub must not pass)"
+                problems.append(f"{name}: the check should say {expected}; it shows: {shown[:400]}")
+    return problems
+
+
+def run(path, mode, out_dir, budget, cell_timeout, summary):
+    nb = nbformat.read(path, as_version=4)
+    if mode == "solved":
+        put_solutions(nb)
+    client = NotebookClient(nb, kernel_name="rust", timeout=cell_timeout, allow_errors=True,
+                            record_timing=True, resources={"metadata": {"path": str(path.parent)}})
+    started = time.monotonic()
+    fatal = None
+    try:
+        client.execute()
+    except CellTimeoutError as e:
+        fatal = f"a cell ran longer than {cell_timeout} s: {str(e).splitlines()[0] if str(e) else ''}"
+    except DeadKernelError as e:
+        fatal = f"the kernel died (abort, segfault or killed): {e}"
+    except Exception as e:  # kernel failed to start, etc.
+        fatal = f"{type(e).__name__}: {e}"
+    elapsed = time.monotonic() - started
+    problems = [] if fatal is None else [fatal]
+    problems += check_cells(nb, mode)
+    if budget and elapsed > budget:
+        problems.append(f"took {elapsed:.1f} s, over its budget of {budget:.0f} s")
+    timed = [(cell_seconds(c), cell_name(i, c)) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    timed = [(s, n) for s, n in timed if s is not None]
+    if out_dir:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        stem = path.stem if mode != "solved" else path.stem + ".solved"
+        nbformat.write(nb, out_dir / f"{stem}.ipynb")
+        try:
+            from nbconvert import HTMLExporter
+            html, _ = HTMLExporter().from_notebook_node(nb)
+            (out_dir / f"{stem}.html").write_text(html, encoding="utf-8")
+        except ImportError:
+            print("warning: nbconvert is missing, no HTML written; run `cargo run --release -- setup`", file=sys.stderr)
+    slowest = max(timed) if timed else (0.0, "")
+    status = "ok" if not problems else "FAILED"
+    print(f"{path.name} [{mode}]: {status} in {elapsed:.1f} s ({len(timed)} cells, slowest {slowest[0]:.1f} s: {slowest[1]})", flush=True)
+    for p in problems:
+        print(f"  {path.name}: {p}", flush=True)
+    if summary:
+        cells = sorted(s for s, _ in timed)
+        print("PARLAB-SUMMARY " + json.dumps({
+            "notebook": path.name, "mode": mode, "ok": not problems, "seconds": round(elapsed, 2),
+            "cells": len(cells), "median_cell_s": cells[len(cells) // 2] if cells else None,
+            "slowest_cell_s": slowest[0], "slowest_cell": slowest[1],
+            "first_cell_s": timed[0][0] if timed else None}), flush=True)
+    return not problems
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("notebooks", nargs="+", type=Path)
+    ap.add_argument("--mode", choices=["shipped", "solved"], default="shipped")
+    ap.add_argument("--out", type=Path, help="write executed notebooks and HTML pages here")
+    ap.add_argument("--budget", type=float, default=120.0, help="seconds per notebook (0: none)")
+    ap.add_argument("--cell-timeout", type=int, default=300)
+    ap.add_argument("--summary", action="store_true", help="print a JSON summary line per notebook")
+    a = ap.parse_args()
+    ok = True
+    for p in a.notebooks:
+        if not p.is_file():
+            print(f"error: no notebook at {p}", file=sys.stderr)
+            sys.exit(2)
+        ok &= run(p, a.mode, a.out, a.budget, a.cell_timeout, a.summary)
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()

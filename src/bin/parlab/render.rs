@@ -1,0 +1,82 @@
+//! `parlab render`: execute notebooks headlessly in the real kernel, write them out, check them.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use crate::{project, setup};
+
+/// The notebook runner (Python, nbclient), shipped inside this binary.
+const RUNNER: &str = include_str!("nbrun.py");
+
+/// Options of `parlab render`.
+#[derive(clap::Args)]
+pub struct RenderArgs {
+    /// Notebooks to run (default: every notebooks/*.ipynb).
+    notebooks: Vec<PathBuf>,
+    /// Where the executed notebooks and HTML pages go.
+    #[arg(long, default_value = "rendered")]
+    out: PathBuf,
+    /// `shipped` runs the notebooks as a learner gets them; `solved` puts each exercise's solution in.
+    #[arg(long, default_value = "shipped", value_parser = ["shipped", "solved"])]
+    mode: String,
+    /// Seconds a notebook may take before it counts as failed (0: no limit).
+    #[arg(long, default_value_t = 120.0)]
+    budget: f64,
+    /// Do not run setup first; fail with the command to run if something is missing (used by the tests).
+    #[arg(long)]
+    no_setup: bool,
+    /// Print a JSON summary line per notebook (times of the notebook, its first and slowest cells).
+    #[arg(long)]
+    summary: bool,
+}
+
+/// Runs the notebooks; an error names each notebook and cell that failed.
+pub fn run(args: RenderArgs) -> Result<(), String> {
+    if args.no_setup {
+        if !project::venv_python().is_file() {
+            return Err("Jupyter is not set up: run `cargo run --release -- setup` first".into());
+        }
+        if setup::evcxr_version().is_none() {
+            return Err("the evcxr kernel is not installed: run `cargo run --release -- setup` first".into());
+        }
+    } else {
+        setup::run()?;
+    }
+    let notebooks = if args.notebooks.is_empty() { all_notebooks()? } else { args.notebooks };
+    let runner = project::root().join("target").join("parlab-nbrun.py");
+    std::fs::create_dir_all(runner.parent().unwrap_or(project::root()))
+        .and_then(|_| std::fs::write(&runner, RUNNER))
+        .map_err(|e| format!("could not write the notebook runner to {}: {e}", runner.display()))?;
+    let out = if args.out.is_absolute() { args.out } else { project::root().join(args.out) };
+    println!("Executing {} notebook(s) in the `rust` kernel ({} mode), output in {}", notebooks.len(), args.mode, out.display());
+    let mut cmd = Command::new(project::venv_python());
+    cmd.arg(&runner)
+        .args(&notebooks)
+        .arg("--mode")
+        .arg(&args.mode)
+        .arg("--out")
+        .arg(&out)
+        .arg("--budget")
+        .arg(args.budget.to_string())
+        .stdin(std::process::Stdio::null());
+    if args.summary {
+        cmd.arg("--summary");
+    }
+    project::run_inherit(&mut cmd, "rendering the notebooks")
+        .map_err(|_| "some notebooks failed: the notebook and cell are named above".to_owned())
+}
+
+/// Every `notebooks/*.ipynb`, sorted by name.
+pub fn all_notebooks() -> Result<Vec<PathBuf>, String> {
+    let dir = project::root().join("notebooks");
+    let mut found: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "ipynb"))
+        .collect();
+    found.sort();
+    if found.is_empty() {
+        return Err(format!("no notebooks in {}", dir.display()));
+    }
+    Ok(found)
+}
