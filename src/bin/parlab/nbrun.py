@@ -31,6 +31,7 @@ except ImportError as e:  # pragma: no cover - reported to the user
     print(f"error: the Python packages for running notebooks are missing ({e}); run `cargo run --release -- setup`", file=sys.stderr)
     sys.exit(2)
 
+ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 SOLUTION_RE = re.compile(r"<details>.*?```rust\n(.*?)```", re.S)
 
 
@@ -73,7 +74,8 @@ def rich(cell, mime):
 
 def error_text(cell):
     errs = [out for out in cell.get("outputs", []) if out.output_type == "error"]
-    return "\n".join(f"{e.ename}: {e.evalue}" + ("\n" + "\n".join(e.traceback) if e.traceback else "") for e in errs)
+    text = "\n".join(f"{e.ename}: {e.evalue}" + ("\n" + "\n".join(e.traceback) if e.traceback else "") for e in errs)
+    return ANSI_RE.sub("", text)
 
 
 def cell_seconds(cell):
