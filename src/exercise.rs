@@ -42,7 +42,11 @@ impl Verdict {
     /// assert!(v.is_solved());
     /// ```
     pub fn solved(exercise: &str, message: impl Into<String>) -> Self {
-        Verdict { exercise: exercise.to_owned(), solved: true, message: message.into() }
+        Verdict {
+            exercise: exercise.to_owned(),
+            solved: true,
+            message: message.into(),
+        }
     }
 
     /// A verdict saying the exercise is not solved yet, with the reason.
@@ -53,7 +57,11 @@ impl Verdict {
     /// assert!(!v.is_solved());
     /// ```
     pub fn not_yet(exercise: &str, message: impl Into<String>) -> Self {
-        Verdict { exercise: exercise.to_owned(), solved: false, message: message.into() }
+        Verdict {
+            exercise: exercise.to_owned(),
+            solved: false,
+            message: message.into(),
+        }
     }
 
     /// True when the check passed.
@@ -105,7 +113,11 @@ impl Verdict {
 
 impl fmt::Display for Verdict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let headline = if self.solved { "Solved" } else { "Not solved yet" };
+        let headline = if self.solved {
+            "Solved"
+        } else {
+            "Not solved yet"
+        };
         write!(f, "{headline}: {}: {}", self.exercise, self.message)
     }
 }
@@ -156,7 +168,10 @@ where
             let _ = tx.send(catch_quietly(attempt));
         });
     if let Err(e) = spawned {
-        return Verdict::not_yet(exercise, format!("could not start a thread to run the check: {e}"));
+        return Verdict::not_yet(
+            exercise,
+            format!("could not start a thread to run the check: {e}"),
+        );
     }
     match rx.recv_timeout(limit) {
         Ok(outcome) => verdict_from(exercise, outcome),

@@ -5,11 +5,18 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 fn parlab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_parlab")).args(args).output().expect("could not run parlab")
+    Command::new(env!("CARGO_BIN_EXE_parlab"))
+        .args(args)
+        .output()
+        .expect("could not run parlab")
 }
 
 fn text(out: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
 
 #[test]
@@ -17,7 +24,10 @@ fn unknown_subcommand_is_refused_with_the_list_of_commands() {
     let out = parlab(&["frobnicate"]);
     assert!(!out.status.success());
     let said = text(&out);
-    assert!(said.contains("unrecognized subcommand 'frobnicate'"), "{said}");
+    assert!(
+        said.contains("unrecognized subcommand 'frobnicate'"),
+        "{said}"
+    );
     assert!(said.contains("--help"), "{said}");
 }
 
@@ -25,7 +35,10 @@ fn unknown_subcommand_is_refused_with_the_list_of_commands() {
 fn help_lists_every_command() {
     let said = text(&parlab(&["--help"]));
     for command in ["setup", "lab", "render", "test", "doctor", "bench"] {
-        assert!(said.contains(command), "`{command}` missing from --help:\n{said}");
+        assert!(
+            said.contains(command),
+            "`{command}` missing from --help:\n{said}"
+        );
     }
 }
 
@@ -34,16 +47,36 @@ fn unknown_bench_group_lists_the_known_ones() {
     let out = parlab(&["bench", "teleport"]);
     assert!(!out.status.success());
     let said = text(&out);
-    assert!(said.contains("unknown bench group `teleport`") && said.contains("pi"), "{said}");
+    assert!(
+        said.contains("unknown bench group `teleport`") && said.contains("pi"),
+        "{said}"
+    );
 }
 
 #[test]
 fn bench_pi_json_has_the_documented_fields() {
-    let out = parlab(&["bench", "pi", "--threads", "1,2", "--samples", "2000000", "--repeats", "1", "--json"]);
+    let out = parlab(&[
+        "bench",
+        "pi",
+        "--threads",
+        "1,2",
+        "--samples",
+        "2000000",
+        "--repeats",
+        "1",
+        "--json",
+    ]);
     assert!(out.status.success(), "{}", text(&out));
     let stdout = String::from_utf8(out.stdout).unwrap();
-    let rows: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert!(rows.iter().any(|r| r["case"] == "threads" && r["threads"] == 2), "{stdout}");
+    let rows: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        rows.iter()
+            .any(|r| r["case"] == "threads" && r["threads"] == 2),
+        "{stdout}"
+    );
     for row in &rows {
         for field in ["bench", "case", "threads", "samples", "median_s", "per_s"] {
             assert!(!row[field].is_null(), "{field} missing in {row}");
@@ -89,8 +122,17 @@ fn runner_catches_panics_stderr_errors_missing_charts_and_passing_stubs() {
         "the check should say not solved yet",
         "cell 8 ('let y: u32 = \"not a number\";'): error: Error: mismatched types",
     ] {
-        assert!(said.contains(expected), "runner output lacks {expected:?}:\n{said}");
+        assert!(
+            said.contains(expected),
+            "runner output lacks {expected:?}:\n{said}"
+        );
     }
-    assert!(!said.contains("broken.ipynb: cell 2 ("), "a good cell was reported:\n{said}");
-    assert!(!said.contains("broken.ipynb: cell 9 ("), "the last cell should have run fine:\n{said}");
+    assert!(
+        !said.contains("broken.ipynb: cell 2 ("),
+        "a good cell was reported:\n{said}"
+    );
+    assert!(
+        !said.contains("broken.ipynb: cell 9 ("),
+        "the last cell should have run fine:\n{said}"
+    );
 }

@@ -13,11 +13,15 @@ use std::sync::Mutex;
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 fn notebook(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("notebooks").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("notebooks")
+        .join(name)
 }
 
 fn execute(name: &str, mode: &str) {
-    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _turn = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("notebooks");
     let status = Command::new(env!("CARGO_BIN_EXE_parlab"))
         .args(["render", "--no-setup", "--summary", "--mode", mode, "--out"])
@@ -25,7 +29,10 @@ fn execute(name: &str, mode: &str) {
         .arg(notebook(name))
         .status()
         .expect("could not start the parlab binary");
-    assert!(status.success(), "{name} ({mode} mode) failed: the cells and reasons are printed above");
+    assert!(
+        status.success(),
+        "{name} ({mode} mode) failed: the cells and reasons are printed above"
+    );
 }
 
 macro_rules! notebook_tests {
@@ -53,17 +60,30 @@ notebook_tests! {
 /// Notebooks in git carry no outputs: the executed versions are build products.
 #[test]
 fn notebooks_in_git_have_no_outputs() {
-    for entry in std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("notebooks")).unwrap() {
+    for entry in std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("notebooks")).unwrap()
+    {
         let path = entry.unwrap().path();
         if path.extension().is_none_or(|e| e != "ipynb") {
             continue;
         }
-        let nb: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let nb: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         for (i, cell) in nb["cells"].as_array().unwrap().iter().enumerate() {
             if cell["cell_type"] == "code" {
                 let outputs = cell["outputs"].as_array().map_or(0, |o| o.len());
-                assert_eq!(outputs, 0, "{} cell {} carries outputs: strip them", path.display(), i + 1);
-                assert!(cell["execution_count"].is_null(), "{} cell {} has an execution count", path.display(), i + 1);
+                assert_eq!(
+                    outputs,
+                    0,
+                    "{} cell {} carries outputs: strip them",
+                    path.display(),
+                    i + 1
+                );
+                assert!(
+                    cell["execution_count"].is_null(),
+                    "{} cell {} has an execution count",
+                    path.display(),
+                    i + 1
+                );
             }
         }
     }

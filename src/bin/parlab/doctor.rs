@@ -17,18 +17,41 @@ pub fn run() -> Result<(), String> {
         }
     };
     println!("parlab doctor");
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
     println!("  info     {:<28} {cores}", "cores (available parallelism)");
-    line("rustc", output(Command::new("rustc").arg("--version")), "install Rust with rustup");
-    line("cargo", output(Command::new(project::cargo()).arg("--version")), "install Rust with rustup");
+    line(
+        "rustc",
+        output(Command::new("rustc").arg("--version")),
+        "install Rust with rustup",
+    );
+    line(
+        "cargo",
+        output(Command::new(project::cargo()).arg("--version")),
+        "install Rust with rustup",
+    );
     let rust_src = output(Command::new("rustup").args(["component", "list", "--installed"]))
-        .and_then(|l| if l.contains("rust-src") { Ok("installed".into()) } else { Err("not installed".into()) });
+        .and_then(|l| {
+            if l.contains("rust-src") {
+                Ok("installed".into())
+            } else {
+                Err("not installed".into())
+            }
+        });
     line("rust-src", rust_src, "rustup component add rust-src");
     let py = setup::system_python().ok_or_else(|| "no python3 on PATH".to_owned());
-    line("python3", py.and_then(|p| output(Command::new(p).arg("--version"))), "install Python 3 with venv (apt-get install python3 python3-venv)");
+    line(
+        "python3",
+        py.and_then(|p| output(Command::new(p).arg("--version"))),
+        "install Python 3 with venv (apt-get install python3 python3-venv)",
+    );
     let evcxr = match setup::evcxr_version() {
         Some(v) if v == setup::EVCXR_VERSION => Ok(v),
-        Some(v) => Err(format!("{v} (the lessons are tested with {})", setup::EVCXR_VERSION)),
+        Some(v) => Err(format!(
+            "{v} (the lessons are tested with {})",
+            setup::EVCXR_VERSION
+        )),
         None => Err("not installed".into()),
     };
     line("evcxr_jupyter", evcxr, fix);
@@ -36,20 +59,38 @@ pub fn run() -> Result<(), String> {
     let jupyter = if venv_py.is_file() {
         output(Command::new(&venv_py).args(["-c", "import jupyterlab, nbclient; print('JupyterLab', jupyterlab.__version__, '/ nbclient', nbclient.__version__)"]))
     } else {
-        Err(format!("no virtual environment at {}", project::venv().display()))
+        Err(format!(
+            "no virtual environment at {}",
+            project::venv().display()
+        ))
     };
     line("Jupyter (.venv)", jupyter, fix);
     let kernel = if venv_py.is_file() {
         output(Command::new(project::venv().join("bin/jupyter")).args(["kernelspec", "list"]))
-            .and_then(|l| l.lines().find(|l| l.trim_start().starts_with("rust ")).map(|l| l.trim().to_owned()).ok_or("not registered".into()))
+            .and_then(|l| {
+                l.lines()
+                    .find(|l| l.trim_start().starts_with("rust "))
+                    .map(|l| l.trim().to_owned())
+                    .ok_or("not registered".into())
+            })
     } else {
         Err("needs Jupyter first".into())
     };
     line("`rust` kernel", kernel, fix);
     let worker = project::root().join("target/release/parlab-worker");
-    line("worker binary", if worker.is_file() { Ok(worker.display().to_string()) } else { Err("not built".into()) }, fix);
+    line(
+        "worker binary",
+        if worker.is_file() {
+            Ok(worker.display().to_string())
+        } else {
+            Err("not built".into())
+        },
+        fix,
+    );
     if missing == 0 {
-        println!("Everything the lessons need is in place: `cargo run --release -- lab` opens them.");
+        println!(
+            "Everything the lessons need is in place: `cargo run --release -- lab` opens them."
+        );
         Ok(())
     } else {
         Err(format!("{missing} thing(s) missing: `{fix}` installs them"))

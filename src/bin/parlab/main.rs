@@ -75,7 +75,10 @@ fn main() -> ExitCode {
 fn lab(args: LabArgs) -> Result<(), String> {
     let env = setup::run()?;
     let notebooks = project::root().join("notebooks");
-    println!("Opening JupyterLab on {} (stop it with Ctrl-C)", notebooks.display());
+    println!(
+        "Opening JupyterLab on {} (stop it with Ctrl-C)",
+        notebooks.display()
+    );
     let mut cmd = std::process::Command::new(env.jupyter());
     cmd.arg("lab")
         .arg(format!("--notebook-dir={}", notebooks.display()))
@@ -91,5 +94,6 @@ fn test() -> Result<(), String> {
     println!("\nRunning every test (cargo test --release): unit, doc, CLI and notebooks");
     let mut cmd = std::process::Command::new(project::cargo());
     cmd.args(["test", "--release"]).current_dir(project::root());
-    project::run_inherit(&mut cmd, "cargo test").map_err(|e| format!("{e}: some tests failed, see above"))
+    project::run_inherit(&mut cmd, "cargo test")
+        .map_err(|e| format!("{e}: some tests failed, see above"))
 }

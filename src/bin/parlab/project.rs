@@ -20,7 +20,9 @@ pub fn venv_python() -> PathBuf {
 
 /// The cargo that runs us (or the one on PATH).
 pub fn cargo() -> PathBuf {
-    std::env::var_os("CARGO").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("cargo"))
+    std::env::var_os("CARGO")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("cargo"))
 }
 
 /// Finds an executable on PATH or in cargo's bin folder.
@@ -37,7 +39,9 @@ pub fn cargo_bin_dir() -> PathBuf {
     if let Some(home) = std::env::var_os("CARGO_HOME") {
         return PathBuf::from(home).join("bin");
     }
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
     home.join(".cargo").join("bin")
 }
 
@@ -52,14 +56,24 @@ pub fn output(cmd: &mut Command) -> Result<String, String> {
         Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
     } else {
         let err = String::from_utf8_lossy(&out.stderr);
-        Err(format!("{shown} failed ({}): {}", out.status, last_lines(&err, 15)))
+        Err(format!(
+            "{shown} failed ({}): {}",
+            out.status,
+            last_lines(&err, 15)
+        ))
     }
 }
 
 /// Runs a command with the terminal's stdout and stderr; an error names what failed.
 pub fn run_inherit(cmd: &mut Command, what: &str) -> Result<(), String> {
-    let status = cmd.status().map_err(|e| format!("could not start {what}: {e}"))?;
-    if status.success() { Ok(()) } else { Err(format!("{what} failed ({status})")) }
+    let status = cmd
+        .status()
+        .map_err(|e| format!("could not start {what}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{what} failed ({status})"))
+    }
 }
 
 /// The last `n` lines of a text.

@@ -37,18 +37,39 @@ pub fn run(args: RenderArgs) -> Result<(), String> {
             return Err("Jupyter is not set up: run `cargo run --release -- setup` first".into());
         }
         if setup::evcxr_version().is_none() {
-            return Err("the evcxr kernel is not installed: run `cargo run --release -- setup` first".into());
+            return Err(
+                "the evcxr kernel is not installed: run `cargo run --release -- setup` first"
+                    .into(),
+            );
         }
     } else {
         setup::run()?;
     }
-    let notebooks = if args.notebooks.is_empty() { all_notebooks()? } else { args.notebooks };
+    let notebooks = if args.notebooks.is_empty() {
+        all_notebooks()?
+    } else {
+        args.notebooks
+    };
     let runner = project::root().join("target").join("parlab-nbrun.py");
     std::fs::create_dir_all(runner.parent().unwrap_or(project::root()))
         .and_then(|_| std::fs::write(&runner, RUNNER))
-        .map_err(|e| format!("could not write the notebook runner to {}: {e}", runner.display()))?;
-    let out = if args.out.is_absolute() { args.out } else { project::root().join(args.out) };
-    println!("Executing {} notebook(s) in the `rust` kernel ({} mode), output in {}", notebooks.len(), args.mode, out.display());
+        .map_err(|e| {
+            format!(
+                "could not write the notebook runner to {}: {e}",
+                runner.display()
+            )
+        })?;
+    let out = if args.out.is_absolute() {
+        args.out
+    } else {
+        project::root().join(args.out)
+    };
+    println!(
+        "Executing {} notebook(s) in the `rust` kernel ({} mode), output in {}",
+        notebooks.len(),
+        args.mode,
+        out.display()
+    );
     let mut cmd = Command::new(project::venv_python());
     cmd.arg(&runner)
         .args(&notebooks)

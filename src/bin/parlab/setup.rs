@@ -50,7 +50,12 @@ fn steps() -> Vec<Step> {
         Step {
             name: "rust-src component",
             check: check_rust_src,
-            install: || run_inherit(Command::new("rustup").args(["component", "add", "rust-src"]), "rustup component add rust-src"),
+            install: || {
+                run_inherit(
+                    Command::new("rustup").args(["component", "add", "rust-src"]),
+                    "rustup component add rust-src",
+                )
+            },
             note: "",
             fix: "run `rustup component add rust-src` (evcxr needs it to infer the types of variables)",
         },
@@ -72,8 +77,12 @@ fn steps() -> Vec<Step> {
             name: "`rust` Jupyter kernel registered",
             check: check_kernel,
             install: || {
-                let evcxr = project::find_tool("evcxr_jupyter").ok_or("evcxr_jupyter is not installed")?;
-                run_inherit(Command::new(evcxr).arg("--install"), "evcxr_jupyter --install")
+                let evcxr =
+                    project::find_tool("evcxr_jupyter").ok_or("evcxr_jupyter is not installed")?;
+                run_inherit(
+                    Command::new(evcxr).arg("--install"),
+                    "evcxr_jupyter --install",
+                )
             },
             note: "",
             fix: "run `evcxr_jupyter --install`",
@@ -83,7 +92,8 @@ fn steps() -> Vec<Step> {
             check: || Ok(None),
             install: || {
                 let mut cmd = Command::new(project::cargo());
-                cmd.args(["build", "--release", "--bins", "--quiet"]).current_dir(project::root());
+                cmd.args(["build", "--release", "--bins", "--quiet"])
+                    .current_dir(project::root());
                 run_inherit(&mut cmd, "cargo build --release --bins")
             },
             note: "",
@@ -112,8 +122,13 @@ pub fn run() -> Result<Ready, String> {
             println!("{label}: installing");
         }
         (step.install)().map_err(|e| failed(&label, &e, step.fix, &all[i + 1..]))?;
-        if let Some(detail) = (step.check)().map_err(|e| failed(&label, &e, step.fix, &all[i + 1..]))? {
-            println!("{label}: installed, {detail} ({:.1} s)", t.elapsed().as_secs_f64());
+        if let Some(detail) =
+            (step.check)().map_err(|e| failed(&label, &e, step.fix, &all[i + 1..]))?
+        {
+            println!(
+                "{label}: installed, {detail} ({:.1} s)",
+                t.elapsed().as_secs_f64()
+            );
         } else if step.name.starts_with("parlab binaries") {
             println!("{label}: built ({:.1} s)", t.elapsed().as_secs_f64());
         } else {
@@ -121,12 +136,20 @@ pub fn run() -> Result<Ready, String> {
             return Err(failed(&label, e, step.fix, &all[i + 1..]));
         }
     }
-    println!("parlab setup: everything is in place ({:.1} s)", started.elapsed().as_secs_f64());
-    Ok(Ready { venv_bin: project::venv().join("bin") })
+    println!(
+        "parlab setup: everything is in place ({:.1} s)",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(Ready {
+        venv_bin: project::venv().join("bin"),
+    })
 }
 
 fn failed(label: &str, error: &str, fix: &str, not_done: &[Step]) -> String {
-    let mut msg = format!("setup failed at {label}:\n  {}\n  fix: {fix}", error.replace('\n', "\n  "));
+    let mut msg = format!(
+        "setup failed at {label}:\n  {}\n  fix: {fix}",
+        error.replace('\n', "\n  ")
+    );
     if !not_done.is_empty() {
         let names: Vec<&str> = not_done.iter().map(|s| s.name).collect();
         msg.push_str(&format!("\n  not done yet: {}", names.join("; ")));
@@ -144,11 +167,21 @@ pub fn system_python() -> Option<PathBuf> {
 
 fn check_python() -> Result<Option<String>, String> {
     let py = system_python().ok_or("no `python3` found on PATH")?;
-    let version = output(Command::new(&py).args(["-c", "import sys, venv; print('%d.%d.%d' % sys.version_info[:3])"]))
-        .map_err(|e| format!("{} cannot create virtual environments: {e}", py.display()))?;
-    let minor: u32 = version.split('.').nth(1).and_then(|m| m.parse().ok()).unwrap_or(0);
+    let version = output(Command::new(&py).args([
+        "-c",
+        "import sys, venv; print('%d.%d.%d' % sys.version_info[:3])",
+    ]))
+    .map_err(|e| format!("{} cannot create virtual environments: {e}", py.display()))?;
+    let minor: u32 = version
+        .split('.')
+        .nth(1)
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(0);
     if !version.starts_with("3.") || minor < 9 {
-        return Err(format!("{} is Python {version}; Jupyter needs Python 3.9 or newer", py.display()));
+        return Err(format!(
+            "{} is Python {version}; Jupyter needs Python 3.9 or newer",
+            py.display()
+        ));
     }
     Ok(Some(format!("Python {version}")))
 }
@@ -156,7 +189,10 @@ fn check_python() -> Result<Option<String>, String> {
 fn check_rust_src() -> Result<Option<String>, String> {
     let installed = output(Command::new("rustup").args(["component", "list", "--installed"]))
         .map_err(|e| format!("rustup is needed to manage the rust-src component: {e}"))?;
-    Ok(installed.lines().any(|l| l.starts_with("rust-src")).then(|| "installed".to_owned()))
+    Ok(installed
+        .lines()
+        .any(|l| l.starts_with("rust-src"))
+        .then(|| "installed".to_owned()))
 }
 
 /// The installed evcxr_jupyter version, if any (from `cargo install --list`: it has no `--version`).
@@ -164,7 +200,10 @@ pub fn evcxr_version() -> Option<String> {
     project::find_tool("evcxr_jupyter")?;
     let list = output(Command::new(project::cargo()).args(["install", "--list"])).ok()?;
     let line = list.lines().find(|l| l.starts_with("evcxr_jupyter v"))?;
-    let version = line.trim_start_matches("evcxr_jupyter v").split([':', ' ']).next()?;
+    let version = line
+        .trim_start_matches("evcxr_jupyter v")
+        .split([':', ' '])
+        .next()?;
     Some(version.to_owned())
 }
 
@@ -172,7 +211,9 @@ fn check_evcxr() -> Result<Option<String>, String> {
     Ok(match evcxr_version() {
         Some(v) if v == EVCXR_VERSION => Some(format!("version {v}")),
         Some(v) => {
-            println!("  evcxr_jupyter {v} is installed; the lessons are tested with {EVCXR_VERSION}");
+            println!(
+                "  evcxr_jupyter {v} is installed; the lessons are tested with {EVCXR_VERSION}"
+            );
             None
         }
         None => None,
@@ -181,7 +222,13 @@ fn check_evcxr() -> Result<Option<String>, String> {
 
 fn install_evcxr() -> Result<(), String> {
     let mut cmd = Command::new(project::cargo());
-    cmd.args(["install", "--locked", "evcxr_jupyter", "--version", EVCXR_VERSION]);
+    cmd.args([
+        "install",
+        "--locked",
+        "evcxr_jupyter",
+        "--version",
+        EVCXR_VERSION,
+    ]);
     run_inherit(&mut cmd, "cargo install evcxr_jupyter")
 }
 
@@ -190,7 +237,9 @@ fn check_venv() -> Result<Option<String>, String> {
     if !py.is_file() {
         return Ok(None);
     }
-    let probe = format!("{PYTHON_MODULES}; print('JupyterLab', jupyterlab.__version__, '/ nbclient', nbclient.__version__)");
+    let probe = format!(
+        "{PYTHON_MODULES}; print('JupyterLab', jupyterlab.__version__, '/ nbclient', nbclient.__version__)"
+    );
     Ok(output(Command::new(&py).args(["-c", &probe])).ok())
 }
 
@@ -202,7 +251,19 @@ fn install_venv() -> Result<(), String> {
         output(Command::new(py).arg("-m").arg("venv").arg(&venv))?;
     }
     let mut pip = Command::new(project::venv_python());
-    pip.args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"]).args(PYTHON_REQUIREMENTS.lines().map(str::trim).filter(|l| !l.is_empty()));
+    pip.args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+    ])
+    .args(
+        PYTHON_REQUIREMENTS
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty()),
+    );
     if let Err(e) = run_inherit(&mut pip, "pip install") {
         if created_now {
             let _ = std::fs::remove_dir_all(&venv);
@@ -219,13 +280,20 @@ fn check_kernel() -> Result<Option<String>, String> {
         return Err("Jupyter is not installed in .venv".into());
     }
     let listing = output(Command::new(jupyter).args(["kernelspec", "list", "--json"]))?;
-    let specs: serde_json::Value =
-        serde_json::from_str(&listing).map_err(|e| format!("unexpected `jupyter kernelspec list` output: {e}"))?;
-    let Some(rust) = specs["kernelspecs"].get("rust") else { return Ok(None) };
+    let specs: serde_json::Value = serde_json::from_str(&listing)
+        .map_err(|e| format!("unexpected `jupyter kernelspec list` output: {e}"))?;
+    let Some(rust) = specs["kernelspecs"].get("rust") else {
+        return Ok(None);
+    };
     let argv0 = rust["spec"]["argv"][0].as_str().unwrap_or_default();
     if !std::path::Path::new(argv0).is_file() {
-        println!("  the `rust` kernel points at {argv0}, which does not exist: registering it again");
+        println!(
+            "  the `rust` kernel points at {argv0}, which does not exist: registering it again"
+        );
         return Ok(None);
     }
-    Ok(Some(format!("at {}", rust["resource_dir"].as_str().unwrap_or("?"))))
+    Ok(Some(format!(
+        "at {}",
+        rust["resource_dir"].as_str().unwrap_or("?")
+    )))
 }

@@ -1,0 +1,309 @@
+//! `parlab bench GROUP`: the lessons' measurements outside Jupyter, as a table or JSON lines.
+//!
+//! Groups: `pi` (every calc_pi variant; `process` and `pool` come later).
+
+use std::path::PathBuf;
+
+use parlab::chart::Series;
+use parlab::gil::{self, Gil};
+use parlab::pi;
+use parlab::timing::{self, Measurement, Table};
+
+/// The bench groups that exist.
+pub const GROUPS: &[&str] = &["pi"];
+
+/// The seed of every seeded case (results are the same for any thread count).
+const SEED: u64 = 1;
+
+/// Arguments of `parlab bench`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct BenchArgs {
+    /// What to measure: pi.
+    pub group: String,
+    /// Thread counts to measure, comma separated [default: 1,2 and the number of cores].
+    #[arg(long, value_delimiter = ',')]
+    pub threads: Vec<usize>,
+    /// Samples per run.
+    #[arg(long, default_value_t = 100_000_000)]
+    pub samples: u64,
+    /// Timed runs per case, after one warm-up run; the median is reported.
+    #[arg(long, default_value_t = 3)]
+    pub repeats: usize,
+    /// Print one JSON object per line instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Also draw the speed-up chart into this SVG file.
+    #[arg(long)]
+    pub svg: Option<PathBuf>,
+}
+
+/// One measured case: a line of `--json` output and a row of the table.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct BenchRow {
+    /// The group, e.g. `pi`.
+    pub bench: String,
+    /// The variant: learner, small_rng, serial, threads, rayon, gil, gil_allow_threads.
+    pub case: String,
+    /// Threads used.
+    pub threads: usize,
+    /// Samples per run.
+    pub samples: u64,
+    /// Median time of a run, in seconds.
+    pub median_s: f64,
+    /// Samples per second of the median run.
+    pub per_s: f64,
+}
+
+/// Runs `parlab bench`: measures the group and prints a table or JSON lines.
+pub fn run(args: BenchArgs) -> Result<(), String> {
+    let rows = measure(&args)?;
+    if args.json {
+        for row in &rows {
+            println!("{}", serde_json::to_string(row).map_err(|e| e.to_string())?);
+        }
+    } else {
+        print!("{}", table(&rows));
+        for series in speedup_series(&rows) {
+            let points: Vec<String> = series
+                .points
+                .iter()
+                .map(|(t, s)| format!("{t} threads {s:.2}x"))
+                .collect();
+            println!(
+                "speed-up of {} over serial: {}",
+                series.name,
+                points.join(", ")
+            );
+        }
+    }
+    if let Some(path) = &args.svg {
+        save_chart(&args.group, &rows, path)?;
+    }
+    Ok(())
+}
+
+/// Draws the group's chart (speed-up against threads) into an SVG file.
+fn save_chart(group: &str, rows: &[BenchRow], path: &std::path::Path) -> Result<(), String> {
+    let series = speedup_series(rows);
+    if series.is_empty() {
+        return Err(format!(
+            "the `{group}` group has no speed-up to chart; drop --svg"
+        ));
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let title = format!("calc_pi speed-up over one thread ({cores} cores)");
+    parlab::chart::speedup(&title, &series)
+        .and_then(|chart| chart.save(path))
+        .map_err(|e| format!("could not write the chart: {e}"))?;
+    eprintln!("chart written to {}", path.display());
+    Ok(())
+}
+
+/// Measures the group named in `args`.
+fn measure(args: &BenchArgs) -> Result<Vec<BenchRow>, String> {
+    match args.group.as_str() {
+        "pi" => measure_pi(args),
+        other => Err(format!(
+            "unknown bench group `{other}`; known groups: {}",
+            GROUPS.join(", ")
+        )),
+    }
+}
+
+/// The thread counts of `args`, or 1, 2 and the number of cores.
+fn thread_counts(args: &BenchArgs) -> Vec<usize> {
+    if !args.threads.is_empty() {
+        return args.threads.clone();
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut counts = vec![1, 2, cores];
+    counts.sort_unstable();
+    counts.dedup();
+    counts
+}
+
+/// Measures every calc_pi variant: learner, small_rng, serial, threads and GIL threads at each
+/// thread count, rayon.
+pub fn measure_pi(args: &BenchArgs) -> Result<Vec<BenchRow>, String> {
+    let n = args.samples;
+    let repeats = args.repeats;
+    let threads = thread_counts(args);
+    if let Some(&t) = threads.iter().find(|&&t| t == 0 || t > pi::MAX_THREADS) {
+        return Err(format!(
+            "--threads {t}: use 1 to {} threads",
+            pi::MAX_THREADS
+        ));
+    }
+    pi::calc_pi(n, SEED).map_err(|e| format!("--samples {n}: {e}"))?;
+
+    let mut rows = Vec::new();
+    let mut add = |case: &str, threads: usize, m: Result<Measurement, timing::TimingError>| {
+        let m = m.map_err(|e| e.to_string())?;
+        let median_s = m.seconds();
+        let row = BenchRow {
+            bench: "pi".into(),
+            case: case.into(),
+            threads,
+            samples: n,
+            median_s,
+            per_s: m.throughput().unwrap_or(n as f64 / median_s),
+        };
+        eprintln!(
+            "  {case:<18} {threads:>3} threads  {}",
+            timing::format_duration(m.median())
+        );
+        rows.push(row);
+        Ok::<(), String>(())
+    };
+    eprintln!("measuring calc_pi, {n} samples, {repeats} runs each after a warm-up");
+    add(
+        "learner",
+        1,
+        timing::measure("learner", repeats, || pi::calc_pi_learner(n)),
+    )?;
+    add(
+        "small_rng",
+        1,
+        timing::measure("small_rng", repeats, || pi::calc_pi_small_rng(n, SEED)),
+    )?;
+    add(
+        "serial",
+        1,
+        timing::measure("serial", repeats, || pi::calc_pi(n, SEED)),
+    )?;
+    for &t in &threads {
+        add(
+            "threads",
+            t,
+            timing::measure("threads", repeats, || pi::calc_pi_threads(n, t, SEED)),
+        )?;
+    }
+    let rayon_threads = rayon::current_num_threads();
+    add(
+        "rayon",
+        rayon_threads,
+        timing::measure("rayon", repeats, || pi::calc_pi_rayon(n, SEED)),
+    )?;
+    let g = Gil::new();
+    for &t in &threads {
+        let m = timing::measure("gil", repeats, || gil::calc_pi_gil(&g, n, t, SEED, false));
+        add("gil", t, m)?;
+    }
+    for &t in &threads {
+        let m = timing::measure("gil_allow_threads", repeats, || {
+            gil::calc_pi_gil(&g, n, t, SEED, true)
+        });
+        add("gil_allow_threads", t, m)?;
+    }
+    Ok(rows)
+}
+
+/// Speed-up over the `serial` case against the thread count, one series per threaded case
+/// (`threads`, `gil`, `gil_allow_threads`): what the speed-up chart draws.
+pub fn speedup_series(rows: &[BenchRow]) -> Vec<Series> {
+    let Some(serial) = rows.iter().find(|r| r.case == "serial") else {
+        return Vec::new();
+    };
+    ["threads", "gil", "gil_allow_threads"]
+        .iter()
+        .map(|&case| {
+            let points = rows
+                .iter()
+                .filter(|r| r.case == case && r.median_s > 0.0)
+                .map(|r| (r.threads as f64, serial.median_s / r.median_s))
+                .collect();
+            Series::new(case, points)
+        })
+        .filter(|s| !s.points.is_empty())
+        .collect()
+}
+
+/// The rows as a plain-text table, with the speed-up over `serial`.
+fn table(rows: &[BenchRow]) -> Table {
+    let serial = rows.iter().find(|r| r.case == "serial").map(|r| r.median_s);
+    let mut table = Table::new([
+        "case",
+        "threads",
+        "samples",
+        "median",
+        "per second",
+        "vs serial",
+    ]);
+    for r in rows {
+        let speedup = serial.map_or_else(|| "-".into(), |s| format!("{:.2}x", s / r.median_s));
+        table.push([
+            r.case.clone(),
+            r.threads.to_string(),
+            r.samples.to_string(),
+            timing::format_duration(std::time::Duration::from_secs_f64(r.median_s)),
+            timing::format_si(r.per_s),
+            speedup,
+        ]);
+    }
+    table
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(group: &str, threads: Vec<usize>, samples: u64) -> BenchArgs {
+        BenchArgs {
+            group: group.into(),
+            threads,
+            samples,
+            repeats: 1,
+            json: true,
+            svg: None,
+        }
+    }
+
+    #[test]
+    fn pi_rows_and_series() {
+        let rows = measure_pi(&args("pi", vec![1, 2], 200_000)).unwrap();
+        let cases: Vec<&str> = rows.iter().map(|r| r.case.as_str()).collect();
+        assert_eq!(
+            cases,
+            [
+                "learner",
+                "small_rng",
+                "serial",
+                "threads",
+                "threads",
+                "rayon",
+                "gil",
+                "gil",
+                "gil_allow_threads",
+                "gil_allow_threads"
+            ]
+        );
+        assert!(
+            rows.iter()
+                .all(|r| r.median_s > 0.0 && r.per_s > 0.0 && r.samples == 200_000)
+        );
+        let json = serde_json::to_string(&rows[0]).unwrap();
+        for field in [
+            "\"bench\":\"pi\"",
+            "\"case\"",
+            "\"threads\"",
+            "\"samples\"",
+            "\"median_s\"",
+            "\"per_s\"",
+        ] {
+            assert!(json.contains(field), "{json}");
+        }
+        let series = speedup_series(&rows);
+        assert_eq!(series.len(), 3);
+        assert_eq!(series[0].points.len(), 2);
+        assert!(table(&rows).to_string().contains("gil_allow_threads"));
+    }
+
+    #[test]
+    fn bad_arguments_are_errors() {
+        let e = measure(&args("nope", vec![], 1000)).unwrap_err();
+        assert!(e.contains("known groups: pi"), "{e}");
+        assert!(measure(&args("pi", vec![0], 1000)).is_err());
+        assert!(measure(&args("pi", vec![1], 0)).is_err());
+        assert!(measure(&args("pi", vec![4], 3)).is_err());
+    }
+}

@@ -1,0 +1,414 @@
+//! The plotters drawing behind [`super`]: input is already checked (finite, non-empty).
+
+use super::{ChartError, HEIGHT, Series, WIDTH};
+use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+/// The bundled font (DejaVu Sans, see DejaVuSans-LICENSE.txt), used to measure text.
+static FONT: &[u8] = include_bytes!("DejaVuSans.ttf");
+/// The font family plotters looks up, and the SVG asks the viewer for.
+const FAMILY: &str = "sans-serif";
+
+const TITLE_SIZE: u32 = 22;
+const DESC_SIZE: u32 = 17;
+const LABEL_SIZE: u32 = 15;
+const LEGEND_SIZE: u32 = 15;
+
+/// Colour-blind-safe colours (Okabe and Ito), one per series in turn.
+const PALETTE: [RGBColor; 6] = [
+    RGBColor(0, 114, 178),   // blue
+    RGBColor(213, 94, 0),    // vermillion
+    RGBColor(0, 158, 115),   // green
+    RGBColor(204, 121, 167), // purple
+    RGBColor(230, 159, 0),   // orange
+    RGBColor(86, 180, 233),  // sky blue
+];
+const IDEAL: RGBColor = RGBColor(128, 128, 128);
+
+/// Registers the bundled font under "sans-serif". Called by every chart: a registration made in one
+/// evcxr cell is gone in the next (each cell has its own copy of plotters' statics).
+fn register_font() -> Result<(), ChartError> {
+    plotters::style::register_font(FAMILY, FontStyle::Normal, FONT).map_err(|_| ChartError::Font)
+}
+
+fn draw_err(e: impl std::fmt::Display) -> ChartError {
+    ChartError::Draw(e.to_string())
+}
+
+/// Smallest and largest of some values (`(inf, -inf)` if none).
+pub(super) fn min_max(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+        (lo.min(v), hi.max(v))
+    })
+}
+
+/// A number with about 3 significant digits, `1e6` style when very large or small.
+pub(super) fn fmt_num(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return format!("{v}");
+    }
+    let mag = v.abs().log10().floor();
+    if !(-3.0..4.0).contains(&mag) {
+        let s = format!("{v:.2e}");
+        let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
+        let mantissa = mantissa.trim_end_matches('0').trim_end_matches('.');
+        return format!("{mantissa}e{exp}");
+    }
+    let decimals = (2.0 - mag).max(0.0) as usize;
+    let s = format!("{v:.decimals$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
+/// Which line chart to draw.
+#[derive(Clone, Copy, PartialEq)]
+pub(super) enum Kind {
+    Linear,
+    Speedup,
+    LogLog,
+}
+
+/// A bar chart, as SVG text.
+pub(super) fn bars(title: &str, y_label: &str, bars: &[(&str, f64)]) -> Result<String, ChartError> {
+    register_font()?;
+    let n = bars.len();
+    let (lo, hi) = min_max(bars.iter().map(|b| b.1));
+    let (lo, hi) = (lo.min(0.0), hi.max(0.0));
+    let span = if hi > lo { hi - lo } else { 1.0 };
+    // Room for the value labels above (and below) the bars.
+    let y_range = (if lo < 0.0 { lo - 0.12 * span } else { 0.0 })..(hi + 0.12 * span);
+
+    // Bar names: smaller when they would run into each other (a character is about 0.45 of the
+    // font size), and turned on their side when even that is not enough.
+    let labels: Vec<String> = bars.iter().map(|b| b.0.to_string()).collect();
+    let longest = labels
+        .iter()
+        .map(|l| l.chars().count())
+        .max()
+        .unwrap_or(1)
+        .max(1) as f64;
+    let per_bar = (WIDTH - 105) as f64 / n as f64;
+    let fit = 0.9 * per_bar / (0.45 * longest);
+    let turned = fit < 11.0;
+    let name_size = fit.clamp(11.0, LABEL_SIZE as f64);
+    let name_area = if turned {
+        (0.45 * 13.0 * longest + 20.0).min(HEIGHT as f64 / 3.0) as u32
+    } else {
+        40
+    };
+    let bottom = y_range.start;
+
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+        root.fill(&WHITE).map_err(draw_err)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, (FAMILY, TITLE_SIZE))
+            .margin(15)
+            .x_label_area_size(name_area)
+            .y_label_area_size(75)
+            .build_cartesian_2d((0..n - 1).into_segmented(), y_range)
+            .map_err(draw_err)?;
+        let x_fmt = |v: &SegmentValue<usize>| match v {
+            SegmentValue::CenterOf(i) if !turned => labels.get(*i).cloned().unwrap_or_default(),
+            _ => String::new(),
+        };
+        let y_fmt = |v: &f64| fmt_num(*v);
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(n + 1)
+            .x_label_formatter(&x_fmt)
+            .y_label_formatter(&y_fmt)
+            .y_desc(y_label)
+            .label_style((FAMILY, LABEL_SIZE))
+            .x_label_style((FAMILY, name_size))
+            .axis_desc_style((FAMILY, DESC_SIZE))
+            .light_line_style(WHITE)
+            .draw()
+            .map_err(draw_err)?;
+
+        if turned {
+            // plotters centres turned tick labels on the tick, across the axis: draw them here,
+            // each ending just below its bar and reading upwards.
+            let style = (FAMILY, 13)
+                .into_font()
+                .transform(FontTransform::Rotate270)
+                .color(&BLACK)
+                .pos(Pos::new(HPos::Right, VPos::Center));
+            for (i, label) in labels.iter().enumerate() {
+                let (x, y) = chart
+                    .plotting_area()
+                    .map_coordinate(&(SegmentValue::CenterOf(i), bottom));
+                root.draw(&Text::new(label.as_str(), (x, y + 10), &style))
+                    .map_err(draw_err)?;
+            }
+        }
+
+        let plot_width = chart.plotting_area().dim_in_pixel().0;
+        let gap = (plot_width as f64 / n as f64 * 0.15).round() as u32;
+        let bar_style = PALETTE[0].filled();
+        chart
+            .draw_series(bars.iter().enumerate().map(|(i, &(_, v))| {
+                let mut r = Rectangle::new(
+                    [
+                        (SegmentValue::Exact(i), 0.0),
+                        (SegmentValue::Exact(i + 1), v),
+                    ],
+                    bar_style,
+                );
+                r.set_margin(0, 0, gap, gap);
+                r
+            }))
+            .map_err(draw_err)?;
+        chart
+            .draw_series(bars.iter().enumerate().map(|(i, &(_, v))| {
+                let v_pos = if v < 0.0 { VPos::Top } else { VPos::Bottom };
+                let style = (FAMILY, LABEL_SIZE)
+                    .into_font()
+                    .color(&BLACK)
+                    .pos(Pos::new(HPos::Center, v_pos));
+                Text::new(fmt_num(v), (SegmentValue::CenterOf(i), v), style)
+            }))
+            .map_err(draw_err)?;
+        root.present().map_err(draw_err)?;
+    }
+    Ok(svg)
+}
+
+/// A line chart (linear, speed-up or log-log), as SVG text.
+pub(super) fn lines(
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[Series],
+    kind: Kind,
+) -> Result<String, ChartError> {
+    register_font()?;
+    let (x0, x1) = min_max(series.iter().flat_map(|s| s.points.iter().map(|p| p.0)));
+    let (y0, y1) = min_max(series.iter().flat_map(|s| s.points.iter().map(|p| p.1)));
+    let ideal = (kind == Kind::Speedup).then(|| vec![(x0, x0), (x1, x1)]);
+    let log = kind == Kind::LogLog;
+    let (xr, yr) = match kind {
+        Kind::Linear => (pad(x0, x1, 0.04, 0.04), pad(y0.min(0.0), y1, 0.0, 0.1)),
+        Kind::Speedup => (
+            pad(x0, x1, 0.04, 0.04),
+            pad(y0.min(0.0), y1.max(x1), 0.0, 0.08),
+        ),
+        Kind::LogLog => (log_pad(x0, x1, 0.04), log_pad(y0, y1, 0.1)),
+    };
+
+    // Put the legend in the corner where it covers the fewest points (0..1 in both directions).
+    let norm = |v: f64, (lo, hi): (f64, f64)| {
+        if log {
+            (v.ln() - lo.ln()) / (hi.ln() - lo.ln())
+        } else {
+            (v - lo) / (hi - lo)
+        }
+    };
+    let mut paths: Vec<Vec<(f64, f64)>> = series
+        .iter()
+        .map(|s| {
+            s.points
+                .iter()
+                .map(|&(x, y)| (norm(x, xr), norm(y, yr)))
+                .collect()
+        })
+        .collect();
+    if let Some(ideal) = &ideal {
+        paths.push(
+            ideal
+                .iter()
+                .map(|&(x, y)| (norm(x, xr), norm(y, yr)))
+                .collect(),
+        );
+    }
+    let mut names: Vec<&str> = series.iter().map(|s| s.name.as_str()).collect();
+    if ideal.is_some() {
+        names.push(IDEAL_NAME);
+    }
+    let position = legend_corner(&paths, &names);
+
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+        root.fill(&WHITE).map_err(draw_err)?;
+        let builder = ChartBuilder::on(&root);
+        let area = Area {
+            title,
+            x_label,
+            y_label,
+            series,
+            ideal: ideal.as_deref(),
+            position,
+        };
+        if log {
+            area.draw((xr.0..xr.1).log_scale(), (yr.0..yr.1).log_scale(), builder)?;
+        } else {
+            area.draw(xr.0..xr.1, yr.0..yr.1, builder)?;
+        }
+        root.present().map_err(draw_err)?;
+    }
+    Ok(svg)
+}
+
+const IDEAL_NAME: &str = "ideal (y = x)";
+
+/// `[lo, hi]` widened by fractions of its span below and above (or by 0.5 when it is one value).
+fn pad(lo: f64, hi: f64, below: f64, above: f64) -> (f64, f64) {
+    let span = hi - lo;
+    if span > 0.0 {
+        (lo - below * span, hi + above * span)
+    } else {
+        let d = if lo == 0.0 { 1.0 } else { lo.abs() * 0.5 };
+        (lo - d, hi + d)
+    }
+}
+
+/// `[lo, hi]` widened on a log scale by a fraction of its span in decades (or 2x when one value).
+fn log_pad(lo: f64, hi: f64, frac: f64) -> (f64, f64) {
+    let f = if hi > lo { (hi / lo).powf(frac) } else { 2.0 };
+    (lo / f, hi * f)
+}
+
+/// The legend's corner: the one whose legend box (estimated) covers the fewest points of `paths`
+/// (in 0..1 plot coordinates, y up), points sampled along each segment too.
+fn legend_corner(paths: &[Vec<(f64, f64)>], names: &[&str]) -> SeriesLabelPosition {
+    // Rough plot area and legend box in pixels (see the ChartBuilder sizes in `Area::draw`).
+    let (plot_w, plot_h) = (WIDTH as f64 - 120.0, HEIGHT as f64 - 130.0);
+    let longest = names.iter().map(|n| n.chars().count()).max().unwrap_or(0) as f64;
+    let w = ((45.0 + 0.6 * LEGEND_SIZE as f64 * longest) / plot_w + 0.04).min(1.0);
+    let h = ((10.0 + 22.0 * names.len() as f64) / plot_h + 0.04).min(1.0);
+    let corners = [
+        (SeriesLabelPosition::UpperLeft, 0.0, 1.0 - h),
+        (SeriesLabelPosition::UpperRight, 1.0 - w, 1.0 - h),
+        (SeriesLabelPosition::LowerRight, 1.0 - w, 0.0),
+        (SeriesLabelPosition::LowerLeft, 0.0, 0.0),
+    ];
+    let samples: Vec<(f64, f64)> = paths
+        .iter()
+        .flat_map(|p| {
+            let segments = p.windows(2).flat_map(|s| {
+                let ((ax, ay), (bx, by)) = (s[0], s[1]);
+                (0..20).map(move |k| {
+                    let t = k as f64 / 20.0;
+                    (ax + t * (bx - ax), ay + t * (by - ay))
+                })
+            });
+            segments.chain(p.last().copied()).collect::<Vec<_>>()
+        })
+        .collect();
+    let mut best = (usize::MAX, SeriesLabelPosition::UpperLeft);
+    for (pos, left, bottom) in corners {
+        let inside = samples
+            .iter()
+            .filter(|&&(x, y)| x >= left && x <= left + w && y >= bottom && y <= bottom + h)
+            .count();
+        if inside < best.0 {
+            best = (inside, pos);
+        }
+    }
+    best.1
+}
+
+/// What a line chart draws, independent of its axis kinds.
+struct Area<'r> {
+    title: &'r str,
+    x_label: &'r str,
+    y_label: &'r str,
+    series: &'r [Series],
+    ideal: Option<&'r [(f64, f64)]>,
+    position: SeriesLabelPosition,
+}
+
+impl Area<'_> {
+    fn draw<'a, 'b, X, Y>(
+        self,
+        x: X,
+        y: Y,
+        mut builder: ChartBuilder<'a, 'b, SVGBackend<'_>>,
+    ) -> Result<(), ChartError>
+    where
+        X: AsRangedCoord<Value = f64>,
+        Y: AsRangedCoord<Value = f64>,
+        X::CoordDescType: ValueFormatter<f64>,
+        Y::CoordDescType: ValueFormatter<f64>,
+    {
+        let mut chart = builder
+            .caption(self.title, (FAMILY, TITLE_SIZE))
+            .margin(15)
+            .x_label_area_size(45)
+            .y_label_area_size(75)
+            .build_cartesian_2d(x, y)
+            .map_err(draw_err)?;
+        let fmt = |v: &f64| fmt_num(*v);
+        chart
+            .configure_mesh()
+            .x_desc(self.x_label)
+            .y_desc(self.y_label)
+            .x_label_formatter(&fmt)
+            .y_label_formatter(&fmt)
+            .label_style((FAMILY, LABEL_SIZE))
+            .axis_desc_style((FAMILY, DESC_SIZE))
+            .light_line_style(RGBColor(0, 0, 0).mix(0.04))
+            .max_light_lines(4)
+            .draw()
+            .map_err(draw_err)?;
+
+        if let Some(ideal) = self.ideal {
+            let style = IDEAL.stroke_width(2);
+            chart
+                .draw_series(DashedLineSeries::new(ideal.iter().copied(), 8, 6, style))
+                .map_err(draw_err)?
+                .label(IDEAL_NAME)
+                .legend(move |(x, y)| {
+                    EmptyElement::at((x, y))
+                        + PathElement::new(vec![(0, 0), (7, 0)], style)
+                        + PathElement::new(vec![(13, 0), (20, 0)], style)
+                });
+        }
+        for (i, s) in self.series.iter().enumerate() {
+            let color = PALETTE[i % PALETTE.len()];
+            let line = color.stroke_width(2);
+            let points = s.points.iter().copied();
+            chart
+                .draw_series(LineSeries::new(points.clone(), line))
+                .map_err(draw_err)?
+                .label(s.name.as_str())
+                .legend(move |(x, y)| {
+                    EmptyElement::at((x, y))
+                        + PathElement::new(vec![(0, 0), (20, 0)], line)
+                        + Circle::new((10, 0), 4, color.filled())
+                });
+            chart
+                .draw_series(points.map(|p| Circle::new(p, 4, color.filled())))
+                .map_err(draw_err)?;
+        }
+        chart
+            .configure_series_labels()
+            .position(self.position)
+            .margin(10)
+            .label_font((FAMILY, LEGEND_SIZE))
+            .background_style(WHITE.mix(0.85))
+            .border_style(RGBColor(0, 0, 0).mix(0.4))
+            .draw()
+            .map_err(draw_err)?;
+        Ok(())
+    }
+}
+
+/// [`legend_corner`] by name, for the tests.
+#[cfg(test)]
+pub(super) fn legend_corner_for_test(paths: &[Vec<(f64, f64)>], names: &[&str]) -> &'static str {
+    match legend_corner(paths, names) {
+        SeriesLabelPosition::UpperLeft => "UpperLeft",
+        SeriesLabelPosition::UpperRight => "UpperRight",
+        SeriesLabelPosition::LowerRight => "LowerRight",
+        SeriesLabelPosition::LowerLeft => "LowerLeft",
+        _ => "other",
+    }
+}
