@@ -95,8 +95,11 @@ pub(super) fn bars(title: &str, y_label: &str, bars: &[(&str, f64)]) -> Result<S
     let fit = 0.9 * per_bar / (0.45 * longest);
     let turned = fit < 11.0;
     let name_size = fit.clamp(11.0, LABEL_SIZE as f64);
+    // Turned names get at most a third of the height: a smaller font when they are long
+    // (DejaVu Sans averages about 0.55 of the font size per character).
+    let turned_size = ((HEIGHT as f64 / 3.0 - 20.0) / (0.55 * longest)).clamp(8.0, 13.0);
     let name_area = if turned {
-        (0.45 * 13.0 * longest + 20.0).min(HEIGHT as f64 / 3.0) as u32
+        (0.55 * turned_size * longest + 20.0).min(HEIGHT as f64 / 3.0) as u32
     } else {
         40
     };
@@ -135,7 +138,7 @@ pub(super) fn bars(title: &str, y_label: &str, bars: &[(&str, f64)]) -> Result<S
         if turned {
             // plotters centres turned tick labels on the tick, across the axis: draw them here,
             // each ending just below its bar and reading upwards.
-            let style = (FAMILY, 13)
+            let style = (FAMILY, turned_size)
                 .into_font()
                 .transform(FontTransform::Rotate270)
                 .color(&BLACK)
