@@ -1,4 +1,3 @@
-//! parlab: threads and processes, the Rust edition.
 //!
 //! The library behind the parlab lessons (Jupyter notebooks run in the evcxr Rust kernel).
 //! One module per lesson topic; the notebook cells stay thin and call into it.
@@ -7,6 +6,8 @@
 //! - [`timing`]: measure closures with warm-up and repeats, sweep a parameter, speed-ups.
 //! - [`chart`]: plotters charts as inline SVG in evcxr and as SVG files.
 //! - [`gil`]: a simulated Global Interpreter Lock, and `allow_threads`.
+//! - [`threads`]: sorting two vectors on two threads, the cost of a thread, the threads exercises.
+//! - [`locks`]: shared state: Mutex, atomics, channels, false sharing, RwLock, deadlock, a tiny GIL.
 //! - [`exercise`]: checks for the learner's exercise cells that never take the kernel down.
 //! - [`display`]: rich output (HTML, SVG) in evcxr, plain text elsewhere.
 #![warn(missing_docs)]
@@ -18,5 +19,7 @@ pub mod chart;
 pub mod display;
 pub mod exercise;
 pub mod gil;
+pub mod locks;
 pub mod pi;
+pub mod threads;
 pub mod timing;
