@@ -1,3 +1,4 @@
+//! parlab: threads and processes, the Rust edition.
 //!
 //! The library behind the parlab lessons (Jupyter notebooks run in the evcxr Rust kernel).
 //! One module per lesson topic; the notebook cells stay thin and call into it.
@@ -8,6 +9,8 @@
 //! - [`gil`]: a simulated Global Interpreter Lock, and `allow_threads`.
 //! - [`threads`]: sorting two vectors on two threads, the cost of a thread, the threads exercises.
 //! - [`locks`]: shared state: Mutex, atomics, channels, false sharing, RwLock, deadlock, a tiny GIL.
+//! - [`process`]: worker processes (spawn and fork), typed pipes and queues between processes.
+//! - [`pool`]: a process pool and a thread pool with Python's `Pool` API (apply, map, imap, ...).
 //! - [`exercise`]: checks for the learner's exercise cells that never take the kernel down.
 //! - [`display`]: rich output (HTML, SVG) in evcxr, plain text elsewhere.
 #![warn(missing_docs)]
@@ -21,5 +24,7 @@ pub mod exercise;
 pub mod gil;
 pub mod locks;
 pub mod pi;
+pub mod pool;
+pub mod process;
 pub mod threads;
 pub mod timing;

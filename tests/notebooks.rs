@@ -57,6 +57,8 @@ notebook_tests! {
     n00_setup_and_timing => "00-setup-and-timing.ipynb",
     n01_threads => "01-threads.ipynb",
     n02_shared_state_and_locks => "02-shared-state-and-locks.ipynb",
+    n03_processes => "03-processes.ipynb",
+    n04_pools => "04-pools.ipynb",
 }
 
 /// Notebooks in git carry no outputs: the executed versions are build products.

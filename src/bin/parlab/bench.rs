@@ -1,8 +1,14 @@
 //! `parlab bench GROUP`: the lessons' measurements outside Jupyter, as a table or JSON lines.
 //!
-//! Groups: `pi` (every calc_pi variant; `process` and `pool` come later).
+//! Groups: `pi` (every calc_pi variant), `process` (start methods, pipes, queues, serialization)
+//! and `pool` (pool start-up, apply and map round trips, the exercise sweep).
 
 use std::path::PathBuf;
+
+#[path = "bench_pool.rs"]
+mod bench_pool;
+#[path = "bench_process.rs"]
+mod bench_process;
 
 use parlab::chart::Series;
 use parlab::gil::{self, Gil};
@@ -10,7 +16,7 @@ use parlab::pi;
 use parlab::timing::{self, Measurement, Table};
 
 /// The bench groups that exist.
-pub const GROUPS: &[&str] = &["pi"];
+pub const GROUPS: &[&str] = &["pi", "process", "pool"];
 
 /// The seed of every seeded case (results are the same for any thread count).
 const SEED: u64 = 1;
@@ -103,6 +109,8 @@ fn save_chart(group: &str, rows: &[BenchRow], path: &std::path::Path) -> Result<
 fn measure(args: &BenchArgs) -> Result<Vec<BenchRow>, String> {
     match args.group.as_str() {
         "pi" => measure_pi(args),
+        "process" => bench_process::rows(args),
+        "pool" => bench_pool::rows(args),
         other => Err(format!(
             "unknown bench group `{other}`; known groups: {}",
             GROUPS.join(", ")

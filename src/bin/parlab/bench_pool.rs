@@ -1,0 +1,218 @@
+//! `parlab bench pool`: what pools cost, process pool against thread pool.
+//!
+//! Cases (`threads` is the number of workers, `--threads` picks it, default: the cores):
+//! - `create_close`: build a pool, close it, join it (process pool, thread pool);
+//! - `apply_round_trip`: one `apply` of a tiny task, median of single calls;
+//! - `map_tiny`: `map` over 100,000 tiny tasks (the default chunk size), and `map_tiny_chunk1`
+//!   over 10,000 with a chunk size of 1;
+//! - `sweep_*`: the source's exercise, 4 calc_pi tasks per run at sample sizes from 10^3 up to
+//!   `--samples` per task, five ways: `serial`, `fresh_processes`, `new_pool_each_time`,
+//!   `reused_pool`, `thread_pool`. Its `samples` is the run's total (4 x per task).
+//!
+//! An idle worker's resident memory is printed on stderr.
+
+use std::time::{Duration, Instant};
+
+use parlab::pool::{self, Pool, PoolOptions, ProcessPool, ThreadPool, crossover};
+use parlab::process::{Options, Output};
+use parlab::timing::{self, Measurement};
+
+use crate::bench::{BenchArgs, BenchRow};
+
+/// Tiny tasks in the `map_tiny` case.
+const TINY: u64 = 100_000;
+
+/// Tiny tasks in the `map_tiny_chunk1` case.
+const TINY_CHUNK1: u64 = 10_000;
+
+/// Single `apply` calls timed for the round trip.
+const ROUND_TRIPS: usize = 5_000;
+
+/// The worker binary next to this one, if there is one (else `parlab::process::worker_path`).
+fn sibling_worker() -> Option<std::path::PathBuf> {
+    let worker = std::env::current_exe()
+        .ok()?
+        .with_file_name("parlab-worker");
+    worker.is_file().then_some(worker)
+}
+
+/// Pool options for the bench: `workers`, no worker output, the sibling worker binary.
+fn options(workers: usize) -> PoolOptions {
+    let opts = PoolOptions::new(workers)
+        .output(Output::Discard)
+        .timeout(Duration::from_secs(300));
+    match sibling_worker() {
+        Some(path) => opts.worker_binary(path),
+        None => opts,
+    }
+}
+
+fn err(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}
+
+/// The median of single-call times.
+fn median_of(mut times: Vec<Duration>) -> Duration {
+    times.sort_unstable();
+    times[times.len() / 2]
+}
+
+/// Measures every `pool` case (see the module docs).
+pub fn rows(args: &BenchArgs) -> Result<Vec<BenchRow>, String> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let workers = args.threads.first().copied().unwrap_or(cores);
+    if workers == 0 || workers > pool::MAX_WORKERS {
+        return Err(format!(
+            "--threads {workers}: use 1 to {} workers",
+            pool::MAX_WORKERS
+        ));
+    }
+    if args.samples < 1000 {
+        return Err(format!(
+            "--samples {}: the sweep needs at least 1000 samples per task",
+            args.samples
+        ));
+    }
+    let quick = args.repeats.max(20);
+    let mut rows = Vec::new();
+    let mut add = |case: &str, threads: usize, samples: u64, median: Duration| {
+        let median_s = median.as_secs_f64();
+        eprintln!(
+            "  {case:<28} {threads:>3} workers {:>10} per run of {samples}, {}/s",
+            timing::format_duration(median),
+            timing::format_si(samples as f64 / median_s)
+        );
+        rows.push(BenchRow {
+            bench: "pool".into(),
+            case: case.into(),
+            threads,
+            samples,
+            median_s,
+            per_s: samples as f64 / median_s,
+        });
+    };
+    let opts = options(workers);
+    eprintln!(
+        "measuring pools of {workers} workers: start-up, round trips, tiny tasks, the exercise sweep"
+    );
+
+    let m = timing::measure("process pool create + close", quick, || {
+        let p = ProcessPool::with_options(&opts)?;
+        p.close();
+        p.join(Duration::from_secs(10))
+    })
+    .map_err(err)?;
+    add("create_close_process_pool", workers, 1, m.median());
+    let m = timing::measure("thread pool create + close", quick, || {
+        let p = ThreadPool::with_options(&opts)?;
+        p.close();
+        p.join(Duration::from_secs(10))
+    })
+    .map_err(err)?;
+    add("create_close_thread_pool", workers, 1, m.median());
+
+    let procs = ProcessPool::with_options(&opts).map_err(err)?;
+    let threads = ThreadPool::with_options(&opts).map_err(err)?;
+    for (case, pool) in [
+        ("apply_round_trip_process_pool", &procs as &dyn ApplyEcho),
+        ("apply_round_trip_thread_pool", &threads),
+    ] {
+        let mut times = Vec::with_capacity(ROUND_TRIPS);
+        for i in 0..ROUND_TRIPS as u64 + 100 {
+            let start = Instant::now();
+            pool.echo(i)?;
+            if i >= 100 {
+                times.push(start.elapsed()); // after 100 warm-up calls
+            }
+        }
+        add(case, workers, 1, median_of(times));
+    }
+
+    let m = timing::measure("process pool map", args.repeats, || {
+        procs.map::<_, u64>("echo", 0..TINY, None)
+    })
+    .map_err(err)?;
+    add("map_tiny_process_pool", workers, TINY, m.median());
+    let m = timing::measure("thread pool map", args.repeats, || {
+        threads.map::<_, u64>("echo", 0..TINY, None)
+    })
+    .map_err(err)?;
+    add("map_tiny_thread_pool", workers, TINY, m.median());
+    let m = timing::measure("process pool map, chunk 1", args.repeats, || {
+        procs.map::<_, u64>("echo", 0..TINY_CHUNK1, Some(1))
+    })
+    .map_err(err)?;
+    add(
+        "map_tiny_chunk1_process_pool",
+        workers,
+        TINY_CHUNK1,
+        m.median(),
+    );
+
+    std::thread::sleep(Duration::from_millis(100));
+    for pid in procs.pids() {
+        match pool::resident_memory(pid) {
+            Some(rss) => eprintln!(
+                "  idle worker {pid}: {:.1} MiB resident",
+                rss as f64 / (1 << 20) as f64
+            ),
+            None => eprintln!("  idle worker {pid}: resident memory unknown (no /proc)"),
+        }
+    }
+
+    let sizes: Vec<u64> = crossover::sizes(3, 18)
+        .into_iter()
+        .filter(|&n| n <= args.samples)
+        .collect();
+    let tasks = crossover::TASKS;
+    let fresh = Options {
+        output: Output::Discard,
+        worker: sibling_worker(),
+        ..Options::default()
+    };
+    eprintln!(
+        "the exercise: {tasks} calc_pi tasks per run, {} to {} samples per task",
+        sizes[0],
+        sizes[sizes.len() - 1]
+    );
+    let sweeps = [
+        crossover::time_sizes("serial", &sizes, |n| crossover::serial(n, tasks)),
+        crossover::time_sizes("fresh_processes", &sizes, |n| {
+            crossover::fresh_processes(n, tasks, &fresh)
+        }),
+        crossover::time_sizes("new_pool_each_time", &sizes, |n| {
+            crossover::new_pool_each_time(n, tasks, &opts)
+        }),
+        crossover::time_sizes("reused_pool", &sizes, |n| {
+            crossover::on_pool(&procs, n, tasks)
+        }),
+        crossover::time_sizes("thread_pool", &sizes, |n| {
+            crossover::on_pool(&threads, n, tasks)
+        }),
+    ];
+    for sweep in sweeps {
+        let sweep = sweep.map_err(err)?;
+        let used = if sweep.name == "serial" { 1 } else { workers };
+        for (n, m) in &sweep.points {
+            let m: &Measurement = m;
+            add(
+                &format!("sweep_{}", sweep.name),
+                used,
+                *n as u64 * tasks as u64,
+                m.median(),
+            );
+        }
+    }
+    Ok(rows)
+}
+
+/// One `apply` of the `echo` task, on either pool (a trait object for the bench loop).
+trait ApplyEcho {
+    fn echo(&self, i: u64) -> Result<u64, String>;
+}
+
+impl<P: Pool> ApplyEcho for P {
+    fn echo(&self, i: u64) -> Result<u64, String> {
+        self.apply("echo", &i).map_err(err)
+    }
+}

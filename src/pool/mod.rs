@@ -1,0 +1,827 @@
+//! Pools: a process pool and a thread pool with Python's `multiprocessing.Pool` API.
+//!
+//! - [`ProcessPool`]: long-lived worker processes (the `parlab-worker` binary, started with
+//!   `--pool`), each running many tasks from the [task registry](crate::process::tasks) by name.
+//! - [`ThreadPool`]: threads in this process running the same named tasks (and closures).
+//! - [`Pool`]: the trait both implement: `apply`, `map`, `starmap`, `imap`, `imap_unordered`, their
+//!   `_async` forms, `close`, `join`, `terminate`. Swap one pool for the other in one line.
+//! - [`AsyncResult`] and [`Imap`]: results to come; every wait for them takes a timeout.
+//! - [`PoolOptions`]: workers, an initializer, max tasks per child, the timeout of blocking calls.
+//! - [`PoolError`]: what went wrong, naming the task's index: a panic, a worker that died (it is
+//!   replaced), a timeout, a closed or terminated pool, bad input.
+//! - [`serve_pool`]: the loop a pool worker process runs.
+//! - [`crossover`]: the lesson's exercise: four calc_pi tasks in five ways over sample sizes.
+//!
+//! Unlike Python's `Pool`, a worker that dies (a panic that aborts, `SIGKILL`) never leaves a call
+//! waiting forever: the call gets an error naming what happened, and a new worker takes its place.
+//!
+//! # Examples
+//! ```no_run
+//! use parlab::pi::PiEstimate;
+//! use parlab::pool::{Pool, PoolError, ProcessPool, ThreadPool};
+//!
+//! let pool = ProcessPool::new(2)?; // or: ThreadPool::new(2)?
+//! let one: PiEstimate = pool.apply("calc_pi", &(1_000_000u64, 1u64))?;
+//! let four: Vec<PiEstimate> = pool.starmap("calc_pi", (1..=4).map(|seed| (1_000_000u64, seed)), None)?;
+//! assert_eq!(four.len(), 4);
+//! pool.close();
+//! pool.join(std::time::Duration::from_secs(5))?;
+//! # Ok::<(), PoolError>(())
+//! ```
+
+pub mod crossover;
+mod process_pool;
+mod result;
+mod thread_pool;
+mod worker;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::process::tasks::{self, TaskFailure};
+use crate::process::{Output, ProcessError, Task};
+
+pub use process_pool::ProcessPool;
+pub use result::{AsyncResult, Imap};
+pub use thread_pool::ThreadPool;
+pub use worker::{POOL_ARG, serve_pool};
+
+use result::Batch;
+
+/// The most workers a pool may have.
+///
+/// # Examples
+/// ```
+/// assert!(parlab::pool::ThreadPool::new(parlab::pool::MAX_WORKERS + 1).is_err());
+/// ```
+pub const MAX_WORKERS: usize = 1024;
+
+/// How long blocking calls (`apply`, `map`, iterating an [`Imap`]) wait by default.
+///
+/// # Examples
+/// ```
+/// assert_eq!(parlab::pool::DEFAULT_TIMEOUT.as_secs(), 60);
+/// ```
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// What went wrong in a pool: bad input, a closed pool, a timeout, or a task that failed.
+///
+/// A task's error names its index (its position in `map`'s input; 0 for `apply`) and its task.
+///
+/// # Examples
+/// ```
+/// use parlab::pool::PoolError;
+/// let e = PoolError::Panicked { index: 3, task: "calc_pi".into(), worker: "worker process 42".into(), message: "boom".into() };
+/// assert_eq!(e.to_string(), "task 3 (calc_pi) panicked in worker process 42: boom");
+/// assert_eq!(e.index(), Some(3));
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PoolError {
+    /// A bad argument: 0 workers, a chunk size of 0, `join` before `close`.
+    #[error("{0}")]
+    Invalid(String),
+    /// A task was submitted after `close` or `terminate`.
+    #[error("the pool is closed: no new tasks after close() or terminate()")]
+    Closed,
+    /// The pool was terminated before the task finished.
+    #[error("task {index} ({task}) did not finish: the pool was terminated")]
+    Terminated {
+        /// The task's index.
+        index: usize,
+        /// The task's name.
+        task: String,
+    },
+    /// Nothing arrived in time (the task keeps running; ask again or terminate the pool).
+    #[error("{what}: nothing within {:.3} s", after.as_secs_f64())]
+    Timeout {
+        /// What was waited for.
+        what: String,
+        /// The timeout.
+        after: Duration,
+    },
+    /// The task panicked; the worker lives on.
+    #[error("task {index} ({task}) panicked in {worker}: {message}")]
+    Panicked {
+        /// The task's index.
+        index: usize,
+        /// The task's name.
+        task: String,
+        /// Which worker, e.g. `worker process 4242` or `worker thread 2`.
+        worker: String,
+        /// The panic message, and where it happened when known.
+        message: String,
+    },
+    /// The worker process running the task died (abort, a signal, an exit); a new one replaced it.
+    #[error("task {index} ({task}) was lost: {cause}; a new worker took its place")]
+    WorkerDied {
+        /// The task's index.
+        index: usize,
+        /// The task's name.
+        task: String,
+        /// How the worker ended, e.g. `worker 4242 was killed by SIGKILL`.
+        cause: String,
+    },
+    /// The task could not run or its result is unusable: an unknown task, arguments of the wrong
+    /// type, a result that is not the type asked for.
+    #[error("task {index} ({task}) failed: {message}")]
+    Failed {
+        /// The task's index.
+        index: usize,
+        /// The task's name.
+        task: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A worker could not be started (the binary is missing, the system refused, the initializer
+    /// failed).
+    #[error("could not start a pool worker: {0}")]
+    Start(String),
+}
+
+impl PoolError {
+    /// The index of the task the error is about, if it is about one.
+    ///
+    /// # Examples
+    /// ```
+    /// assert_eq!(parlab::pool::PoolError::Closed.index(), None);
+    /// ```
+    pub fn index(&self) -> Option<usize> {
+        match self {
+            PoolError::Terminated { index, .. }
+            | PoolError::Panicked { index, .. }
+            | PoolError::WorkerDied { index, .. }
+            | PoolError::Failed { index, .. } => Some(*index),
+            _ => None,
+        }
+    }
+}
+
+impl From<ProcessError> for PoolError {
+    fn from(e: ProcessError) -> Self {
+        PoolError::Start(e.to_string())
+    }
+}
+
+/// Turns a task's failure into the error of task `index`, run by `worker`.
+pub(crate) fn task_error(
+    task: &str,
+    index: usize,
+    worker: &str,
+    failure: TaskFailure,
+) -> PoolError {
+    let failed = |message| PoolError::Failed {
+        index,
+        task: task.to_string(),
+        message,
+    };
+    match failure {
+        TaskFailure::Panicked(message) => PoolError::Panicked {
+            index,
+            task: task.to_string(),
+            worker: worker.to_string(),
+            message,
+        },
+        TaskFailure::UnknownTask { name, known } => failed(format!(
+            "unknown task `{name}`; known tasks: {}",
+            known.join(", ")
+        )),
+        TaskFailure::Unavailable {
+            task: name,
+            message,
+        } => failed(format!("task `{name}` cannot run: {message}")),
+        TaskFailure::BadArgs {
+            task: name,
+            message,
+        } => {
+            let takes = tasks::TASKS
+                .iter()
+                .find(|t| t.name == name)
+                .map(|t| format!(" (it takes {})", t.signature))
+                .unwrap_or_default();
+            failed(format!(
+                "the arguments are not what the task takes{takes}: {message}"
+            ))
+        }
+        TaskFailure::BadResult(message) => {
+            failed(format!("the result does not serialize: {message}"))
+        }
+    }
+}
+
+/// Serializes one argument for task `index`.
+fn encode_arg<A: Serialize + ?Sized>(
+    task: &Task,
+    index: usize,
+    args: &A,
+) -> Result<Vec<u8>, PoolError> {
+    crate::process::encode(args).map_err(|e| PoolError::Failed {
+        index,
+        task: task.to_string(),
+        message: format!("the arguments do not serialize: {e}"),
+    })
+}
+
+/// Python's default chunk size for `map`: `len / (4 * workers)`, rounded up (at least 1).
+///
+/// # Examples
+/// ```
+/// use parlab::pool::default_chunksize;
+/// assert_eq!(default_chunksize(100_000, 2), 12_500);
+/// assert_eq!(default_chunksize(4, 2), 1);
+/// assert_eq!(default_chunksize(9, 1), 3);
+/// assert_eq!(default_chunksize(0, 2), 1);
+/// ```
+pub fn default_chunksize(len: usize, workers: usize) -> usize {
+    len.div_ceil(4 * workers.max(1)).max(1)
+}
+
+/// The chunk size to use: the default for `None`, an error for `Some(0)`.
+fn chunksize_for(chunksize: Option<usize>, len: usize, workers: usize) -> Result<usize, PoolError> {
+    match chunksize {
+        Some(0) => Err(PoolError::Invalid(
+            "a chunk size of 0: use at least 1, or None for the default (len / (4 x workers), rounded up)"
+                .into(),
+        )),
+        Some(n) => Ok(n),
+        None => Ok(default_chunksize(len, workers)),
+    }
+}
+
+/// Checks a worker count.
+fn check_workers(workers: usize) -> Result<(), PoolError> {
+    if workers == 0 || workers > MAX_WORKERS {
+        return Err(PoolError::Invalid(format!(
+            "a pool has 1 to {MAX_WORKERS} workers, not {workers}"
+        )));
+    }
+    Ok(())
+}
+
+/// A task and its serialized arguments, run once by each worker when it starts.
+#[derive(Debug, Clone)]
+pub(crate) struct Initializer {
+    pub(crate) task: Task,
+    pub(crate) args: Vec<u8>,
+}
+
+/// How to build a pool: workers, an initializer, max tasks per child, the timeout of blocking
+/// calls, and (process pool) the worker binary and where its output goes.
+///
+/// # Examples
+/// ```no_run
+/// use std::time::Duration;
+/// use parlab::pool::{PoolOptions, ProcessPool};
+/// let opts = PoolOptions::new(2)
+///     .initializer("print", &vec!["worker ready".to_string()])
+///     .max_tasks_per_child(100)
+///     .timeout(Duration::from_secs(10));
+/// let pool = ProcessPool::with_options(&opts)?;
+/// # Ok::<(), parlab::pool::PoolError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct PoolOptions {
+    workers: usize,
+    initializer: Option<Result<Initializer, String>>,
+    max_tasks_per_child: Option<usize>,
+    timeout: Duration,
+    worker_binary: Option<PathBuf>,
+    output: Output,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        PoolOptions::new(std::thread::available_parallelism().map_or(1, |n| n.get()))
+    }
+}
+
+impl PoolOptions {
+    /// Options for a pool of `workers` (checked when the pool is built).
+    ///
+    /// # Examples
+    /// ```
+    /// assert_eq!(parlab::pool::PoolOptions::new(3).workers(), 3);
+    /// ```
+    pub fn new(workers: usize) -> Self {
+        PoolOptions {
+            workers,
+            initializer: None,
+            max_tasks_per_child: None,
+            timeout: DEFAULT_TIMEOUT,
+            worker_binary: None,
+            output: Output::Forward,
+        }
+    }
+
+    /// The number of workers.
+    ///
+    /// # Examples
+    /// ```
+    /// assert!(parlab::pool::PoolOptions::default().workers() >= 1); // one per core
+    /// ```
+    pub fn workers(&self) -> usize {
+        self.workers
+    }
+
+    /// Runs task `task` on `args` in each worker when it starts, like Python's `initializer`.
+    ///
+    /// If it fails, building the pool fails (and a replacement worker whose initializer fails
+    /// fails the task it was started for).
+    ///
+    /// # Examples
+    /// ```
+    /// let opts = parlab::pool::PoolOptions::new(1).initializer("sleep", &10u64);
+    /// # let _ = opts;
+    /// ```
+    #[must_use]
+    pub fn initializer<A: Serialize + ?Sized>(mut self, task: impl Into<Task>, args: &A) -> Self {
+        let task = task.into();
+        self.initializer = Some(
+            crate::process::encode(args)
+                .map(|args| Initializer { task, args })
+                .map_err(|e| format!("the initializer's arguments do not serialize: {e}")),
+        );
+        self
+    }
+
+    /// Replaces a worker with a fresh one after it ran `n` tasks (a chunk of `map` counts as one,
+    /// as in Python's `maxtasksperchild`).
+    ///
+    /// # Examples
+    /// ```
+    /// let opts = parlab::pool::PoolOptions::new(2).max_tasks_per_child(1);
+    /// # let _ = opts;
+    /// ```
+    #[must_use]
+    pub fn max_tasks_per_child(mut self, n: usize) -> Self {
+        self.max_tasks_per_child = Some(n);
+        self
+    }
+
+    /// How long blocking calls wait (default [`DEFAULT_TIMEOUT`]).
+    ///
+    /// # Examples
+    /// ```
+    /// let opts = parlab::pool::PoolOptions::new(2).timeout(std::time::Duration::from_secs(5));
+    /// # let _ = opts;
+    /// ```
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Process pool: the worker binary (default [`worker_path`](crate::process::worker_path)).
+    ///
+    /// # Examples
+    /// ```
+    /// let opts = parlab::pool::PoolOptions::new(2).worker_binary("target/release/parlab-worker");
+    /// # let _ = opts;
+    /// ```
+    #[must_use]
+    pub fn worker_binary(mut self, path: impl Into<PathBuf>) -> Self {
+        self.worker_binary = Some(path.into());
+        self
+    }
+
+    /// Process pool: where the workers' stdout and stderr go (default: printed here, prefixed).
+    ///
+    /// # Examples
+    /// ```
+    /// let opts = parlab::pool::PoolOptions::new(2).output(parlab::process::Output::Discard);
+    /// # let _ = opts;
+    /// ```
+    #[must_use]
+    pub fn output(mut self, output: Output) -> Self {
+        self.output = output;
+        self
+    }
+
+    /// Checks the options; returns the initializer.
+    fn check(&self) -> Result<Option<Initializer>, PoolError> {
+        check_workers(self.workers)?;
+        if self.max_tasks_per_child == Some(0) {
+            return Err(PoolError::Invalid(
+                "max tasks per child of 0: use at least 1 (or leave it unset)".into(),
+            ));
+        }
+        match &self.initializer {
+            None => Ok(None),
+            Some(Ok(init)) => Ok(Some(init.clone())),
+            Some(Err(e)) => Err(PoolError::Invalid(e.clone())),
+        }
+    }
+}
+
+mod sealed {
+    use super::*;
+
+    /// What a pool implements for the [`Pool`](super::Pool) trait's provided methods.
+    pub trait Submit {
+        /// Queues `args` (one serialized argument per task) in chunks of `chunksize`.
+        fn submit(
+            &self,
+            task: Task,
+            args: Vec<Vec<u8>>,
+            chunksize: usize,
+        ) -> Result<Arc<Batch>, PoolError>;
+    }
+}
+
+/// Python's `Pool` API, implemented by [`ProcessPool`] and [`ThreadPool`].
+///
+/// Tasks are named ([`process::tasks`](crate::process::tasks)); arguments and results are typed
+/// and travel serialized, so the two pools are interchangeable. Blocking calls wait at most the
+/// pool's timeout ([`PoolOptions::timeout`]). In Rust a task takes one argument, which may be a
+/// tuple, so `starmap` is `map`; both exist so that Python code translates line by line.
+///
+/// # Examples
+/// ```
+/// use parlab::pool::{Pool, PoolError, ThreadPool};
+/// fn total_samples(pool: &impl Pool) -> Result<u64, PoolError> {
+///     let results: Vec<parlab::pi::PiEstimate> =
+///         pool.map("calc_pi", (1..=4u64).map(|seed| (10_000u64, seed)), None)?;
+///     Ok(results.iter().map(|r| r.samples).sum())
+/// }
+/// assert_eq!(total_samples(&ThreadPool::new(2)?)?, 40_000);
+/// # Ok::<(), PoolError>(())
+/// ```
+pub trait Pool: sealed::Submit {
+    /// The number of workers.
+    ///
+    /// # Examples
+    /// ```
+    /// use parlab::pool::{Pool, ThreadPool};
+    /// assert_eq!(ThreadPool::new(3)?.workers(), 3);
+    /// # Ok::<(), parlab::pool::PoolError>(())
+    /// ```
+    fn workers(&self) -> usize;
+
+    /// How long blocking calls wait.
+    ///
+    /// # Examples
+    /// ```
+    /// use parlab::pool::{Pool, ThreadPool};
+    /// assert_eq!(ThreadPool::new(1)?.timeout(), parlab::pool::DEFAULT_TIMEOUT);
+    /// # Ok::<(), parlab::pool::PoolError>(())
+    /// ```
+    fn timeout(&self) -> Duration;
+
+    /// Stops taking tasks; the workers finish the queued ones, then exit.
+    ///
+    /// # Examples
+    /// ```
+    /// use parlab::pool::{Pool, PoolError, ThreadPool};
+    /// let pool = ThreadPool::new(1)?;
+    /// pool.close();
+    /// assert!(matches!(pool.apply::<_, ()>("sleep", &1u64), Err(PoolError::Closed)));
+    /// # Ok::<(), PoolError>(())
+    /// ```
+    fn close(&self);
+
+    /// Waits at most `timeout` for the workers to exit, after [`close`](Pool::close) or
+    /// [`terminate`](Pool::terminate).
+    ///
+    /// # Errors
+    /// [`PoolError::Invalid`] if the pool is still open, [`PoolError::Timeout`].
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use parlab::pool::{Pool, ThreadPool};
+    /// let pool = ThreadPool::new(2)?;
+    /// assert!(pool.join(Duration::from_secs(1)).is_err()); // still open
+    /// pool.close();
+    /// pool.join(Duration::from_secs(1))?;
+    /// # Ok::<(), parlab::pool::PoolError>(())
+    /// ```
+    fn join(&self, timeout: Duration) -> Result<(), PoolError>;
+
+    /// Stops at once: queued tasks fail with [`PoolError::Terminated`], worker processes are
+    /// killed (threads cannot be: a running task finishes in the background). Dropping a pool
+    /// terminates it.
+    ///
+    /// # Examples
+    /// ```
+    /// use parlab::pool::{Pool, ThreadPool};
+    /// let pool = ThreadPool::new(1)?;
+    /// pool.terminate();
+    /// pool.join(std::time::Duration::from_secs(1))?;
+    /// # Ok::<(), parlab::pool::PoolError>(())
+    /// ```
+    fn terminate(&self);
+
+    /// Runs `task` on `args` in a worker; returns at once with a result to come.
+    ///
+    /// # Errors
+    /// [`PoolError::Closed`] after close, [`PoolError::Failed`] if `args` does not serialize.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use parlab::pool::{Pool, ThreadPool};
+    /// let pool = ThreadPool::new(2)?;
+    /// let pending = pool.apply_async::<_, f64>("sum", &vec![1.0, 2.0])?;
+    /// assert_eq!(pending.get(Duration::from_secs(5))?, 3.0);
+    /// # Ok::<(), parlab::pool::PoolError>(())
+    /// ```
+    fn apply_async<A, R>(
+        &self,
+        task: impl Into<Task>,
+        args: &A,
+    ) -> Result<AsyncResult<R>, PoolError>
+    where
+        A: Serialize + ?Sized,
+        R: DeserializeOwned + 'static,
+    {
+        let task = task.into();
+        let bytes = encode_arg(&task, 0, args)?;
+        Ok(AsyncResult::one(self.submit(task, vec![bytes], 1)?))
+    }
+
+    /// Runs `task` on `args` in a worker and waits (at most the pool's timeout) for its result.
+    ///
+    /// # Errors
+    /// As [`apply_async`](Pool::apply_async) and [`AsyncResult::get`]: the task's panic, its
+    /// worker's death, a timeout.
+    ///
+    /// # Examples
+    /// ```
+    /// use parlab::pool::{Pool, ThreadPool};
+    /// let pool = ThreadPool::new(1)?;
+    /// let est: parlab::pi::PiEstimate = pool.apply("calc_pi", &(100_000u64, 1u64))?;
+    /// assert_eq!(est.samples, 100_000);
+    /// # Ok::<(), parlab::pool::PoolError>(())
+    /// ```
+    fn apply<A, R>(&self, task: impl Into<Task>, args: &A) -> Result<R, PoolError>
+    where
+        A: Serialize + ?Sized,
+        R: DeserializeOwned + 'static,
+    {
+        self.apply_async(task, args)?.get(self.timeout())
+    }
+
+    /// Runs `task` on each item, in chunks of `chunksize` (`None`: `len / (4 x workers)`, rounded
+    /// up); returns at once with the results to come, in input order.
+    ///
+    /// # Errors
+    /// [`PoolError::Closed`], [`PoolError::Invalid`] for a chunk size of 0, [`PoolError::Failed`]
+    /// if an item does not serialize.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use parlab::pool::{Pool, ThreadPool};
+    /// let pool = ThreadPool::new(2)?;
+    /// let pending = pool.map_async::<_, u64>("echo", 0..10u64, Some(3))?;
+    /// assert_eq!(pending.get(Duration::from_secs(5))?, (0..10).collect::<Vec<u64>>());
+    /// # Ok::<(), parlab::pool::PoolError>(())
+    /// ```
+    fn map_async<A, R>(
+        &self,
+        task: impl Into<Task>,
+        items: impl IntoIterator<Item = A>,
+        chunksize: Option<usize>,
+    ) -> Result<AsyncResult<Vec<R>>, PoolError>
+    where
+        A: Serialize,
+        R: DeserializeOwned + 'static,
+    {
+        let task = task.into();
+        let args = items
+            .into_iter()
+            .enumerate()
+            .map(|(i, a)| encode_arg(&task, i, &a))
+            .collect::<Result<Vec<_>, _>>()?;
+        let chunk = chunksize_for(chunksize, args.len(), self.workers())?;
+        Ok(AsyncResult::all(self.submit(task, args, chunk)?))
+    }
+
+    /// Runs `task` on each item and waits for every result, in input order.
+    ///
+    /// # Errors
+    /// As [`map_async`](Pool::map_async); if tasks fail, the error of the first failed one (by
+    /// index), once all have finished. Use [`imap`](Pool::imap) for each task's own outcome.
+    ///
+    /// # Examples
+    /// ```
+    /// use parlab::pool::{Pool, ThreadPool};
+    /// let pool = ThreadPool::new(2)?;
+    /// let squares: Vec<u32> = pool.map("echo", [1u32, 4, 9], None)?;
+    /// assert_eq!(squares, [1, 4, 9]);
+    /// let e = pool.map::<_, ()>("sleep", ["not a number"], None).unwrap_err();
+    /// assert_eq!(e.index(), Some(0));
+    /// # Ok::<(), parlab::pool::PoolError>(())
+    /// ```
+    fn map<A, R>(
+        &self,
+        task: impl Into<Task>,
+        items: impl IntoIterator<Item = A>,
+        chunksize: Option<usize>,
+    ) -> Result<Vec<R>, PoolError>
+    where
+        A: Serialize,
+        R: DeserializeOwned + 'static,
+    {
+        self.map_async(task, items, chunksize)?.get(self.timeout())
+    }
+
+    /// Python's `starmap_async`: each item is the task's (tuple of) arguments. The same as
+    /// [`map_async`](Pool::map_async), since a Rust task takes one value and a tuple is one value.
+    ///
+    /// # Errors
+    /// As [`map_async`](Pool::map_async).
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use parlab::pool::{Pool, ThreadPool};
+    /// let pool = ThreadPool::new(2)?;
+    /// let r = pool.starmap_async::<_, parlab::pi::PiEstimate>("calc_pi", [(1000u64, 1u64), (2000, 2)], None)?;
+    /// assert_eq!(r.get(Duration::from_secs(5))?[1].samples, 2000);
+    /// # Ok::<(), parlab::pool::PoolError>(())
+    /// ```
+    fn starmap_async<A, R>(
+        &self,
+        task: impl Into<Task>,
+        items: impl IntoIterator<Item = A>,
+        chunksize: Option<usize>,
+    ) -> Result<AsyncResult<Vec<R>>, PoolError>
+    where
+        A: Serialize,
+        R: DeserializeOwned + 'static,
+    {
+        self.map_async(task, items, chunksize)
+    }
+
+    /// Python's `starmap`: each item is the task's (tuple of) arguments; see
+    /// [`starmap_async`](Pool::starmap_async).
+    ///
+    /// # Errors
+    /// As [`map`](Pool::map).
+    ///
+    /// # Examples
+    /// ```
+    /// use parlab::pool::{Pool, ThreadPool};
+    /// let pool = ThreadPool::new(2)?;
+    /// // Python: pool.starmap(calc_pi, repeat((N, seed), 4))
+    /// let r: Vec<parlab::pi::PiEstimate> = pool.starmap("calc_pi", std::iter::repeat((1000u64, 1u64)).take(4), None)?;
+    /// assert_eq!(r.len(), 4);
+    /// # Ok::<(), parlab::pool::PoolError>(())
+    /// ```
+    fn starmap<A, R>(
+        &self,
+        task: impl Into<Task>,
+        items: impl IntoIterator<Item = A>,
+        chunksize: Option<usize>,
+    ) -> Result<Vec<R>, PoolError>
+    where
+        A: Serialize,
+        R: DeserializeOwned + 'static,
+    {
+        self.map(task, items, chunksize)
+    }
+
+    /// Runs `task` on each item; iterate the outcomes in input order as they become available.
+    ///
+    /// Each item of the iterator is that task's own `Result`. Iterating waits at most the pool's
+    /// timeout per item (see [`Imap::next_timeout`]).
+    ///
+    /// # Errors
+    /// As [`map_async`](Pool::map_async).
+    ///
+    /// # Examples
+    /// ```
+    /// use parlab::pool::{Pool, ThreadPool};
+    /// let pool = ThreadPool::new(2)?;
+    /// let outcomes: Vec<Result<(), _>> = pool.imap("panic", ["a", "b"], Some(1))?.collect();
+    /// assert!(outcomes[1].as_ref().unwrap_err().to_string().starts_with("task 1 (panic) panicked"));
+    /// # Ok::<(), parlab::pool::PoolError>(())
+    /// ```
+    fn imap<A, R>(
+        &self,
+        task: impl Into<Task>,
+        items: impl IntoIterator<Item = A>,
+        chunksize: Option<usize>,
+    ) -> Result<Imap<R>, PoolError>
+    where
+        A: Serialize,
+        R: DeserializeOwned + 'static,
+    {
+        let pending = self.map_async::<A, R>(task, items, chunksize)?;
+        Ok(Imap::new(pending.into_batch(), false, self.timeout()))
+    }
+
+    /// Like [`imap`](Pool::imap), but in the order the tasks finish.
+    ///
+    /// # Errors
+    /// As [`map_async`](Pool::map_async).
+    ///
+    /// # Examples
+    /// ```
+    /// use parlab::pool::{Pool, ThreadPool};
+    /// let pool = ThreadPool::new(2)?;
+    /// let done: Vec<u64> = pool.imap_unordered("echo", [3u64, 1, 2], Some(1))?.collect::<Result<_, _>>()?;
+    /// assert_eq!(done.len(), 3);
+    /// # Ok::<(), parlab::pool::PoolError>(())
+    /// ```
+    fn imap_unordered<A, R>(
+        &self,
+        task: impl Into<Task>,
+        items: impl IntoIterator<Item = A>,
+        chunksize: Option<usize>,
+    ) -> Result<Imap<R>, PoolError>
+    where
+        A: Serialize,
+        R: DeserializeOwned + 'static,
+    {
+        let pending = self.map_async::<A, R>(task, items, chunksize)?;
+        Ok(Imap::new(pending.into_batch(), true, self.timeout()))
+    }
+}
+
+/// The resident memory of process `pid` in bytes (`VmRSS` in `/proc/PID/status`; Linux only).
+///
+/// # Examples
+/// ```
+/// if let Some(rss) = parlab::pool::resident_memory(std::process::id()) {
+///     assert!(rss > 0);
+/// }
+/// ```
+pub fn resident_memory(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunk_sizes_and_options() {
+        assert_eq!(default_chunksize(100_000, 2), 12_500);
+        assert_eq!(default_chunksize(100_001, 2), 12_501);
+        assert_eq!(default_chunksize(1, 8), 1);
+        assert_eq!(chunksize_for(None, 10, 1).unwrap(), 3);
+        assert_eq!(chunksize_for(Some(7), 10, 1).unwrap(), 7);
+        let e = chunksize_for(Some(0), 10, 1).unwrap_err();
+        assert!(e.to_string().contains("chunk size of 0"), "{e}");
+        assert!(
+            PoolOptions::new(0)
+                .check()
+                .unwrap_err()
+                .to_string()
+                .contains("not 0")
+        );
+        assert!(PoolOptions::new(MAX_WORKERS + 1).check().is_err());
+        assert!(PoolOptions::new(1).max_tasks_per_child(0).check().is_err());
+        let init = PoolOptions::new(1)
+            .initializer("sleep", &1u64)
+            .check()
+            .unwrap()
+            .unwrap();
+        assert_eq!(init.task, Task::from("sleep"));
+    }
+
+    #[test]
+    fn task_errors_name_the_index_and_the_signature() {
+        let e = task_error(
+            "calc_pi",
+            5,
+            "worker thread 1",
+            TaskFailure::BadArgs {
+                task: "calc_pi".into(),
+                message: "unexpected end".into(),
+            },
+        );
+        let text = e.to_string();
+        assert!(text.starts_with("task 5 (calc_pi) failed"), "{text}");
+        assert!(text.contains("(samples: u64, seed: u64)"), "{text}");
+        let e = task_error(
+            "x",
+            0,
+            "w",
+            TaskFailure::UnknownTask {
+                name: "x".into(),
+                known: vec!["a".into()],
+            },
+        );
+        assert!(e.to_string().contains("known tasks: a"));
+        assert_eq!(e.index(), Some(0));
+    }
+
+    #[test]
+    fn resident_memory_of_this_process() {
+        if cfg!(target_os = "linux") {
+            let rss = resident_memory(std::process::id()).unwrap();
+            assert!(rss > 100 * 1024, "{rss}");
+        }
+        assert_eq!(resident_memory(u32::MAX), None);
+    }
+}

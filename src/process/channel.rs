@@ -1,0 +1,346 @@
+//! Length-prefixed frames over a Unix socket, and typed [`Connection`]s built on them.
+
+use std::io::{self, Read, Write};
+use std::marker::PhantomData;
+use std::os::fd::AsFd;
+use std::os::unix::net::UnixStream;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::{ProcessError, sys};
+
+/// Bytes of the length prefix of a frame.
+const HEADER: usize = 4;
+
+/// Frames (`u32` little-endian length, then the payload) over a non-blocking Unix stream socket.
+#[derive(Debug)]
+pub(crate) struct Channel {
+    stream: UnixStream,
+    /// Bytes read but not yet returned, from `pos`.
+    buf: Vec<u8>,
+    pos: usize,
+}
+
+impl Channel {
+    /// A channel over `stream` (made non-blocking).
+    pub(crate) fn new(stream: UnixStream) -> io::Result<Self> {
+        stream.set_nonblocking(true)?;
+        Ok(Channel {
+            stream,
+            buf: Vec::new(),
+            pos: 0,
+        })
+    }
+
+    /// The socket.
+    pub(crate) fn stream(&self) -> &UnixStream {
+        &self.stream
+    }
+
+    /// Sends one frame, waiting for room until `deadline`.
+    pub(crate) fn send(
+        &mut self,
+        payload: &[u8],
+        deadline: Instant,
+        timeout: Duration,
+    ) -> Result<(), ProcessError> {
+        let len = u32::try_from(payload.len()).map_err(|_| {
+            ProcessError::Invalid(format!(
+                "a message of {} bytes is over 4 GiB",
+                payload.len()
+            ))
+        })?;
+        if payload.len() <= 64 * 1024 {
+            let mut frame = Vec::with_capacity(HEADER + payload.len());
+            frame.extend_from_slice(&len.to_le_bytes());
+            frame.extend_from_slice(payload);
+            self.write_all(&frame, deadline, timeout)
+        } else {
+            self.write_all(&len.to_le_bytes(), deadline, timeout)?;
+            self.write_all(payload, deadline, timeout)
+        }
+    }
+
+    fn write_all(
+        &mut self,
+        mut data: &[u8],
+        deadline: Instant,
+        timeout: Duration,
+    ) -> Result<(), ProcessError> {
+        while !data.is_empty() {
+            match self.stream.write(data) {
+                Ok(0) => return Err(ProcessError::Closed),
+                Ok(n) => data = &data[n..],
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    let ready = sys::wait_ready(self.stream.as_fd(), true, deadline)
+                        .map_err(|e| ProcessError::io("waiting to send", e))?;
+                    if !ready {
+                        return Err(ProcessError::Timeout {
+                            what: "send (the other end is not reading)".into(),
+                            after: timeout,
+                        });
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+                    return Err(ProcessError::Closed);
+                }
+                Err(e) => return Err(ProcessError::io("sending", e)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Receives one frame, waiting until `deadline`; `what` names the wait in a timeout error.
+    pub(crate) fn recv(
+        &mut self,
+        deadline: Instant,
+        timeout: Duration,
+        what: &str,
+    ) -> Result<Vec<u8>, ProcessError> {
+        loop {
+            let have = self.buf.len() - self.pos;
+            if have >= HEADER {
+                let mut len = [0u8; HEADER];
+                len.copy_from_slice(&self.buf[self.pos..self.pos + HEADER]);
+                let len = u32::from_le_bytes(len) as usize;
+                if have >= HEADER + len {
+                    let start = self.pos + HEADER;
+                    let payload = self.buf[start..start + len].to_vec();
+                    self.pos = start + len;
+                    if self.pos == self.buf.len() {
+                        self.buf.clear();
+                        self.pos = 0;
+                    }
+                    return Ok(payload);
+                }
+                if len > 256 * 1024 {
+                    return self.recv_large(len, deadline, timeout, what);
+                }
+            }
+            let mut chunk = [0u8; 64 * 1024];
+            let n = self.read_some(&mut chunk, deadline, timeout, what)?;
+            if self.pos > 0 {
+                self.buf.drain(..self.pos);
+                self.pos = 0;
+            }
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    /// Receives a large frame straight into its own buffer.
+    fn recv_large(
+        &mut self,
+        len: usize,
+        deadline: Instant,
+        timeout: Duration,
+        what: &str,
+    ) -> Result<Vec<u8>, ProcessError> {
+        let mut payload = vec![0u8; len];
+        let start = self.pos + HEADER;
+        let mut filled = self.buf.len() - start;
+        payload[..filled].copy_from_slice(&self.buf[start..]);
+        self.buf.clear();
+        self.pos = 0;
+        while filled < len {
+            filled += self.read_some(&mut payload[filled..], deadline, timeout, what)?;
+        }
+        Ok(payload)
+    }
+
+    /// Reads at least one byte, waiting until `deadline`.
+    fn read_some(
+        &mut self,
+        into: &mut [u8],
+        deadline: Instant,
+        timeout: Duration,
+        what: &str,
+    ) -> Result<usize, ProcessError> {
+        loop {
+            match self.stream.read(into) {
+                Ok(0) => return Err(ProcessError::Closed),
+                Ok(n) => return Ok(n),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    let ready = sys::wait_ready(self.stream.as_fd(), false, deadline)
+                        .map_err(|e| ProcessError::io("waiting to receive", e))?;
+                    if !ready {
+                        return Err(ProcessError::Timeout {
+                            what: what.to_string(),
+                            after: timeout,
+                        });
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::ConnectionReset => {
+                    return Err(ProcessError::Closed);
+                }
+                Err(e) => return Err(ProcessError::io("receiving", e)),
+            }
+        }
+    }
+}
+
+/// Serializes a message with postcard.
+pub(crate) fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, ProcessError> {
+    postcard::to_stdvec(value).map_err(|e| ProcessError::Serde {
+        direction: "serialize",
+        message: e.to_string(),
+    })
+}
+
+/// Deserializes a message with postcard.
+/// Strict: bytes left over mean the message was of another type.
+pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ProcessError> {
+    let bad = |message| ProcessError::Serde {
+        direction: "deserialize",
+        message,
+    };
+    let (value, rest) = postcard::take_from_bytes(bytes).map_err(|e| bad(e.to_string()))?;
+    if !rest.is_empty() {
+        return Err(bad(format!(
+            "{} bytes left over: the message is of another type",
+            rest.len()
+        )));
+    }
+    Ok(value)
+}
+
+/// One end of a [`pipe`]: sends `S` messages and receives `R` messages.
+///
+/// Move one end into a forked child (or keep both in one process, e.g. on two threads); a message
+/// sent on one end arrives at the other, in order. Each message is serialized with postcard.
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// let (mut a, mut b) = parlab::process::pipe::<String, usize>()?;
+/// a.send(&"hello".to_string(), Duration::from_secs(1))?;
+/// let got = b.recv(Duration::from_secs(1))?;
+/// b.send(&got.len(), Duration::from_secs(1))?;
+/// assert_eq!(a.recv(Duration::from_secs(1))?, 5);
+/// # Ok::<(), parlab::process::ProcessError>(())
+/// ```
+#[derive(Debug)]
+pub struct Connection<S, R> {
+    chan: Channel,
+    _types: PhantomData<fn(S) -> R>,
+}
+
+/// A pipe between two processes: two connected ends, the first sends `A` and receives `B`.
+///
+/// Built on a Unix socket pair (both directions, closed on exec).
+///
+/// # Errors
+/// [`ProcessError::Start`] if the system has no sockets left.
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// let (mut parent, mut child) = parlab::process::pipe::<u32, u32>()?;
+/// parent.send(&20, Duration::from_secs(1))?;
+/// let x = child.recv(Duration::from_secs(1))?;
+/// child.send(&(x + 1), Duration::from_secs(1))?;
+/// assert_eq!(parent.recv(Duration::from_secs(1))?, 21);
+/// # Ok::<(), parlab::process::ProcessError>(())
+/// ```
+#[allow(clippy::type_complexity)]
+pub fn pipe<A, B>() -> Result<(Connection<A, B>, Connection<B, A>), ProcessError> {
+    let start = |e| ProcessError::Start {
+        what: "a pipe".into(),
+        source: e,
+    };
+    let (a, b) = UnixStream::pair().map_err(start)?;
+    Ok((
+        Connection {
+            chan: Channel::new(a).map_err(start)?,
+            _types: PhantomData,
+        },
+        Connection {
+            chan: Channel::new(b).map_err(start)?,
+            _types: PhantomData,
+        },
+    ))
+}
+
+impl<S: Serialize, R: DeserializeOwned> Connection<S, R> {
+    /// Sends a message, waiting at most `timeout` for room (a large message waits for the reader).
+    ///
+    /// # Errors
+    /// [`ProcessError::Closed`] if the other end is gone, [`ProcessError::Timeout`] if it does not
+    /// read in time, [`ProcessError::Serde`] if the message does not serialize.
+    ///
+    /// # Examples
+    /// ```
+    /// let (mut a, b) = parlab::process::pipe::<u8, u8>()?;
+    /// drop(b);
+    /// assert!(a.send(&1, std::time::Duration::from_secs(1)).is_err());
+    /// # Ok::<(), parlab::process::ProcessError>(())
+    /// ```
+    pub fn send(&mut self, msg: &S, timeout: Duration) -> Result<(), ProcessError> {
+        let bytes = encode(msg)?;
+        self.chan.send(&bytes, sys::deadline(timeout), timeout)
+    }
+
+    /// Receives the next message, waiting at most `timeout`.
+    ///
+    /// # Errors
+    /// [`ProcessError::Timeout`] if nothing arrives in time, [`ProcessError::Closed`] if the other
+    /// end is gone, [`ProcessError::Serde`] if the bytes are not an `R`.
+    ///
+    /// # Examples
+    /// ```
+    /// let (_a, mut b) = parlab::process::pipe::<u8, u8>()?;
+    /// let e = b.recv(std::time::Duration::from_millis(10)).unwrap_err();
+    /// assert!(e.to_string().contains("nothing within"));
+    /// # Ok::<(), parlab::process::ProcessError>(())
+    /// ```
+    pub fn recv(&mut self, timeout: Duration) -> Result<R, ProcessError> {
+        let bytes = self
+            .chan
+            .recv(sys::deadline(timeout), timeout, "pipe recv")?;
+        decode(&bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SEC: Duration = Duration::from_secs(5);
+
+    #[test]
+    fn frames_small_and_large_in_order() {
+        let (mut a, mut b) = pipe::<Vec<u64>, Vec<u64>>().unwrap();
+        let big: Vec<u64> = (0..200_000).collect();
+        let t = std::thread::spawn(move || {
+            for _ in 0..3 {
+                let v = b.recv(SEC).unwrap();
+                b.send(&v, SEC).unwrap();
+            }
+        });
+        for msg in [vec![1, 2, 3], big.clone(), vec![]] {
+            a.send(&msg, SEC).unwrap();
+            assert_eq!(a.recv(SEC).unwrap(), msg);
+        }
+        t.join().unwrap();
+        assert!(matches!(a.recv(SEC), Err(ProcessError::Closed)));
+    }
+
+    #[test]
+    fn wrong_bytes_are_a_serde_error() {
+        let e = decode::<String>(&[5, b'a']).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                ProcessError::Serde {
+                    direction: "deserialize",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert!(e.to_string().starts_with("a message does not deserialize"));
+    }
+}

@@ -1,0 +1,322 @@
+//! Processes: start a worker (spawn or fork), get its typed result back, and pass messages
+//! through pipes and queues.
+//!
+//! Two start methods, chosen explicitly like Python's `multiprocessing.get_context`:
+//!
+//! - [`spawn`]: a fresh process runs the crate's worker binary `parlab-worker`, which runs a task
+//!   it knows by name (see [`tasks`]). Safe whatever threads the parent has; costs an `exec`.
+//! - [`fork`] (Unix): the child is a copy of the parent and runs a closure, even one defined in a
+//!   notebook cell. Cheap, but a copy of a process with other threads may inherit a lock that one
+//!   of those threads held, and then wait for it forever: [`Process::parent_threads`] says how many
+//!   threads the parent had, and `fork` warns on stderr when there were others.
+//!
+//! Messages between processes: [`pipe`] gives two [`Connection`] ends carrying typed messages both
+//! ways; a [`Queue`] is bounded, first in first out, and shared by any number of forked processes.
+//! Messages are serialized with `serde` and `postcard`.
+//!
+//! Every call that can block takes a timeout, and every failure is a [`ProcessError`] value: a
+//! panicking task, a killed worker, a timeout (the worker is then killed), a missing worker binary.
+//! Workers never read the parent's stdin, get a minimal environment (spawn), print through the
+//! parent with a `[name]` prefix, and die with their [`Process`] handle and with their parent.
+//!
+//! # Examples
+//! ```no_run
+//! use std::time::Duration;
+//! use parlab::process;
+//! // spawn: a task known to the worker by name, with typed arguments and result
+//! let mut worker = process::spawn::<_, parlab::pi::PiEstimate>("calc_pi", &(1_000_000u64, 1u64))?;
+//! let pi = worker.join(Duration::from_secs(5))?;
+//! // fork: any closure
+//! let mut child = process::fork(|| 6 * 7)?;
+//! assert_eq!(child.join(Duration::from_secs(5))?, 42);
+//! # Ok::<(), process::ProcessError>(())
+//! ```
+
+pub mod cell;
+mod channel;
+mod child;
+mod queue;
+pub(crate) mod sys;
+pub mod tasks;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub(crate) use channel::{Channel, decode, encode};
+pub use channel::{Connection, pipe};
+pub(crate) use child::start_worker;
+pub use child::{Process, fork, fork_with, spawn, spawn_with};
+pub use queue::Queue;
+pub use tasks::Task;
+
+/// Environment variables a spawned worker keeps; every other one is dropped.
+pub const ENV_ALLOW_LIST: &[&str] = &["PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "RUST_BACKTRACE"];
+
+/// The environment variable that overrides where the worker binary is.
+pub const WORKER_ENV: &str = "PARLAB_WORKER";
+
+/// The command that builds the worker binary.
+pub const BUILD_WORKER: &str = "cargo build --release --bins";
+
+/// Where setup builds the worker binary: `target/release/parlab-worker` in this crate.
+pub const DEFAULT_WORKER: &str =
+    concat!(env!("CARGO_MANIFEST_DIR"), "/target/release/parlab-worker");
+
+/// What went wrong with a process, a pipe or a queue.
+///
+/// # Examples
+/// ```
+/// use parlab::process::ProcessError;
+/// let e = ProcessError::Killed { pid: 42, signal: "SIGKILL".into() };
+/// assert_eq!(e.to_string(), "worker 42 was killed by SIGKILL");
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProcessError {
+    /// The worker binary is not where it should be.
+    #[error(
+        "the worker binary is missing at {path}: build it with `cargo build --release --bins` \
+         (or `cargo run --release -- setup`), or point {WORKER_ENV} at it"
+    )]
+    WorkerMissing {
+        /// Where it was looked for.
+        path: PathBuf,
+    },
+    /// The operating system refused to start a process, thread, pipe or socket.
+    #[error("could not start {what}: {source}")]
+    Start {
+        /// What could not be started.
+        what: String,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// The worker does not know a task of that name.
+    #[error("unknown task `{name}`; known tasks: {known}")]
+    UnknownTask {
+        /// The name asked for.
+        name: String,
+        /// The names the worker knows, comma separated.
+        known: String,
+    },
+    /// The task cannot run in this worker (a cell task whose library or entry point cannot be
+    /// loaded, or whose ABI differs from the worker's).
+    #[error("task `{task}` cannot run: {message}")]
+    TaskUnavailable {
+        /// The task.
+        task: String,
+        /// Why, and what to do about it.
+        message: String,
+    },
+    /// The arguments did not deserialize into the type the task takes.
+    #[error("the arguments of task `{task}` do not deserialize: {message}")]
+    BadArgs {
+        /// The task.
+        task: String,
+        /// The deserializer's message.
+        message: String,
+    },
+    /// The task panicked.
+    #[error("worker {pid} panicked: {message}")]
+    Panicked {
+        /// The worker's process id.
+        pid: u32,
+        /// The panic message (and where it happened, when known).
+        message: String,
+    },
+    /// The worker died from a signal before sending its result.
+    #[error("worker {pid} was killed by {signal}")]
+    Killed {
+        /// The worker's process id.
+        pid: u32,
+        /// The signal's name, e.g. `SIGKILL`.
+        signal: String,
+    },
+    /// The worker exited before sending its result.
+    #[error("worker {pid} exited with code {code} without sending a result")]
+    Exited {
+        /// The worker's process id.
+        pid: u32,
+        /// Its exit code.
+        code: i32,
+    },
+    /// Nothing arrived in time (for a worker: it was killed).
+    #[error("{what}: nothing within {:.3} s", after.as_secs_f64())]
+    Timeout {
+        /// What timed out, e.g. `worker 42 gave no result (it was killed)` or `queue get`.
+        what: String,
+        /// The timeout.
+        after: Duration,
+    },
+    /// The other end of a pipe or the worker's channel was closed.
+    #[error("the other end closed the connection")]
+    Closed,
+    /// A message did not serialize or deserialize.
+    #[error("a message does not {direction}: {message}")]
+    Serde {
+        /// `serialize` or `deserialize`.
+        direction: &'static str,
+        /// The serializer's message.
+        message: String,
+    },
+    /// A message is too large for the queue.
+    #[error(
+        "a message of {size} bytes is too large for a queue (at most {max}): send it through a pipe"
+    )]
+    TooLarge {
+        /// Its size in bytes.
+        size: usize,
+        /// The largest size allowed.
+        max: usize,
+    },
+    /// The process was already joined.
+    #[error("worker {pid} was already joined")]
+    AlreadyJoined {
+        /// The worker's process id.
+        pid: u32,
+    },
+    /// A bad argument, e.g. a queue of capacity 0.
+    #[error("{0}")]
+    Invalid(String),
+    /// Reading or writing a pipe, socket or process status failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+}
+
+impl ProcessError {
+    pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        ProcessError::Io {
+            context: context.into(),
+            source,
+        }
+    }
+}
+
+/// How a process was started.
+///
+/// # Examples
+/// ```
+/// assert_eq!(parlab::process::StartMethod::Spawn.to_string(), "spawn");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StartMethod {
+    /// A fresh process running the worker binary.
+    Spawn,
+    /// A copy of the parent running a closure.
+    Fork,
+}
+
+impl std::fmt::Display for StartMethod {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            StartMethod::Spawn => "spawn",
+            StartMethod::Fork => "fork",
+        })
+    }
+}
+
+/// Where a worker's stdout and stderr go.
+///
+/// # Examples
+/// ```
+/// let opts = parlab::process::Options { output: parlab::process::Output::Capture, ..Default::default() };
+/// assert_eq!(opts.output, parlab::process::Output::Capture);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Output {
+    /// Printed by the parent, each line prefixed with `[name] ` (the default).
+    #[default]
+    Forward,
+    /// Kept, prefixed, for [`Process::output`]; nothing printed.
+    Capture,
+    /// Thrown away.
+    Discard,
+}
+
+/// How to start a worker: its name, where its output goes, which binary (spawn), warnings (fork).
+///
+/// # Examples
+/// ```
+/// let opts = parlab::process::Options::named("pi-1");
+/// assert_eq!(opts.name.as_deref(), Some("pi-1"));
+/// assert!(opts.warn);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The name in the output prefix; `spawn-PID` or `fork-PID` when `None`.
+    pub name: Option<String>,
+    /// Where the worker's stdout and stderr go.
+    pub output: Output,
+    /// The worker binary for spawn; [`worker_path`] when `None`.
+    pub worker: Option<PathBuf>,
+    /// Fork: warn on stderr when the parent has other threads.
+    pub warn: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            name: None,
+            output: Output::Forward,
+            worker: None,
+            warn: true,
+        }
+    }
+}
+
+impl Options {
+    /// Default options with a name for the output prefix.
+    ///
+    /// # Examples
+    /// ```
+    /// assert_eq!(parlab::process::Options::named("w").name.unwrap(), "w");
+    /// ```
+    pub fn named(name: impl Into<String>) -> Self {
+        Options {
+            name: Some(name.into()),
+            ..Options::default()
+        }
+    }
+}
+
+/// The worker binary: `$PARLAB_WORKER` if set, else where setup builds it ([`DEFAULT_WORKER`]).
+///
+/// # Errors
+/// [`ProcessError::WorkerMissing`] (naming the command that builds it) when there is no file there.
+///
+/// # Examples
+/// ```
+/// match parlab::process::worker_path() {
+///     Ok(path) => assert!(path.ends_with("parlab-worker")),
+///     Err(e) => assert!(e.to_string().contains("cargo build --release --bins")),
+/// }
+/// ```
+pub fn worker_path() -> Result<PathBuf, ProcessError> {
+    let path =
+        std::env::var_os(WORKER_ENV).map_or_else(|| PathBuf::from(DEFAULT_WORKER), PathBuf::from);
+    check_worker(path)
+}
+
+fn check_worker(path: PathBuf) -> Result<PathBuf, ProcessError> {
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(ProcessError::WorkerMissing { path })
+    }
+}
+
+/// How many threads this process has now (Linux: from `/proc/self/task`; elsewhere `None`).
+///
+/// # Examples
+/// ```
+/// if let Some(n) = parlab::process::thread_count() {
+///     assert!(n >= 1);
+/// }
+/// ```
+pub fn thread_count() -> Option<usize> {
+    std::fs::read_dir("/proc/self/task").ok().map(|d| d.count())
+}

@@ -1,0 +1,91 @@
+//! Small wrappers over the system calls the module needs: poll with a deadline, non-blocking
+//! flags, signal names.
+
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::time::{Duration, Instant};
+
+/// Waits until `fd` is readable (`write == false`) or writable, or `deadline` passes.
+/// Returns `Ok(false)` on timeout. Hang-up and errors count as ready (the next read says what).
+pub(crate) fn wait_ready(fd: BorrowedFd<'_>, write: bool, deadline: Instant) -> io::Result<bool> {
+    let events = if write { libc::POLLOUT } else { libc::POLLIN };
+    loop {
+        let now = Instant::now();
+        if now >= deadline {
+            return Ok(false);
+        }
+        let ms = millis_ceil(deadline - now);
+        let mut pfd = libc::pollfd {
+            fd: fd.as_raw_fd(),
+            events,
+            revents: 0,
+        };
+        // Safety: `pfd` is a valid pollfd for the duration of the call and nfds is 1.
+        let n = unsafe { libc::poll(&mut pfd, 1, ms) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        if n > 0 {
+            return Ok(true);
+        }
+    }
+}
+
+/// A duration in whole milliseconds, rounded up, as poll's timeout argument.
+fn millis_ceil(d: Duration) -> libc::c_int {
+    let ms = d.as_nanos().div_ceil(1_000_000);
+    ms.min(libc::c_int::MAX as u128) as libc::c_int
+}
+
+/// A pipe, both ends closed on exec: `(read end, write end)`. (`std::io::pipe` needs Rust 1.87.)
+pub(crate) fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0; 2];
+    // Safety: pipe2 writes two descriptors into `fds`, which has room for two.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // Safety: both descriptors were just created and are owned by nothing else.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// Sets `O_NONBLOCK` on `fd`.
+pub(crate) fn set_nonblocking(fd: BorrowedFd<'_>) -> io::Result<()> {
+    // Safety: fcntl on a valid, borrowed descriptor; F_GETFL/F_SETFL do not touch memory.
+    unsafe {
+        let flags = libc::fcntl(fd.as_raw_fd(), libc::F_GETFL);
+        if flags < 0 || libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// The name of a signal number, e.g. `SIGKILL`.
+pub(crate) fn signal_name(signal: i32) -> String {
+    nix::sys::signal::Signal::try_from(signal)
+        .map_or_else(|_| format!("signal {signal}"), |s| s.as_str().to_string())
+}
+
+/// A deadline `timeout` from now (far in the future if that overflows).
+pub(crate) fn deadline(timeout: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(timeout)
+        .unwrap_or(now + Duration::from_secs(86_400 * 365))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_deadlines() {
+        assert_eq!(signal_name(9), "SIGKILL");
+        assert_eq!(signal_name(999), "signal 999");
+        assert!(deadline(Duration::MAX) > Instant::now());
+        assert_eq!(millis_ceil(Duration::from_micros(1)), 1);
+    }
+}

@@ -1,0 +1,271 @@
+//! Process pools end to end with the real `parlab-worker` binary built by cargo for these tests,
+//! and the thread pool as a drop-in replacement.
+
+use std::time::{Duration, Instant};
+
+use parlab::pi::PiEstimate;
+use parlab::pool::{Pool, PoolError, PoolOptions, ProcessPool, ThreadPool, crossover};
+use parlab::process::Output;
+
+const SEC: Duration = Duration::from_secs(10);
+
+/// Options pointing at the worker cargo built for this test run, its output thrown away.
+fn opts(workers: usize) -> PoolOptions {
+    PoolOptions::new(workers)
+        .worker_binary(env!("CARGO_BIN_EXE_parlab-worker"))
+        .output(Output::Discard)
+        .timeout(SEC)
+}
+
+fn pool(workers: usize) -> ProcessPool {
+    ProcessPool::with_options(&opts(workers)).expect("a process pool")
+}
+
+fn alive(pid: u32) -> bool {
+    // A zombie still has a /proc entry; its state is Z.
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        s.rsplit(')')
+            .next()
+            .is_some_and(|rest| !rest.trim_start().starts_with('Z'))
+    })
+}
+
+fn kill(pid: u32, signal: nix::sys::signal::Signal) {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), signal).expect("kill");
+}
+
+/// What a lesson cell does, written once for both pools.
+fn tour(pool: &impl Pool) -> Result<(), PoolError> {
+    let one: PiEstimate = pool.apply("calc_pi", &(100_000u64, 1u64))?;
+    assert_eq!(one, parlab::pi::calc_pi(100_000, 1).unwrap());
+    let echoed: Vec<u32> = pool.map("echo", 0..1000u32, None)?;
+    assert_eq!(
+        echoed,
+        (0..1000).collect::<Vec<_>>(),
+        "map keeps input order"
+    );
+    let four: Vec<PiEstimate> = pool.starmap("calc_pi", crossover::args(10_000, 4), None)?;
+    assert_eq!(four.iter().map(|e| e.samples).sum::<u64>(), 40_000);
+    let pending = pool.map_async::<_, f64>("sum", [vec![1.0, 2.0], vec![0.5]], Some(1))?;
+    assert_eq!(pending.get(SEC)?, [3.0, 0.5]);
+    let ordered: Vec<u64> = pool
+        .imap("echo", [5u64, 6, 7], Some(1))?
+        .collect::<Result<_, _>>()?;
+    assert_eq!(ordered, [5, 6, 7]);
+    let mut any: Vec<u64> = pool
+        .imap_unordered("echo", [5u64, 6, 7], Some(1))?
+        .collect::<Result<_, _>>()?;
+    any.sort_unstable();
+    assert_eq!(any, [5, 6, 7]);
+    let sleepy = pool.apply_async::<_, ()>("sleep", &300u64)?;
+    assert!(matches!(
+        sleepy.get(Duration::from_millis(10)),
+        Err(PoolError::Timeout { .. })
+    ));
+    sleepy.get(SEC)?;
+    Ok(())
+}
+
+#[test]
+fn the_same_calls_on_a_process_pool_and_a_thread_pool() {
+    let procs = pool(2);
+    assert_eq!(procs.pids().len(), 2);
+    tour(&procs).unwrap();
+    tour(&ThreadPool::new(2).unwrap()).unwrap();
+    procs.close();
+    procs.join(SEC).unwrap();
+    assert!(procs.pids().is_empty());
+}
+
+#[test]
+fn a_panic_fails_only_its_task() {
+    let pool = pool(2);
+    let outcomes: Vec<Result<(), PoolError>> = pool
+        .imap("panic", ["first", "second"], Some(1))
+        .unwrap()
+        .collect();
+    let e = outcomes[1].as_ref().unwrap_err();
+    assert!(matches!(e, PoolError::Panicked { index: 1, .. }), "{e}");
+    assert!(e.to_string().contains("second (at "), "{e}");
+    let e = pool
+        .map::<_, u64>("echo", vec![1u64; 10], Some(3))
+        .map(|_| ())
+        .err();
+    assert!(e.is_none());
+    let e = pool.apply::<_, ()>("calc_py", &()).unwrap_err();
+    assert!(e.to_string().contains("unknown task `calc_py`"), "{e}");
+    let e = pool.apply::<_, PiEstimate>("calc_pi", "lots").unwrap_err();
+    assert!(e.to_string().contains("(samples: u64, seed: u64)"), "{e}");
+    let e = pool.apply::<_, String>("pid", &()).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("the result is not a alloc::string::String"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_dying_worker_is_replaced_and_its_call_gets_an_error() {
+    let pool = pool(2);
+    let before = pool.pids();
+    let start = Instant::now();
+    let e = pool.apply::<_, ()>("abort", &()).unwrap_err();
+    assert!(start.elapsed() < Duration::from_secs(2), "no hang");
+    assert!(matches!(e, PoolError::WorkerDied { index: 0, .. }), "{e}");
+    assert!(e.to_string().contains("SIGABRT"), "{e}");
+    let after = pool.pids();
+    assert_eq!(after.len(), 2);
+    assert_ne!(before, after, "a new worker took the dead one's place");
+
+    let e = pool.apply::<_, ()>("exit", &7i32).unwrap_err();
+    assert!(e.to_string().contains("exited with code 7"), "{e}");
+
+    // SIGKILL a worker in the middle of a long task.
+    let busy = pool.apply_async::<_, ()>("sleep", &30_000u64).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    let pids = pool.pids();
+    for pid in &pids {
+        kill(*pid, nix::sys::signal::Signal::SIGKILL);
+    }
+    let e = busy.get(SEC).unwrap_err();
+    assert!(e.to_string().contains("SIGKILL"), "{e}");
+    // The pool works on, with fresh workers (the idle one is replaced within moments).
+    let r: Vec<u64> = pool.map("echo", [1u64, 2, 3], None).unwrap();
+    assert_eq!(r, [1, 2, 3]);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        pool.pids().iter().all(|p| !pids.contains(p) && alive(*p)),
+        "{:?}",
+        pool.pids()
+    );
+}
+
+#[test]
+fn a_chunk_lost_with_its_worker_names_every_task_in_it() {
+    let pool = pool(1);
+    let e = pool
+        .map::<_, ()>("exit", [0i32, 0, 0], Some(3))
+        .unwrap_err();
+    assert!(matches!(e, PoolError::WorkerDied { index: 0, .. }), "{e}");
+    assert!(e.to_string().contains("tasks 0 to 2 as one chunk"), "{e}");
+}
+
+#[test]
+fn bad_input_is_a_clear_error() {
+    let e = ProcessPool::with_options(&opts(0)).unwrap_err();
+    assert!(e.to_string().contains("1 to 1024 workers, not 0"), "{e}");
+    let e =
+        ProcessPool::with_options(&PoolOptions::new(1).worker_binary("/nonexistent/parlab-worker"))
+            .unwrap_err();
+    assert!(
+        e.to_string().contains("cargo build --release --bins"),
+        "{e}"
+    );
+    let pool = pool(1);
+    let e = pool.map::<_, u8>("echo", [1u8], Some(0)).unwrap_err();
+    assert!(matches!(e, PoolError::Invalid(_)), "{e}");
+    assert!(
+        matches!(pool.join(SEC), Err(PoolError::Invalid(_))),
+        "join before close"
+    );
+    pool.close();
+    assert!(matches!(
+        pool.apply::<_, u8>("echo", &1u8),
+        Err(PoolError::Closed)
+    ));
+    pool.join(SEC).unwrap();
+    // A binary that is not a pool worker (the test harness itself ignores the socket and exits).
+    let e = ProcessPool::with_options(&PoolOptions::new(1).worker_binary("/bin/true")).unwrap_err();
+    assert!(matches!(e, PoolError::Start(_)), "{e}");
+}
+
+#[test]
+fn terminate_and_drop_kill_the_workers() {
+    let pool = pool(2);
+    let pids = pool.pids();
+    let running: Vec<_> = (0..4)
+        .map(|_| pool.apply_async::<_, ()>("sleep", &30_000u64).unwrap())
+        .collect();
+    std::thread::sleep(Duration::from_millis(100));
+    let start = Instant::now();
+    pool.terminate();
+    pool.join(SEC).unwrap();
+    assert!(
+        start.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        start.elapsed()
+    );
+    for r in &running {
+        assert!(matches!(r.get(SEC), Err(PoolError::Terminated { .. })));
+    }
+    assert!(pids.iter().all(|p| !alive(*p)));
+
+    let pool = self::pool(2);
+    let pids = pool.pids();
+    let pending = pool.apply_async::<_, ()>("sleep", &30_000u64).unwrap();
+    drop(pool);
+    assert!(
+        pids.iter().all(|p| !alive(*p)),
+        "dropping the pool kills its workers"
+    );
+    assert!(pending.get(SEC).is_err());
+}
+
+#[test]
+fn initializer_and_max_tasks_per_child() {
+    let o = opts(1).initializer("sleep", &1u64).max_tasks_per_child(2);
+    let pool = ProcessPool::with_options(&o).unwrap();
+    let pids: Vec<u32> = (0..5).map(|_| pool.apply("pid", &()).unwrap()).collect();
+    assert_eq!(pids[0], pids[1]);
+    assert_ne!(pids[1], pids[2], "a fresh worker after 2 tasks: {pids:?}");
+    assert_eq!(pids[2], pids[3]);
+    let e = ProcessPool::with_options(&opts(2).initializer("panic", "setup broke")).unwrap_err();
+    assert!(e.to_string().contains("setup broke"), "{e}");
+}
+
+#[test]
+fn targets_on_this_machine() {
+    // Generous bounds (the machine is shared); `parlab bench pool` measures the real figures.
+    let mut create = Vec::new();
+    for _ in 0..5 {
+        let start = Instant::now();
+        let p = pool(2);
+        p.close();
+        p.join(SEC).unwrap();
+        create.push(start.elapsed());
+    }
+    create.sort();
+    assert!(
+        create[2] < Duration::from_millis(100),
+        "create + close: {create:?}"
+    );
+
+    let pool = pool(2);
+    let mut trips = Vec::new();
+    for i in 0..200u64 {
+        let start = Instant::now();
+        let _: u64 = pool.apply("echo", &i).unwrap();
+        trips.push(start.elapsed());
+    }
+    trips.sort();
+    assert!(
+        trips[100] < Duration::from_millis(2),
+        "apply round trip: {:?}",
+        trips[100]
+    );
+
+    let start = Instant::now();
+    let r: Vec<u64> = pool.map("echo", 0..100_000u64, None).unwrap();
+    let took = start.elapsed();
+    assert_eq!(r.len(), 100_000);
+    assert!(
+        took < Duration::from_secs(3),
+        "map of 100,000 tiny tasks: {took:?}"
+    );
+
+    std::thread::sleep(Duration::from_millis(50));
+    for pid in pool.pids() {
+        let rss = parlab::pool::resident_memory(pid).unwrap();
+        assert!(rss < 10 << 20, "an idle worker holds {rss} bytes");
+    }
+}
