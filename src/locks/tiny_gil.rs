@@ -109,9 +109,10 @@ where
     check_tiny_gil_dyn(&with_gil)
 }
 
-fn check_tiny_gil_dyn(
-    with_gil: &(dyn Fn(&Mutex<()>, &mut dyn FnMut() -> u64) -> u64 + Sync),
-) -> Result<String, String> {
+/// A learner's `with_gil`: runs a slice of work while holding the GIL, returns its value.
+type WithGil<'a> = &'a (dyn Fn(&Mutex<()>, &mut dyn FnMut() -> u64) -> u64 + Sync);
+
+fn check_tiny_gil_dyn(with_gil: WithGil<'_>) -> Result<String, String> {
     let gil = Mutex::new(());
     // 1. It runs the slice and returns its value.
     let mut ran = 0;

@@ -118,11 +118,12 @@ pub const ABI_MISMATCH: i32 = 4;
 /// # Ok::<(), process::ProcessError>(())
 /// ```
 #[macro_export]
+#[rustfmt::skip] // rustfmt re-indents the multi-line attribute below on every run
 macro_rules! cell_task {
     ($f:ident) => {{
         #[unsafe(export_name = concat!(
-                    "parlab_task_", stringify!($f), "__", line!(), "_", column!()
-                ))]
+            "parlab_task_", stringify!($f), "__", line!(), "_", column!()
+        ))]
         unsafe extern "C" fn entry(
             abi: u32,
             args_ptr: *const u8,
@@ -201,6 +202,8 @@ cell_fn_impls!(
 /// let task = cell::task_for(libc::abs as *const std::ffi::c_void, "abs");
 /// assert!(matches!(task, Task::Library { ref path, .. } if path.to_string_lossy().contains("libc")));
 /// ```
+// dladdr compares the address with the loader's tables; it never reads through the pointer.
+#[allow(clippy::not_unsafe_ptr_arg_deref)]
 pub fn task_for(entry: *const c_void, symbol: &str) -> Task {
     // Safety: dladdr only reads the loader's tables and writes into `info`, a zeroed struct owned
     // here; `dli_fname`, when set, points to a NUL-terminated string owned by the loader that

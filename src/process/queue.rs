@@ -151,7 +151,7 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     ///
     /// # Errors
     /// [`ProcessError::Timeout`] when the queue stays full, [`ProcessError::TooLarge`] for a message
-    /// over [`MAX_MESSAGE`] bytes, [`ProcessError::Serde`] if it does not serialize.
+    /// over the queue's message limit (128 KiB), [`ProcessError::Serde`] if it does not serialize.
     ///
     /// # Examples
     /// ```
