@@ -248,6 +248,10 @@ pub(super) fn lines(
             series,
             ideal: ideal.as_deref(),
             position,
+            // Thread counts are whole numbers: tick only those (up to 16 of them).
+            whole_x: (kind == Kind::Speedup)
+                .then(|| whole_ticks(series))
+                .flatten(),
         };
         if log {
             area.draw((xr.0..xr.1).log_scale(), (yr.0..yr.1).log_scale(), builder)?;
@@ -326,6 +330,20 @@ struct Area<'r> {
     series: &'r [Series],
     ideal: Option<&'r [(f64, f64)]>,
     position: SeriesLabelPosition,
+    /// How many whole-number ticks the x axis gets, when every x is a whole number.
+    whole_x: Option<usize>,
+}
+
+/// The number of whole numbers the x values span, when every x is whole and there are at most 16.
+fn whole_ticks(series: &[Series]) -> Option<usize> {
+    let xs = || series.iter().flat_map(|s| s.points.iter().map(|p| p.0));
+    if !xs().all(|x| x.fract() == 0.0) {
+        return None;
+    }
+    let lo = xs().fold(f64::INFINITY, f64::min);
+    let hi = xs().fold(f64::NEG_INFINITY, f64::max);
+    let span = (hi - lo) as usize + 1;
+    (span <= 16).then_some(span)
 }
 
 impl Area<'_> {
@@ -349,11 +367,20 @@ impl Area<'_> {
             .build_cartesian_2d(x, y)
             .map_err(draw_err)?;
         let fmt = |v: &f64| fmt_num(*v);
+        let whole = self.whole_x.is_some();
+        let x_fmt = |v: &f64| {
+            if whole && v.fract() != 0.0 {
+                String::new()
+            } else {
+                fmt_num(*v)
+            }
+        };
         chart
             .configure_mesh()
             .x_desc(self.x_label)
             .y_desc(self.y_label)
-            .x_label_formatter(&fmt)
+            .x_labels(self.whole_x.unwrap_or(10))
+            .x_label_formatter(&x_fmt)
             .y_label_formatter(&fmt)
             .label_style((FAMILY, LABEL_SIZE))
             .axis_desc_style((FAMILY, DESC_SIZE))

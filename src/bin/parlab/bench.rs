@@ -212,18 +212,25 @@ pub fn speedup_series(rows: &[BenchRow]) -> Vec<Series> {
     let Some(serial) = rows.iter().find(|r| r.case == "serial") else {
         return Vec::new();
     };
-    ["threads", "gil", "gil_allow_threads"]
-        .iter()
-        .map(|&case| {
-            let points = rows
-                .iter()
-                .filter(|r| r.case == case && r.median_s > 0.0)
-                .map(|r| (r.threads as f64, serial.median_s / r.median_s))
-                .collect();
-            Series::new(case, points)
-        })
-        .filter(|s| !s.points.is_empty())
-        .collect()
+    [
+        ("threads", "Rust threads"),
+        ("gil", "threads under a simulated GIL"),
+        (
+            "gil_allow_threads",
+            "GIL with allow_threads (numba's nogil)",
+        ),
+    ]
+    .iter()
+    .map(|&(case, legend)| {
+        let points = rows
+            .iter()
+            .filter(|r| r.case == case && r.median_s > 0.0)
+            .map(|r| (r.threads as f64, serial.median_s / r.median_s))
+            .collect();
+        Series::new(legend, points)
+    })
+    .filter(|s| !s.points.is_empty())
+    .collect()
 }
 
 /// The rows as a plain-text table, with the speed-up over `serial`.

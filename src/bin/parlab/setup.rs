@@ -152,7 +152,7 @@ fn failed(label: &str, error: &str, fix: &str, not_done: &[Step]) -> String {
     );
     if !not_done.is_empty() {
         let names: Vec<&str> = not_done.iter().map(|s| s.name).collect();
-        msg.push_str(&format!("\n  not done yet: {}", names.join("; ")));
+        msg.push_str(&format!("\n  not checked yet: {}", names.join("; ")));
     }
     msg
 }
