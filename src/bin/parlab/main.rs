@@ -86,6 +86,11 @@ fn lab(args: LabArgs) -> Result<(), String> {
     if args.no_browser {
         cmd.arg("--no-browser");
     }
+    // Safety: geteuid has no preconditions and cannot fail.
+    if unsafe { libc::geteuid() } == 0 {
+        // JupyterLab refuses to start as root without it (containers, cloud machines).
+        cmd.arg("--allow-root");
+    }
     project::run_inherit(&mut cmd, "JupyterLab")
 }
 
