@@ -236,16 +236,7 @@ fn check_samples(samples: u64) -> Result<(), PiError> {
 /// ```
 pub fn calc_pi_learner(samples: u64) -> Result<PiEstimate, PiError> {
     check_samples(samples)?;
-    let mut rng = rand::rng();
-    let mut hits = 0;
-    for _ in 0..samples {
-        let x: f64 = rng.random_range(-1.0..1.0);
-        let y: f64 = rng.random_range(-1.0..1.0);
-        if x * x + y * y < 1.0 {
-            hits += 1;
-        }
-    }
-    PiEstimate::from_hits(hits, samples)
+    PiEstimate::from_hits(f64_hits(&mut rand::rng(), samples), samples)
 }
 
 /// Estimates pi like [`calc_pi_learner`] but with a small seeded generator (`SmallRng`).
@@ -263,7 +254,15 @@ pub fn calc_pi_learner(samples: u64) -> Result<PiEstimate, PiError> {
 /// ```
 pub fn calc_pi_small_rng(samples: u64, seed: u64) -> Result<PiEstimate, PiError> {
     check_samples(samples)?;
-    let mut rng = SmallRng::seed_from_u64(seed);
+    PiEstimate::from_hits(
+        f64_hits(&mut SmallRng::seed_from_u64(seed), samples),
+        samples,
+    )
+}
+
+/// The learner's loop: `samples` points with f64 coordinates in [-1, 1), counting those inside the
+/// unit circle. Shared by [`calc_pi_learner`] and [`calc_pi_small_rng`], which differ only in `rng`.
+fn f64_hits<R: rand::Rng + ?Sized>(rng: &mut R, samples: u64) -> u64 {
     let mut hits = 0;
     for _ in 0..samples {
         let x: f64 = rng.random_range(-1.0..1.0);
@@ -272,7 +271,7 @@ pub fn calc_pi_small_rng(samples: u64, seed: u64) -> Result<PiEstimate, PiError>
             hits += 1;
         }
     }
-    PiEstimate::from_hits(hits, samples)
+    hits
 }
 
 /// The wyrand increment (a Weyl sequence: state `k` is `start + k * WEYL`).

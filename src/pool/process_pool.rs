@@ -540,9 +540,28 @@ impl LiveCount for State {
     }
 }
 
-/// The error of `join` on an open pool.
-pub(crate) fn join_open() -> PoolError {
-    PoolError::Invalid("join() waits for a closed pool: call close() (or terminate()) first".into())
+/// Closes a pool's job queue: no new tasks; workers finish what is queued, then exit (both pools).
+pub(crate) fn close_jobs<J>(jobs: &Mutex<Option<Sender<J>>>) {
+    jobs.lock().unwrap_or_else(PoisonError::into_inner).take();
+}
+
+/// `join` of both pools: an error on an open pool, else waits for every worker to exit.
+pub(crate) fn join_closed<J>(
+    jobs: &Mutex<Option<Sender<J>>>,
+    state: &Mutex<impl LiveCount>,
+    changed: &Condvar,
+    timeout: Duration,
+) -> Result<(), PoolError> {
+    if jobs
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .is_some()
+    {
+        return Err(PoolError::Invalid(
+            "join() waits for a closed pool: call close() (or terminate()) first".into(),
+        ));
+    }
+    wait_idle(state, changed, timeout)
 }
 
 impl Pool for ProcessPool {
@@ -555,24 +574,16 @@ impl Pool for ProcessPool {
     }
 
     fn close(&self) {
-        self.shared
-            .jobs
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
+        close_jobs(&self.shared.jobs);
     }
 
     fn join(&self, timeout: Duration) -> Result<(), PoolError> {
-        if self
-            .shared
-            .jobs
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .is_some()
-        {
-            return Err(join_open());
-        }
-        wait_idle(&self.shared.state, &self.shared.changed, timeout)
+        join_closed(
+            &self.shared.jobs,
+            &self.shared.state,
+            &self.shared.changed,
+            timeout,
+        )
     }
 
     fn terminate(&self) {

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crossbeam::channel::{self, Receiver, Sender};
 
-use super::process_pool::{LiveCount, join_open, submit, wait_idle};
+use super::process_pool::{LiveCount, close_jobs, join_closed, submit};
 use super::result::{AsyncResult, Batch, Item, Payload};
 use super::worker::{panic_text, remember_place, run_caught};
 use super::{Initializer, Pool, PoolError, PoolOptions, chunksize_for, sealed, task_error};
@@ -494,24 +494,16 @@ impl Pool for ThreadPool {
     }
 
     fn close(&self) {
-        self.shared
-            .jobs
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
+        close_jobs(&self.shared.jobs);
     }
 
     fn join(&self, timeout: Duration) -> Result<(), PoolError> {
-        if self
-            .shared
-            .jobs
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .is_some()
-        {
-            return Err(join_open());
-        }
-        wait_idle(&self.shared.state, &self.shared.changed, timeout)
+        join_closed(
+            &self.shared.jobs,
+            &self.shared.state,
+            &self.shared.changed,
+            timeout,
+        )
     }
 
     fn terminate(&self) {
