@@ -16,13 +16,11 @@
 //! assert!(verdict.message().contains("todo!()"));
 //! ```
 
-use std::any::Any;
 use std::fmt;
-use std::panic::{self, AssertUnwindSafe};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use crate::display;
+use crate::{display, panics};
 
 /// The result of checking an exercise: solved, or not yet with the reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,7 +137,7 @@ pub fn check<F>(exercise: &str, attempt: F) -> Verdict
 where
     F: FnOnce() -> Result<String, String>,
 {
-    verdict_from(exercise, catch_quietly(attempt))
+    verdict_from(exercise, panics::quiet_everywhere(attempt))
 }
 
 /// Like [`check`], but runs `attempt` on its own thread and gives up after `limit`.
@@ -165,7 +163,7 @@ where
     let spawned = std::thread::Builder::new()
         .name(format!("check {exercise}"))
         .spawn(move || {
-            let _ = tx.send(catch_quietly(attempt));
+            let _ = tx.send(panics::quiet_everywhere(attempt));
         });
     if let Err(e) = spawned {
         return Verdict::not_yet(
@@ -186,53 +184,18 @@ where
     }
 }
 
-/// Runs `f`, catching a panic without printing it, and returns the panic's message on panic.
-///
-/// # Examples
-/// ```
-/// let caught = parlab::exercise::catch_quietly(|| -> u32 { panic!("oops") });
-/// assert_eq!(caught, Err("oops".to_string()));
-/// assert_eq!(parlab::exercise::catch_quietly(|| 7), Ok(7));
-/// ```
-///
-/// # Errors
-/// The panic's message, when `f` panics.
-pub fn catch_quietly<T, F: FnOnce() -> T>(f: F) -> Result<T, String> {
-    // Safety of the hook swap: set_hook is global, so a panic on another thread at the same moment
-    // would also go unprinted; that is harmless for a check cell.
-    let previous = panic::take_hook();
-    panic::set_hook(Box::new(|_| {}));
-    let result = panic::catch_unwind(AssertUnwindSafe(f));
-    panic::set_hook(previous);
-    result.map_err(|payload| panic_message(payload.as_ref()))
-}
-
-/// The text of a panic payload (`&str` or `String`), or a placeholder for other payloads.
-///
-/// # Examples
-/// ```
-/// let payload = std::panic::catch_unwind(|| panic!("bad {}", 1)).unwrap_err();
-/// assert_eq!(parlab::exercise::panic_message(payload.as_ref()), "bad 1");
-/// ```
-pub fn panic_message(payload: &(dyn Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "a panic with a non-text payload".to_owned()
-    }
-}
-
-fn verdict_from(exercise: &str, outcome: Result<Result<String, String>, String>) -> Verdict {
+fn verdict_from(
+    exercise: &str,
+    outcome: Result<Result<String, String>, panics::Caught>,
+) -> Verdict {
     match outcome {
         Ok(Ok(what)) => Verdict::solved(exercise, what),
         Ok(Err(wrong)) => Verdict::not_yet(exercise, wrong),
-        Err(panic) if panic.starts_with("not yet implemented") => Verdict::not_yet(
+        Err(panic) if panic.message.starts_with("not yet implemented") => Verdict::not_yet(
             exercise,
             "the function still has its `todo!()`: replace it with your code and run this cell again.",
         ),
-        Err(panic) => Verdict::not_yet(exercise, format!("your code panicked: {panic}")),
+        Err(panic) => Verdict::not_yet(exercise, format!("your code panicked: {}", panic.message)),
     }
 }
 

@@ -462,43 +462,23 @@ pub fn calc_pi_gil(
     seed: u64,
     release: bool,
 ) -> Result<PiEstimate, GilError> {
-    let ranges = pi::split_for_threads(samples, threads)?;
-    let hits = thread::scope(|scope| {
-        let mut handles = Vec::with_capacity(ranges.len());
-        for range in ranges {
-            let work = move || -> Result<u64, GilError> {
-                gil.with_gil(|py| {
-                    if release {
-                        return py.allow_threads(|| {
-                            pi::count_hits(seed, range.start, range.end - range.start)
-                        });
-                    }
-                    let mut hits = 0;
-                    let mut first = range.start;
-                    while first < range.end {
-                        let n = SLICE_SAMPLES.min(range.end - first);
-                        hits += pi::count_hits(seed, first, n);
-                        first += n;
-                        py.tick()?;
-                    }
-                    Ok(hits)
-                })?
-            };
-            let handle = thread::Builder::new()
-                .name("calc_pi_gil".into())
-                .spawn_scoped(scope, work)
-                .map_err(|e| PiError::Spawn(e.to_string()))?;
-            handles.push(handle);
-        }
-        let mut hits = 0;
-        for handle in handles {
-            hits += handle
-                .join()
-                .map_err(|_| PiError::Spawn("a thread panicked".into()))??;
-        }
-        Ok::<u64, GilError>(hits)
-    })?;
-    Ok(PiEstimate::from_hits(hits, samples)?)
+    pi::count_on_threads(samples, threads, "calc_pi_gil", |range| {
+        gil.with_gil(|py| {
+            if release {
+                return py
+                    .allow_threads(|| pi::count_hits(seed, range.start, range.end - range.start));
+            }
+            let mut hits = 0;
+            let mut first = range.start;
+            while first < range.end {
+                let n = SLICE_SAMPLES.min(range.end - first);
+                hits += pi::count_hits(seed, first, n);
+                first += n;
+                py.tick()?;
+            }
+            Ok(hits)
+        })?
+    })
 }
 
 #[cfg(test)]

@@ -76,6 +76,9 @@ pub enum PiError {
     /// The operating system refused to start a thread.
     #[error("could not start a thread: {0}")]
     Spawn(String),
+    /// A counting thread panicked; the message of its panic.
+    #[error("a counting thread panicked: {0}")]
+    Panicked(String),
 }
 
 /// An estimate of pi with the counts it came from.
@@ -417,27 +420,62 @@ pub(crate) fn split_for_threads(samples: u64, threads: usize) -> Result<Vec<Rang
 /// # Ok::<(), pi::PiError>(())
 /// ```
 pub fn calc_pi_threads(samples: u64, threads: usize, seed: u64) -> Result<PiEstimate, PiError> {
+    count_on_threads(samples, threads, "calc_pi", |range| {
+        Ok(count_hits(seed, range.start, range.end - range.start))
+    })
+}
+
+/// Splits `samples` over `threads` ([`split`], at most [`MAX_THREADS`]), runs `work(i, range)`
+/// for the `i`-th range on its own named scoped thread, and returns what each thread returned, in
+/// range order: the one skeleton of every threaded calc_pi in the lessons.
+///
+/// A thread that panics becomes [`PiError::Panicked`], one the system refuses [`PiError::Spawn`].
+pub(crate) fn on_split_threads<T, E>(
+    samples: u64,
+    threads: usize,
+    name: &str,
+    work: impl Fn(usize, Range<u64>) -> Result<T, E> + Sync,
+) -> Result<Vec<T>, E>
+where
+    T: Send,
+    E: From<PiError> + Send,
+{
     let ranges = split_for_threads(samples, threads)?;
-    let hits = std::thread::scope(|scope| {
-        let mut handles = Vec::with_capacity(ranges.len());
-        for range in ranges {
-            let handle = std::thread::Builder::new()
-                .name("calc_pi".into())
-                .spawn_scoped(scope, move || {
-                    count_hits(seed, range.start, range.end - range.start)
-                })
-                .map_err(|e| PiError::Spawn(e.to_string()))?;
-            handles.push(handle);
-        }
-        let mut hits = 0;
-        for handle in handles {
-            hits += handle
-                .join()
-                .map_err(|_| PiError::Spawn("a thread panicked".into()))?;
-        }
-        Ok(hits)
-    })?;
-    PiEstimate::from_hits(hits, samples)
+    let work = &work;
+    std::thread::scope(|scope| {
+        let handles = ranges
+            .into_iter()
+            .enumerate()
+            .map(|(i, range)| {
+                std::thread::Builder::new()
+                    .name(name.into())
+                    .spawn_scoped(scope, move || work(i, range))
+                    .map_err(|e| PiError::Spawn(e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        handles
+            .into_iter()
+            .map(|handle| {
+                handle
+                    .join()
+                    .map_err(|p| PiError::Panicked(crate::panics::message(p.as_ref())))?
+            })
+            .collect()
+    })
+}
+
+/// [`on_split_threads`] where each thread counts hits: adds them into the estimate.
+pub(crate) fn count_on_threads<E>(
+    samples: u64,
+    threads: usize,
+    name: &str,
+    count: impl Fn(Range<u64>) -> Result<u64, E> + Sync,
+) -> Result<PiEstimate, E>
+where
+    E: From<PiError> + Send,
+{
+    let hits = on_split_threads(samples, threads, name, |_, range| count(range))?;
+    Ok(PiEstimate::from_hits(hits.into_iter().sum(), samples)?)
 }
 
 /// Estimates pi with rayon: tasks of [`BLOCK_SAMPLES`] samples on rayon's thread pool.

@@ -133,7 +133,7 @@ pub fn sort_pair_threads<T: Ord + Send>(a: &mut [T], b: &mut [T]) -> Result<(), 
         b.sort_unstable(); // this thread sorts b meanwhile
         first
             .join()
-            .map_err(|p| ThreadsError::Panicked(crate::exercise::panic_message(p.as_ref())))
+            .map_err(|p| ThreadsError::Panicked(crate::panics::message(p.as_ref())))
     })
 }
 
@@ -227,7 +227,7 @@ pub fn spawn_cost(repeats: usize) -> Result<Measurement, ThreadsError> {
             .map_err(|e| ThreadsError::Spawn(e.to_string()))?;
         handle
             .join()
-            .map_err(|p| ThreadsError::Panicked(crate::exercise::panic_message(p.as_ref())))?;
+            .map_err(|p| ThreadsError::Panicked(crate::panics::message(p.as_ref())))?;
         if run > 0 {
             times.push(start.elapsed());
         }

@@ -3,11 +3,10 @@
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
-use std::thread;
 
 use crossbeam::utils::CachePadded;
 
-use super::{DEFAULT_TIMEOUT, LockError, LockTimeout, join, spawn};
+use super::{DEFAULT_TIMEOUT, LockError, LockTimeout};
 use crate::pi::{self, PiEstimate};
 
 /// Whether sample `i` of `seed`'s stream lands in the circle (1) or not (0): one sample of
@@ -84,39 +83,31 @@ pub fn count_shared(
     threads: usize,
     seed: u64,
 ) -> Result<PiEstimate, LockError> {
-    let ranges = pi::split_for_threads(samples, threads)?;
     let mutex = Mutex::new(0u64);
     let atomic = AtomicU64::new(0);
     let (tx, rx) = mpsc::channel::<u64>();
-    thread::scope(|s| {
-        let mut handles = Vec::with_capacity(ranges.len());
-        for range in ranges {
-            let (mutex, atomic, tx) = (&mutex, &atomic, tx.clone());
-            handles.push(spawn(s, "count_shared", move || match sharing {
-                Sharing::MutexPerSample => {
-                    for i in range {
-                        // A poisoned count is still a count: nothing panics while holding it.
-                        *mutex.lock().unwrap_or_else(|e| e.into_inner()) += hit(seed, i);
-                    }
+    pi::on_split_threads(samples, threads, "count_shared", |_, range| {
+        match sharing {
+            Sharing::MutexPerSample => {
+                for i in range {
+                    // A poisoned count is still a count: nothing panics while holding it.
+                    *mutex.lock().unwrap_or_else(|e| e.into_inner()) += hit(seed, i);
                 }
-                Sharing::AtomicPerSample => {
-                    for i in range {
-                        atomic.fetch_add(hit(seed, i), Ordering::Relaxed);
-                    }
+            }
+            Sharing::AtomicPerSample => {
+                for i in range {
+                    atomic.fetch_add(hit(seed, i), Ordering::Relaxed);
                 }
-                Sharing::LocalThenAdd => {
-                    let local: u64 = range.map(|i| hit(seed, i)).sum();
-                    atomic.fetch_add(local, Ordering::Relaxed);
-                }
-                Sharing::Channel => {
-                    let local: u64 = range.map(|i| hit(seed, i)).sum();
-                    // The receiver outlives the scope, so the send cannot fail.
-                    let _ = tx.send(local);
-                }
-            })?);
-        }
-        for handle in handles {
-            join(handle)?;
+            }
+            Sharing::LocalThenAdd => {
+                let local: u64 = range.map(|i| hit(seed, i)).sum();
+                atomic.fetch_add(local, Ordering::Relaxed);
+            }
+            Sharing::Channel => {
+                let local: u64 = range.map(|i| hit(seed, i)).sum();
+                // The receiver outlives the threads, so the send cannot fail.
+                let _ = tx.send(local);
+            }
         }
         Ok::<(), LockError>(())
     })?;
@@ -185,18 +176,17 @@ pub fn count_in_slots(
     threads: usize,
     seed: u64,
 ) -> Result<PiEstimate, LockError> {
-    let ranges = pi::split_for_threads(samples, threads)?;
     let hits = match layout {
         Layout::Packed => {
             let slots: Vec<AtomicU64> = (0..threads).map(|_| AtomicU64::new(0)).collect();
-            run_slots(&ranges, &slots, seed, |c| c)?;
+            run_slots(samples, threads, &slots, seed, |c| c)?;
             slots.iter().map(|c| c.load(Ordering::Relaxed)).sum()
         }
         Layout::Padded => {
             let slots: Vec<CachePadded<AtomicU64>> = (0..threads)
                 .map(|_| CachePadded::new(AtomicU64::new(0)))
                 .collect();
-            run_slots(&ranges, &slots, seed, |c| &**c)?;
+            run_slots(samples, threads, &slots, seed, |c| &**c)?;
             slots.iter().map(|c| c.load(Ordering::Relaxed)).sum()
         }
     };
@@ -204,26 +194,20 @@ pub fn count_in_slots(
 }
 
 fn run_slots<C: Sync>(
-    ranges: &[std::ops::Range<u64>],
+    samples: u64,
+    threads: usize,
     slots: &[C],
     seed: u64,
     counter: fn(&C) -> &AtomicU64,
 ) -> Result<(), LockError> {
-    thread::scope(|s| {
-        let mut handles = Vec::with_capacity(ranges.len());
-        for (range, slot) in ranges.iter().cloned().zip(slots) {
-            handles.push(spawn(s, "count_in_slots", move || {
-                let slot = counter(slot);
-                for i in range {
-                    slot.fetch_add(hit(seed, i), Ordering::Relaxed);
-                }
-            })?);
+    pi::on_split_threads(samples, threads, "count_in_slots", |i, range| {
+        let slot = counter(&slots[i]);
+        for i in range {
+            slot.fetch_add(hit(seed, i), Ordering::Relaxed);
         }
-        for handle in handles {
-            join(handle)?;
-        }
-        Ok(())
-    })
+        Ok::<(), LockError>(())
+    })?;
+    Ok(())
 }
 
 #[cfg(test)]

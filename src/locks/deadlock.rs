@@ -406,10 +406,7 @@ fn check_transfer_dyn(
                 transfer(&slow[from], &slow[to], amount)
             })
         });
-        handles.map(|h| {
-            h.join()
-                .map_err(|p| crate::exercise::panic_message(p.as_ref()))
-        })
+        handles.map(|h| h.join().map_err(|p| crate::panics::message(p.as_ref())))
     });
     for r in results {
         match r {

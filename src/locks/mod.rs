@@ -182,7 +182,7 @@ pub fn lock_within<T>(
 fn join<T>(handle: thread::ScopedJoinHandle<'_, T>) -> Result<T, LockError> {
     handle
         .join()
-        .map_err(|p| LockError::Panicked(crate::exercise::panic_message(p.as_ref())))
+        .map_err(|p| LockError::Panicked(crate::panics::message(p.as_ref())))
 }
 
 /// Starts a named scoped thread, turning a refusal into [`LockError::Spawn`].

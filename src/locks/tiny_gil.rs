@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::{LockError, join, spawn};
+use super::LockError;
 use crate::gil::SLICE_SAMPLES;
 use crate::pi::{self, PiEstimate};
 
@@ -65,22 +65,10 @@ pub fn python_thread(gil: &Mutex<()>, seed: u64, range: Range<u64>) -> u64 {
 /// # Ok::<(), locks::LockError>(())
 /// ```
 pub fn calc_pi_tiny_gil(samples: u64, threads: usize, seed: u64) -> Result<PiEstimate, LockError> {
-    let ranges = pi::split_for_threads(samples, threads)?;
     let gil = Mutex::new(());
-    let hits = thread::scope(|s| {
-        let gil = &gil;
-        let mut handles = Vec::with_capacity(ranges.len());
-        for range in ranges {
-            handles.push(spawn(s, "python thread", move || {
-                python_thread(gil, seed, range)
-            })?);
-        }
-        handles
-            .into_iter()
-            .map(join)
-            .sum::<Result<u64, LockError>>()
-    })?;
-    Ok(PiEstimate::from_hits(hits, samples)?)
+    pi::count_on_threads(samples, threads, "python thread", |range| {
+        Ok::<u64, LockError>(python_thread(&gil, seed, range))
+    })
 }
 
 /// Checks a learner's `with_gil(gil, slice)`: it returns the slice's result, waits while

@@ -1,42 +1,20 @@
 //! The thread pool: threads in this process running the same named tasks, and closures.
 
-use std::cell::Cell;
-use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, Once, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use crossbeam::channel::{self, Receiver, Sender};
 
 use super::process_pool::{LiveCount, close_jobs, join_closed, submit};
 use super::result::{AsyncResult, Batch, Item, Payload};
-use super::worker::{panic_text, remember_place, run_caught};
+use super::worker::run_caught;
 use super::{Initializer, Pool, PoolError, PoolOptions, chunksize_for, sealed, task_error};
 use crate::process::Task;
 
 /// The task name that errors of closures carry.
 const CLOSURE: &str = "closure";
-
-thread_local! {
-    /// Whether this thread is a pool thread (its panics are its task's error, not printed).
-    static IN_POOL: Cell<bool> = const { Cell::new(false) };
-}
-
-/// Installs, once, a panic hook that is silent on pool threads and unchanged elsewhere.
-fn quiet_pool_panics() {
-    static HOOK: Once = Once::new();
-    HOOK.call_once(|| {
-        let previous = panic::take_hook();
-        panic::set_hook(Box::new(move |info| {
-            if IN_POOL.with(Cell::get) {
-                remember_place(info);
-            } else {
-                previous(info);
-            }
-        }));
-    });
-}
 
 /// A pool of threads with Python's `Pool` API (Python's `multiprocessing.pool.ThreadPool`).
 ///
@@ -170,8 +148,7 @@ impl Drop for LiveGuard {
 /// A worker thread: runs chunks until the pool closes, or until it hands over to a fresh thread.
 fn serve(shared: Arc<Shared>, n: usize, ready: Option<mpsc::Sender<Result<(), PoolError>>>) {
     let _guard = LiveGuard(Arc::clone(&shared));
-    IN_POOL.with(|p| p.set(true));
-    quiet_pool_panics();
+    crate::panics::quiet_this_thread(); // a task's panic is its error, not printed
     let who = format!("worker thread {n}");
     let mut initialized = shared.initialize(&who);
     if let Some(ready) = ready {
@@ -250,25 +227,23 @@ where
     items
         .into_iter()
         .enumerate()
-        .map(|(k, a)| {
-            outcome(
-                first + k,
-                who,
-                panic::catch_unwind(AssertUnwindSafe(|| f(a))),
-            )
-        })
+        .map(|(k, a)| outcome(first + k, who, crate::panics::catch_quietly(|| f(a))))
         .collect()
 }
 
 /// The outcome of task `index` of a closure: its value, or its panic.
-fn outcome<R: Send + 'static>(index: usize, who: &str, result: std::thread::Result<R>) -> Item {
+fn outcome<R: Send + 'static>(
+    index: usize,
+    who: &str,
+    result: Result<R, crate::panics::Caught>,
+) -> Item {
     match result {
         Ok(r) => Ok(Payload::Value(Box::new(r))),
-        Err(payload) => Err(PoolError::Panicked {
+        Err(caught) => Err(PoolError::Panicked {
             index,
             task: CLOSURE.into(),
             worker: who.to_string(),
-            message: panic_text(payload.as_ref()),
+            message: caught.to_string(),
         }),
     }
 }
@@ -363,9 +338,7 @@ impl ThreadPool {
         let batch = Batch::new(CLOSURE.into(), 1);
         let work = Work::Closure(
             1,
-            Box::new(move |who: &str| {
-                vec![outcome(0, who, panic::catch_unwind(AssertUnwindSafe(f)))]
-            }),
+            Box::new(move |who: &str| vec![outcome(0, who, crate::panics::catch_quietly(f))]),
         );
         self.send(vec![Job {
             batch: Arc::clone(&batch),

@@ -6,16 +6,13 @@
 //! argument per item) gets one [`FromWorker::Results`], an outcome per item, until the parent
 //! closes the socket.
 
-use std::cell::RefCell;
 use std::os::fd::{BorrowedFd, FromRawFd};
 use std::os::unix::net::UnixStream;
-use std::panic::{self, AssertUnwindSafe};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::exercise::panic_message;
 use crate::process::tasks::{self, PROTOCOL_FD, TaskFailure};
 use crate::process::{Channel, Task, decode, encode, sys};
 
@@ -65,39 +62,11 @@ pub(crate) enum FromWorker {
     Results(Vec<Result<Vec<u8>, TaskFailure>>),
 }
 
-thread_local! {
-    /// Where the last panic on this thread happened (set by the quiet panic hook).
-    static PANIC_PLACE: RefCell<Option<String>> = const { RefCell::new(None) };
-}
-
-/// Makes panics silent on this process's threads, remembering where each one happened: a task's
-/// panic is reported as its error, not printed.
-fn quiet_panics() {
-    panic::set_hook(Box::new(remember_place));
-}
-
-/// A panic hook's work for pool threads: print nothing, remember where the panic happened.
-pub(crate) fn remember_place(info: &panic::PanicHookInfo<'_>) {
-    let place = info
-        .location()
-        .map(|l| format!("{}:{}", l.file(), l.line()));
-    PANIC_PLACE.with(|p| *p.borrow_mut() = place);
-}
-
-/// The panic message of `payload`, with where it happened when the hook recorded it.
-pub(crate) fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
-    let message = panic_message(payload);
-    match PANIC_PLACE.with(|p| p.borrow_mut().take()) {
-        Some(place) => format!("{message} (at {place})"),
-        None => message,
-    }
-}
-
 /// Runs a task, catching a panic (with where it happened).
 pub(crate) fn run_caught(task: &Task, args: &[u8]) -> Result<Vec<u8>, TaskFailure> {
-    match panic::catch_unwind(AssertUnwindSafe(|| tasks::run(task, args))) {
+    match crate::panics::catch_quietly(|| tasks::run(task, args)) {
         Ok(outcome) => outcome,
-        Err(payload) => Err(TaskFailure::Panicked(panic_text(payload.as_ref()))),
+        Err(caught) => Err(TaskFailure::Panicked(caught.to_string())),
     }
 }
 
@@ -127,7 +96,7 @@ pub fn serve_pool() -> ExitCode {
     let Ok(mut chan) = Channel::new(stream) else {
         return ExitCode::from(3);
     };
-    quiet_panics();
+    crate::panics::quiet_this_thread();
     let forever = Duration::from_secs(86_400 * 365);
     let send = |chan: &mut Channel, bytes: Vec<u8>| {
         chan.send(&bytes, sys::deadline(forever), forever).is_ok()

@@ -25,17 +25,14 @@
 //! # Ok::<(), parlab::process::ProcessError>(())
 //! ```
 
-use std::cell::Cell;
 use std::ffi::{CStr, CString, c_void};
-use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, Once};
+use std::sync::Mutex;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::tasks::{Task, TaskFailure};
-use crate::exercise::panic_message;
 
 /// The version of the calling convention between a worker and a cell task's entry point.
 ///
@@ -232,11 +229,6 @@ pub(crate) fn task_name(symbol: &str) -> &str {
     name.rsplit_once("__").map_or(name, |(name, _)| name)
 }
 
-thread_local! {
-    /// Set while a cell task runs on this thread: its panics are reported, not printed.
-    static IN_TASK: Cell<bool> = const { Cell::new(false) };
-}
-
 /// Called by [`cell_task!`]'s entry point: checks the ABI, decodes the arguments, runs `f` without
 /// letting a panic escape, and writes the encoded result (or the error text) back.
 ///
@@ -268,8 +260,7 @@ where
         // Safety: the caller guarantees `args_len` readable bytes at `args_ptr`.
         unsafe { std::slice::from_raw_parts(args_ptr, args_len) }
     };
-    quiet_task_panics();
-    let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
+    let outcome = crate::panics::catch_quietly(|| {
         let (args, rest) = match postcard::take_from_bytes::<A>(args) {
             Ok(decoded) => decoded,
             Err(e) => return (BAD_ARGS, e.to_string().into_bytes()),
@@ -278,35 +269,18 @@ where
             let message = format!("{} bytes left over after the arguments", rest.len());
             return (BAD_ARGS, message.into_bytes());
         }
-        IN_TASK.with(|t| t.set(true));
         let result = f.call(args);
-        IN_TASK.with(|t| t.set(false));
         match postcard::to_stdvec(&result) {
             Ok(bytes) => (OK, bytes),
             Err(e) => (BAD_RESULT, e.to_string().into_bytes()),
         }
-    }));
-    IN_TASK.with(|t| t.set(false));
+    });
     let (status, bytes) = match outcome {
         Ok(done) => done,
-        Err(payload) => (PANICKED, panic_message(payload.as_ref()).into_bytes()),
+        Err(caught) => (PANICKED, caught.to_string().into_bytes()),
     };
     reply(&bytes);
     status
-}
-
-/// Installs (once per copy of this crate) a panic hook that stays silent for cell tasks and hands
-/// every other panic to the hook that was there before.
-fn quiet_task_panics() {
-    static INSTALL: Once = Once::new();
-    INSTALL.call_once(|| {
-        let previous = panic::take_hook();
-        panic::set_hook(Box::new(move |info| {
-            if !IN_TASK.with(Cell::get) {
-                previous(info);
-            }
-        }));
-    });
 }
 
 /// A library loaded by [`run`]: its `dlopen` handle (an address, so that it can sit in a static).

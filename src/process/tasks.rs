@@ -16,11 +16,9 @@
 //! assert_eq!(postcard::from_bytes::<f64>(&out).unwrap(), 3.5);
 //! ```
 
-use std::cell::RefCell;
 use std::io::Read;
 use std::os::fd::FromRawFd;
 use std::os::unix::net::UnixStream;
-use std::panic::{self, AssertUnwindSafe};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -29,7 +27,6 @@ use serde::{Deserialize, Serialize};
 
 use super::channel::{Channel, decode, encode};
 use super::sys;
-use crate::exercise::panic_message;
 use crate::pi::{self, PiEstimate};
 
 /// The descriptor on which a spawned worker talks to its parent (stdout stays free for printing).
@@ -345,11 +342,6 @@ fn pid(task: &str, b: &[u8]) -> Result<Vec<u8>, TaskFailure> {
     typed(task, b, |(): ()| std::process::id())
 }
 
-thread_local! {
-    /// Where the last panic on this thread happened (set by the worker's panic hook).
-    static PANIC_PLACE: RefCell<Option<String>> = const { RefCell::new(None) };
-}
-
 /// The worker binary's `main`: answers requests on descriptor [`PROTOCOL_FD`] until the parent
 /// closes it.
 ///
@@ -382,12 +374,7 @@ pub fn worker_main() -> ExitCode {
     let Ok(mut chan) = Channel::new(stream) else {
         return ExitCode::from(3);
     };
-    panic::set_hook(Box::new(|info| {
-        let place = info
-            .location()
-            .map(|l| format!("{}:{}", l.file(), l.line()));
-        PANIC_PLACE.with(|p| *p.borrow_mut() = place);
-    }));
+    crate::panics::quiet_this_thread();
     let forever = Duration::from_secs(86_400 * 365);
     loop {
         let bytes = match chan.recv(sys::deadline(forever), forever, "request") {
@@ -395,16 +382,10 @@ pub fn worker_main() -> ExitCode {
             Err(_) => return ExitCode::SUCCESS, // the parent closed the channel: done
         };
         let response = match decode::<Request>(&bytes) {
-            Ok(req) => match panic::catch_unwind(AssertUnwindSafe(|| run(&req.task, &req.args))) {
+            Ok(req) => match crate::panics::catch_quietly(|| run(&req.task, &req.args)) {
                 Ok(Ok(out)) => Response::Done(out),
                 Ok(Err(failure)) => Response::Failed(failure),
-                Err(payload) => {
-                    let mut message = panic_message(payload.as_ref());
-                    if let Some(place) = PANIC_PLACE.with(|p| p.borrow_mut().take()) {
-                        message = format!("{message} (at {place})");
-                    }
-                    Response::Failed(TaskFailure::Panicked(message))
-                }
+                Err(caught) => Response::Failed(TaskFailure::Panicked(caught.to_string())),
             },
             Err(e) => Response::Failed(TaskFailure::BadArgs {
                 task: "?".into(),
