@@ -93,6 +93,27 @@ pub struct PiEstimate {
 }
 
 impl PiEstimate {
+    /// One estimate from several: their hits and samples added up (the estimates of a split
+    /// calc_pi, from threads, processes or a pool).
+    ///
+    /// # Errors
+    /// [`PiError::ZeroSamples`] for no estimates.
+    ///
+    /// # Examples
+    /// ```
+    /// use parlab::pi::PiEstimate;
+    /// let a = PiEstimate::from_hits(78, 100)?;
+    /// let b = PiEstimate::from_hits(80, 100)?;
+    /// assert_eq!(PiEstimate::combine(&[a, b])?.hits, 158);
+    /// assert!(PiEstimate::combine(&[]).is_err());
+    /// # Ok::<(), parlab::pi::PiError>(())
+    /// ```
+    pub fn combine(estimates: &[PiEstimate]) -> Result<PiEstimate, PiError> {
+        let hits = estimates.iter().map(|e| e.hits).sum();
+        let samples = estimates.iter().map(|e| e.samples).sum();
+        PiEstimate::from_hits(hits, samples)
+    }
+
     /// The estimate from `hits` inside the circle out of `samples` points.
     ///
     /// # Errors
@@ -389,6 +410,18 @@ pub fn split(samples: u64, parts: usize) -> Result<Vec<Range<u64>>, PiError> {
         })
         .collect();
     Ok(ranges)
+}
+
+/// The arguments of `tasks` calc_pi tasks of `samples` each, `(samples, seed)` with seeds 1, 2,
+/// ...: what `pool.starmap(tasks::CALC_PI, ..)` takes, as the source's `repeat((N,), 4)`.
+///
+/// # Examples
+/// ```
+/// let args: Vec<(u64, u64)> = parlab::pi::task_args(1000, 2).collect();
+/// assert_eq!(args, [(1000, 1), (1000, 2)]);
+/// ```
+pub fn task_args(samples: u64, tasks: usize) -> impl Iterator<Item = (u64, u64)> {
+    (1..=tasks as u64).map(move |seed| (samples, seed))
 }
 
 /// Checks a thread count against the samples and [`MAX_THREADS`], then splits the samples.

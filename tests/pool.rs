@@ -3,9 +3,10 @@
 
 use std::time::{Duration, Instant};
 
+use parlab::pi;
 use parlab::pi::PiEstimate;
-use parlab::pool::{Pool, PoolError, PoolOptions, ProcessPool, ThreadPool, crossover};
-use parlab::process::Output;
+use parlab::pool::{Pool, PoolError, PoolOptions, ProcessPool, ThreadPool};
+use parlab::process::{Output, Task, tasks};
 
 const SEC: Duration = Duration::from_secs(10);
 
@@ -36,28 +37,28 @@ fn kill(pid: u32, signal: nix::sys::signal::Signal) {
 
 /// What a lesson cell does, written once for both pools.
 fn tour(pool: &impl Pool) -> Result<(), PoolError> {
-    let one: PiEstimate = pool.apply("calc_pi", &(100_000u64, 1u64))?;
+    let one: PiEstimate = pool.apply(tasks::CALC_PI, &(100_000, 1))?;
     assert_eq!(one, parlab::pi::calc_pi(100_000, 1).unwrap());
-    let echoed: Vec<u32> = pool.map("echo", 0..1000u32, None)?;
+    let echoed: Vec<u32> = pool.map(tasks::echo(), 0..1000u32, None)?;
     assert_eq!(
         echoed,
         (0..1000).collect::<Vec<_>>(),
         "map keeps input order"
     );
-    let four: Vec<PiEstimate> = pool.starmap("calc_pi", crossover::args(10_000, 4), None)?;
+    let four: Vec<PiEstimate> = pool.starmap(tasks::CALC_PI, pi::task_args(10_000, 4), None)?;
     assert_eq!(four.iter().map(|e| e.samples).sum::<u64>(), 40_000);
-    let pending = pool.map_async::<_, f64>("sum", [vec![1.0, 2.0], vec![0.5]], Some(1))?;
+    let pending = pool.map_async(tasks::SUM, [vec![1.0, 2.0], vec![0.5]], Some(1))?;
     assert_eq!(pending.get(SEC)?, [3.0, 0.5]);
     let ordered: Vec<u64> = pool
-        .imap("echo", [5u64, 6, 7], Some(1))?
+        .imap(tasks::echo(), [5u64, 6, 7], Some(1))?
         .collect::<Result<_, _>>()?;
     assert_eq!(ordered, [5, 6, 7]);
     let mut any: Vec<u64> = pool
-        .imap_unordered("echo", [5u64, 6, 7], Some(1))?
+        .imap_unordered(tasks::echo(), [5u64, 6, 7], Some(1))?
         .collect::<Result<_, _>>()?;
     any.sort_unstable();
     assert_eq!(any, [5, 6, 7]);
-    let sleepy = pool.apply_async::<_, ()>("sleep", &300u64)?;
+    let sleepy = pool.apply_async(tasks::SLEEP, &300)?;
     assert!(matches!(
         sleepy.get(Duration::from_millis(10)),
         Err(PoolError::Timeout { .. })
@@ -81,25 +82,37 @@ fn the_same_calls_on_a_process_pool_and_a_thread_pool() {
 fn a_panic_fails_only_its_task() {
     let pool = pool(2);
     let outcomes: Vec<Result<(), PoolError>> = pool
-        .imap("panic", ["first", "second"], Some(1))
+        .imap(tasks::PANIC, ["first", "second"].map(String::from), Some(1))
         .unwrap()
         .collect();
     let e = outcomes[1].as_ref().unwrap_err();
     assert!(matches!(e, PoolError::Panicked { index: 1, .. }), "{e}");
     assert!(e.to_string().contains("second (at "), "{e}");
     let e = pool
-        .map::<_, u64>("echo", vec![1u64; 10], Some(3))
+        .map(tasks::echo(), vec![1u64; 10], Some(3))
         .map(|_| ())
         .err();
     assert!(e.is_none());
-    let e = pool.apply::<_, ()>("calc_py", &()).unwrap_err();
+    let e = pool
+        .apply(Task::<(), ()>::named("calc_py"), &())
+        .unwrap_err();
     assert!(e.to_string().contains("unknown task `calc_py`"), "{e}");
-    let e = pool.apply::<_, PiEstimate>("calc_pi", "lots").unwrap_err();
-    assert!(e.to_string().contains("(samples: u64, seed: u64)"), "{e}");
-    let e = pool.apply::<_, String>("pid", &()).unwrap_err();
+    // A handle with other types than the task's: refused, never a plausible wrong number.
+    let as_i32: Task<(i32, i32), PiEstimate> = Task::named("calc_pi");
+    let e = pool.apply(&as_i32, &(1_000_000, 1)).unwrap_err();
+    assert!(
+        e.to_string().contains(
+            "takes (u64, u64) -> PiEstimate in the worker, but the handle used here says (i32, i32) -> PiEstimate"
+        ),
+        "{e}"
+    );
+    let e = pool.starmap(&as_i32, [(1, 1), (2, 2)], None).unwrap_err();
+    assert_eq!(e.index(), Some(0), "{e}");
+    let pid_as_text: Task<(), String> = Task::named("pid");
+    let e = pool.apply(pid_as_text, &()).unwrap_err();
     assert!(
         e.to_string()
-            .contains("the result is not a alloc::string::String"),
+            .contains("but the handle used here says () -> String"),
         "{e}"
     );
 }
@@ -109,7 +122,7 @@ fn a_dying_worker_is_replaced_and_its_call_gets_an_error() {
     let pool = pool(2);
     let before = pool.pids();
     let start = Instant::now();
-    let e = pool.apply::<_, ()>("abort", &()).unwrap_err();
+    let e = pool.apply(tasks::ABORT, &()).unwrap_err();
     assert!(start.elapsed() < Duration::from_secs(2), "no hang");
     assert!(matches!(e, PoolError::WorkerDied { index: 0, .. }), "{e}");
     assert!(e.to_string().contains("SIGABRT"), "{e}");
@@ -117,11 +130,11 @@ fn a_dying_worker_is_replaced_and_its_call_gets_an_error() {
     assert_eq!(after.len(), 2);
     assert_ne!(before, after, "a new worker took the dead one's place");
 
-    let e = pool.apply::<_, ()>("exit", &7i32).unwrap_err();
+    let e = pool.apply(tasks::EXIT, &7).unwrap_err();
     assert!(e.to_string().contains("exited with code 7"), "{e}");
 
     // SIGKILL a worker in the middle of a long task.
-    let busy = pool.apply_async::<_, ()>("sleep", &30_000u64).unwrap();
+    let busy = pool.apply_async(tasks::SLEEP, &30_000).unwrap();
     std::thread::sleep(Duration::from_millis(100));
     let pids = pool.pids();
     for pid in &pids {
@@ -130,7 +143,7 @@ fn a_dying_worker_is_replaced_and_its_call_gets_an_error() {
     let e = busy.get(SEC).unwrap_err();
     assert!(e.to_string().contains("SIGKILL"), "{e}");
     // The pool works on, with fresh workers (the idle one is replaced within moments).
-    let r: Vec<u64> = pool.map("echo", [1u64, 2, 3], None).unwrap();
+    let r: Vec<u64> = pool.map(tasks::echo(), [1u64, 2, 3], None).unwrap();
     assert_eq!(r, [1, 2, 3]);
     std::thread::sleep(Duration::from_millis(300));
     assert!(
@@ -143,9 +156,7 @@ fn a_dying_worker_is_replaced_and_its_call_gets_an_error() {
 #[test]
 fn a_chunk_lost_with_its_worker_names_every_task_in_it() {
     let pool = pool(1);
-    let e = pool
-        .map::<_, ()>("exit", [0i32, 0, 0], Some(3))
-        .unwrap_err();
+    let e = pool.map(tasks::EXIT, [0, 0, 0], Some(3)).unwrap_err();
     assert!(matches!(e, PoolError::WorkerDied { index: 0, .. }), "{e}");
     assert!(e.to_string().contains("tasks 0 to 2 as one chunk"), "{e}");
 }
@@ -162,7 +173,7 @@ fn bad_input_is_a_clear_error() {
         "{e}"
     );
     let pool = pool(1);
-    let e = pool.map::<_, u8>("echo", [1u8], Some(0)).unwrap_err();
+    let e = pool.map(tasks::echo(), [1u8], Some(0)).unwrap_err();
     assert!(matches!(e, PoolError::Invalid(_)), "{e}");
     assert!(
         matches!(pool.join(SEC), Err(PoolError::Invalid(_))),
@@ -170,7 +181,7 @@ fn bad_input_is_a_clear_error() {
     );
     pool.close();
     assert!(matches!(
-        pool.apply::<_, u8>("echo", &1u8),
+        pool.apply(tasks::echo(), &1u8),
         Err(PoolError::Closed)
     ));
     pool.join(SEC).unwrap();
@@ -184,7 +195,7 @@ fn terminate_and_drop_kill_the_workers() {
     let pool = pool(2);
     let pids = pool.pids();
     let running: Vec<_> = (0..4)
-        .map(|_| pool.apply_async::<_, ()>("sleep", &30_000u64).unwrap())
+        .map(|_| pool.apply_async(tasks::SLEEP, &30_000).unwrap())
         .collect();
     std::thread::sleep(Duration::from_millis(100));
     let start = Instant::now();
@@ -202,7 +213,7 @@ fn terminate_and_drop_kill_the_workers() {
 
     let pool = self::pool(2);
     let pids = pool.pids();
-    let pending = pool.apply_async::<_, ()>("sleep", &30_000u64).unwrap();
+    let pending = pool.apply_async(tasks::SLEEP, &30_000).unwrap();
     drop(pool);
     assert!(
         pids.iter().all(|p| !alive(*p)),
@@ -213,13 +224,16 @@ fn terminate_and_drop_kill_the_workers() {
 
 #[test]
 fn initializer_and_max_tasks_per_child() {
-    let o = opts(1).initializer("sleep", &1u64).max_tasks_per_child(2);
+    let o = opts(1).initializer(tasks::SLEEP, &1).max_tasks_per_child(2);
     let pool = ProcessPool::with_options(&o).unwrap();
-    let pids: Vec<u32> = (0..5).map(|_| pool.apply("pid", &()).unwrap()).collect();
+    let pids: Vec<u32> = (0..5)
+        .map(|_| pool.apply(tasks::PID, &()).unwrap())
+        .collect();
     assert_eq!(pids[0], pids[1]);
     assert_ne!(pids[1], pids[2], "a fresh worker after 2 tasks: {pids:?}");
     assert_eq!(pids[2], pids[3]);
-    let e = ProcessPool::with_options(&opts(2).initializer("panic", "setup broke")).unwrap_err();
+    let e = ProcessPool::with_options(&opts(2).initializer(tasks::PANIC, &"setup broke".into()))
+        .unwrap_err();
     assert!(e.to_string().contains("setup broke"), "{e}");
 }
 
@@ -244,7 +258,7 @@ fn targets_on_this_machine() {
     let mut trips = Vec::new();
     for i in 0..200u64 {
         let start = Instant::now();
-        let _: u64 = pool.apply("echo", &i).unwrap();
+        let _: u64 = pool.apply(tasks::echo(), &i).unwrap();
         trips.push(start.elapsed());
     }
     trips.sort();
@@ -255,7 +269,7 @@ fn targets_on_this_machine() {
     );
 
     let start = Instant::now();
-    let r: Vec<u64> = pool.map("echo", 0..100_000u64, None).unwrap();
+    let r: Vec<u64> = pool.map(tasks::echo(), 0..100_000u64, None).unwrap();
     let took = start.elapsed();
     assert_eq!(r.len(), 100_000);
     assert!(

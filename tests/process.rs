@@ -4,7 +4,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use parlab::pi::PiEstimate;
-use parlab::process::{self, Options, Output, ProcessError, StartMethod};
+use parlab::process::{self, Options, Output, ProcessError, StartMethod, Task, tasks};
 
 const SEC: Duration = Duration::from_secs(10);
 
@@ -17,8 +17,8 @@ fn opts() -> Options {
     }
 }
 
-fn spawn<A: serde::Serialize + ?Sized, R: serde::de::DeserializeOwned>(
-    task: &str,
+fn spawn<A: serde::Serialize, R: serde::de::DeserializeOwned>(
+    task: Task<A, R>,
     args: &A,
 ) -> process::Process<R> {
     process::spawn_with(task, args, &opts()).expect("spawn")
@@ -26,18 +26,20 @@ fn spawn<A: serde::Serialize + ?Sized, R: serde::de::DeserializeOwned>(
 
 #[test]
 fn round_trip_typed_result() {
-    let mut w = spawn::<_, PiEstimate>("calc_pi", &(1_000_000u64, 7u64));
+    let mut w = spawn(tasks::CALC_PI, &(1_000_000, 7));
     assert_eq!(w.method(), StartMethod::Spawn);
     assert_eq!(w.parent_threads(), None);
     let got = w.join(SEC).unwrap();
     assert_eq!(got, parlab::pi::calc_pi(1_000_000, 7).unwrap());
-    let mut echo = spawn::<_, (String, Vec<u8>)>("echo", &("hi".to_string(), vec![1u8, 2]));
+    let mut echo = spawn(tasks::echo(), &("hi".to_string(), vec![1u8, 2]));
     assert_eq!(echo.join(SEC).unwrap(), ("hi".to_string(), vec![1, 2]));
 }
 
 #[test]
 fn unknown_task_lists_the_known_ones() {
-    let e = spawn::<_, ()>("no_such_task", &()).join(SEC).unwrap_err();
+    let e = spawn(Task::<(), ()>::named("no_such_task"), &())
+        .join(SEC)
+        .unwrap_err();
     assert!(matches!(e, ProcessError::UnknownTask { .. }), "{e}");
     let msg = e.to_string();
     assert!(
@@ -48,18 +50,28 @@ fn unknown_task_lists_the_known_ones() {
 
 #[test]
 fn bad_args_and_wrong_result_type() {
-    let e = spawn::<_, PiEstimate>("calc_pi", "not numbers")
-        .join(SEC)
-        .unwrap_err();
-    assert!(matches!(e, ProcessError::BadArgs { .. }), "{e}");
-    assert!(e.to_string().contains("calc_pi"), "{e}");
-    let e = spawn::<_, String>("pid", &()).join(SEC).unwrap_err();
-    assert!(matches!(e, ProcessError::Serde { .. }), "{e}");
+    // What the compiler cannot see (a handle named by hand, a stale worker) the worker refuses:
+    // i32 literals where calc_pi takes u64 would decode as a doubled sample count.
+    let as_i32: Task<(i32, i32), PiEstimate> = Task::named("calc_pi");
+    let e = spawn(as_i32, &(1_000_000, 1)).join(SEC).unwrap_err();
+    assert!(matches!(e, ProcessError::WrongSignature { .. }), "{e}");
+    assert!(
+        e.to_string().contains(
+            "takes (u64, u64) -> PiEstimate in the worker, but the handle used here says (i32, i32) -> PiEstimate"
+        ),
+        "{e}"
+    );
+    let text: Task<String, PiEstimate> = Task::named("calc_pi");
+    let e = spawn(text, &"not numbers".into()).join(SEC).unwrap_err();
+    assert!(matches!(e, ProcessError::WrongSignature { .. }), "{e}");
+    let pid_as_i64: Task<(), i64> = Task::named("pid");
+    let e = spawn(pid_as_i64, &()).join(SEC).unwrap_err();
+    assert!(matches!(e, ProcessError::WrongSignature { .. }), "{e}");
 }
 
 #[test]
 fn panic_gives_message_and_pid() {
-    let mut w = spawn::<_, ()>("panic", "something broke");
+    let mut w = spawn(tasks::PANIC, &"something broke".into());
     let pid = w.pid();
     match w.join(SEC).unwrap_err() {
         ProcessError::Panicked { pid: p, message } => {
@@ -72,7 +84,7 @@ fn panic_gives_message_and_pid() {
 
 #[test]
 fn sigkill_is_reported_within_a_second() {
-    let mut w = spawn::<_, ()>("sleep", &60_000u64);
+    let mut w = spawn(tasks::SLEEP, &60_000);
     std::thread::sleep(Duration::from_millis(50));
     let pid = nix::unistd::Pid::from_raw(w.pid() as i32);
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL).unwrap();
@@ -84,15 +96,15 @@ fn sigkill_is_reported_within_a_second() {
         start.elapsed()
     );
     assert!(e.to_string().contains("SIGKILL"), "{e}");
-    let e = spawn::<_, ()>("abort", &()).join(SEC).unwrap_err();
+    let e = spawn(tasks::ABORT, &()).join(SEC).unwrap_err();
     assert!(e.to_string().contains("SIGABRT"), "{e}");
-    let e = spawn::<_, ()>("exit", &3i32).join(SEC).unwrap_err();
+    let e = spawn(tasks::EXIT, &3).join(SEC).unwrap_err();
     assert!(matches!(e, ProcessError::Exited { code: 3, .. }), "{e}");
 }
 
 #[test]
 fn timeout_kills_the_worker() {
-    let mut w = spawn::<_, ()>("sleep", &60_000u64);
+    let mut w = spawn(tasks::SLEEP, &60_000);
     let pid = w.pid();
     let start = Instant::now();
     let e = w.join(Duration::from_millis(200)).unwrap_err();
@@ -107,7 +119,7 @@ fn timeout_kills_the_worker() {
 #[test]
 fn stdin_is_not_inherited() {
     // The test's own stdin may be a terminal or a pipe; the worker's must be /dev/null (empty).
-    let n: u64 = spawn::<_, u64>("stdin", &()).join(SEC).unwrap();
+    let n: u64 = spawn(tasks::STDIN, &()).join(SEC).unwrap();
     assert_eq!(n, 0);
 }
 
@@ -115,9 +127,7 @@ fn stdin_is_not_inherited() {
 fn environment_is_not_passed_on() {
     // SAFETY-free check: cargo sets CARGO_PKG_NAME etc. for this test process; none may reach the worker.
     assert!(std::env::var_os("CARGO_MANIFEST_DIR").is_some() || std::env::var_os("PATH").is_some());
-    let vars: Vec<(String, String)> = spawn::<_, Vec<(String, String)>>("env", &())
-        .join(SEC)
-        .unwrap();
+    let vars: Vec<(String, String)> = spawn(tasks::ENV, &()).join(SEC).unwrap();
     for (k, _) in &vars {
         assert!(
             process::ENV_ALLOW_LIST.contains(&k.as_str()),
@@ -128,7 +138,7 @@ fn environment_is_not_passed_on() {
 
 #[test]
 fn output_is_prefixed_with_the_worker_name() {
-    let mut w = spawn::<_, ()>("print", &vec!["one".to_string(), "two".to_string()]);
+    let mut w = spawn(tasks::PRINT, &vec!["one".to_string(), "two".to_string()]);
     w.join(SEC).unwrap();
     let mut out = w.output();
     out.sort();
@@ -137,7 +147,7 @@ fn output_is_prefixed_with_the_worker_name() {
 
 #[test]
 fn no_zombie_after_drop() {
-    let w = spawn::<_, ()>("sleep", &60_000u64);
+    let w = spawn(tasks::SLEEP, &60_000);
     let pid = w.pid();
     assert!(Path::new(&format!("/proc/{pid}")).exists());
     drop(w);
@@ -162,8 +172,8 @@ fn spawn_is_fast() {
     let mut times = Vec::new();
     for _ in 0..9 {
         let start = Instant::now();
-        let mut w = process::spawn_with::<_, u32>(
-            "pid",
+        let mut w = process::spawn_with(
+            tasks::PID,
             &(),
             &Options {
                 output: Output::Discard,

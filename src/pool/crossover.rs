@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use super::{Pool, PoolError, PoolOptions, ProcessPool};
 use crate::pi::{self, PiEstimate};
-use crate::process::{self, Options};
+use crate::process::{self, Options, tasks};
 use crate::timing::{Measurement, Outcome, Sweep, TimingError};
 
 /// Tasks per run, as in the source (`repeat((N,), 4)`).
@@ -34,23 +34,12 @@ use crate::timing::{Measurement, Outcome, Sweep, TimingError};
 /// # Examples
 /// ```
 /// use parlab::pool::crossover;
-/// assert_eq!(crossover::args(10, crossover::TASKS).count(), 4);
+/// assert_eq!(parlab::pi::task_args(10, crossover::TASKS).count(), 4);
 /// ```
 pub const TASKS: usize = 4;
 
 /// How long any one task may take in these runs before it counts as failed.
 const LIMIT: Duration = Duration::from_secs(120);
-
-/// The arguments of `tasks` calc_pi tasks of `samples` each: `(samples, seed)` with seeds 1, 2, ...
-///
-/// # Examples
-/// ```
-/// let args: Vec<(u64, u64)> = parlab::pool::crossover::args(1000, 2).collect();
-/// assert_eq!(args, [(1000, 1), (1000, 2)]);
-/// ```
-pub fn args(samples: u64, tasks: usize) -> impl Iterator<Item = (u64, u64)> {
-    (1..=tasks as u64).map(move |seed| (samples, seed))
-}
 
 /// Powers of ten from `10^from` to `10^to`.
 ///
@@ -62,24 +51,9 @@ pub fn sizes(from: u32, to: u32) -> Vec<u64> {
     (from..=to).map(|e| 10u64.pow(e)).collect()
 }
 
-/// One estimate from several: the hits and samples added up.
-///
-/// # Errors
-/// [`PoolError::Invalid`] for no estimates.
-///
-/// # Examples
-/// ```
-/// use parlab::pi::PiEstimate;
-/// let a = PiEstimate::from_hits(78, 100)?;
-/// let b = PiEstimate::from_hits(80, 100)?;
-/// assert_eq!(parlab::pool::crossover::combine(&[a, b])?.hits, 158);
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-pub fn combine(estimates: &[PiEstimate]) -> Result<PiEstimate, PoolError> {
-    let hits = estimates.iter().map(|e| e.hits).sum();
-    let samples = estimates.iter().map(|e| e.samples).sum();
-    PiEstimate::from_hits(hits, samples)
-        .map_err(|e| PoolError::Invalid(format!("no estimates to combine: {e}")))
+/// Adds estimates up, as the pool's error.
+fn combine(estimates: &[PiEstimate]) -> Result<PiEstimate, PoolError> {
+    PiEstimate::combine(estimates).map_err(|e| PoolError::Invalid(e.to_string()))
 }
 
 /// The tasks one after the other, in this thread.
@@ -94,7 +68,7 @@ pub fn combine(estimates: &[PiEstimate]) -> Result<PiEstimate, PoolError> {
 /// # Ok::<(), parlab::pool::PoolError>(())
 /// ```
 pub fn serial(samples: u64, tasks: usize) -> Result<PiEstimate, PoolError> {
-    let estimates = args(samples, tasks)
+    let estimates = pi::task_args(samples, tasks)
         .map(|(n, seed)| pi::calc_pi(n, seed).map_err(|e| PoolError::Invalid(e.to_string())))
         .collect::<Result<Vec<_>, _>>()?;
     combine(&estimates)
@@ -125,8 +99,8 @@ pub fn fresh_processes(
         }
     };
     let mut workers = Vec::with_capacity(tasks);
-    for (i, a) in args(samples, tasks).enumerate() {
-        workers.push(process::spawn_with::<_, PiEstimate>("calc_pi", &a, opts).map_err(failed(i))?);
+    for (i, a) in pi::task_args(samples, tasks).enumerate() {
+        workers.push(process::spawn_with(tasks::CALC_PI, &a, opts).map_err(failed(i))?);
     }
     let estimates = workers
         .iter_mut()
@@ -169,7 +143,7 @@ pub fn new_pool_each_time(
 /// # Ok::<(), parlab::pool::PoolError>(())
 /// ```
 pub fn on_pool(pool: &impl Pool, samples: u64, tasks: usize) -> Result<PiEstimate, PoolError> {
-    let estimates: Vec<PiEstimate> = pool.starmap("calc_pi", args(samples, tasks), Some(1))?;
+    let estimates = pool.starmap(tasks::CALC_PI, pi::task_args(samples, tasks), Some(1))?;
     combine(&estimates)
 }
 

@@ -1,8 +1,9 @@
 //! Pools: a process pool and a thread pool with Python's `multiprocessing.Pool` API.
 //!
 //! - [`ProcessPool`]: long-lived worker processes (the `parlab-worker` binary, started with
-//!   `--pool`), each running many tasks from the [task registry](crate::process::tasks) by name.
-//! - [`ThreadPool`]: threads in this process running the same named tasks (and closures).
+//!   `--pool`), each running many typed tasks ([`tasks`](crate::process::tasks),
+//!   [`cell_task!`](crate::cell_task)).
+//! - [`ThreadPool`]: threads in this process running the same typed tasks (and closures).
 //! - [`Pool`]: the trait both implement: `apply`, `map`, `starmap`, `imap`, `imap_unordered`, their
 //!   `_async` forms, `close`, `join`, `terminate`. Swap one pool for the other in one line.
 //! - [`AsyncResult`] and [`Imap`]: results to come; every wait for them takes a timeout.
@@ -17,19 +18,20 @@
 //!
 //! # Examples
 //! ```no_run
-//! use parlab::pi::PiEstimate;
 //! use parlab::pool::{Pool, PoolError, ProcessPool, ThreadPool};
+//! use parlab::process::tasks;
 //!
-//! let pool = ProcessPool::new(2)?; // or: ThreadPool::new(2)?
-//! let one: PiEstimate = pool.apply("calc_pi", &(1_000_000u64, 1u64))?;
-//! let four: Vec<PiEstimate> = pool.starmap("calc_pi", (1..=4).map(|seed| (1_000_000u64, seed)), None)?;
+//! let workers = ProcessPool::new(2)?; // or: ThreadPool::new(2)?
+//! let one = workers.apply(tasks::CALC_PI, &(1_000_000, 1))?; // a PiEstimate
+//! let four = workers.starmap(tasks::CALC_PI, (1..=4).map(|seed| (1_000_000, seed)), None)?;
 //! assert_eq!(four.len(), 4);
-//! pool.close();
-//! pool.join(std::time::Duration::from_secs(5))?;
+//! workers.close();
+//! workers.join(std::time::Duration::from_secs(5))?;
 //! # Ok::<(), PoolError>(())
 //! ```
 
 pub mod crossover;
+mod jobs;
 mod process_pool;
 mod result;
 mod thread_pool;
@@ -42,15 +44,17 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::process::tasks::{self, TaskFailure};
-use crate::process::{Output, ProcessError, Task};
+use crate::process::tasks::{self, TaskFailure, decode_outcomes};
+use crate::process::{AsTask, Output, ProcessError, Task, items};
 
 pub use process_pool::ProcessPool;
 pub use result::{AsyncResult, Imap};
 pub use thread_pool::ThreadPool;
 pub use worker::{POOL_ARG, serve_pool};
 
+use jobs::{Chunk, JobQueue, Work};
 use result::Batch;
+use worker::Call;
 
 /// The most workers a pool may have.
 ///
@@ -167,9 +171,11 @@ impl From<ProcessError> for PoolError {
     }
 }
 
-/// Turns a task's failure into the error of task `index`, run by `worker`.
+/// Turns a task's failure into the error of task `index` of `task` (whose handle says
+/// `signature`), run by `worker`.
 pub(crate) fn task_error(
     task: &str,
+    signature: &str,
     index: usize,
     worker: &str,
     failure: TaskFailure,
@@ -190,6 +196,10 @@ pub(crate) fn task_error(
             "unknown task `{name}`; known tasks: {}",
             known.join(", ")
         )),
+        TaskFailure::WrongSignature { worker, .. } => failed(format!(
+            "the task takes {worker} in the worker, but the handle used here says {signature}: {}",
+            crate::process::WRONG_SIGNATURE_HINT
+        )),
         TaskFailure::Unavailable {
             task: name,
             message,
@@ -201,29 +211,49 @@ pub(crate) fn task_error(
             let takes = tasks::TASKS
                 .iter()
                 .find(|t| t.name == name)
-                .map(|t| format!(" (it takes {})", t.signature))
+                .map(|t| format!(" (it takes {})", t.signature()))
                 .unwrap_or_default();
             failed(format!(
                 "the arguments are not what the task takes{takes}: {message}"
             ))
         }
-        TaskFailure::BadResult(message) => {
-            failed(format!("the result does not serialize: {message}"))
-        }
+        TaskFailure::BadResult(message) => failed(format!("the result is unusable: {message}")),
     }
 }
 
-/// Serializes one argument for task `index`.
-fn encode_arg<A: Serialize + ?Sized>(
-    task: &Task,
-    index: usize,
-    args: &A,
-) -> Result<Vec<u8>, PoolError> {
-    crate::process::encode(args).map_err(|e| PoolError::Failed {
-        index,
-        task: task.to_string(),
-        message: format!("the arguments do not serialize: {e}"),
-    })
+/// Encodes `items` into chunks of `chunksize`, each a run of items (see `process::items`), and
+/// queues them on `jobs`; returns their batch.
+fn submit_task<A: Serialize, R>(
+    jobs: &JobQueue,
+    task: &Task<A, R>,
+    args: &[A],
+    chunksize: usize,
+) -> Result<Arc<Batch>, PoolError> {
+    let chunksize = chunksize.max(1);
+    let batch = Batch::new(task.name(), task.signature_text(), args.len(), chunksize);
+    let mut scratch = Vec::new();
+    let mut chunks = Vec::with_capacity(batch.chunks());
+    for (index, part) in args.chunks(chunksize).enumerate() {
+        let mut run = Vec::with_capacity(part.len() * 10);
+        for (k, arg) in part.iter().enumerate() {
+            items::push_encoded(&mut run, arg, &mut scratch).map_err(|e| PoolError::Failed {
+                index: index * chunksize + k,
+                task: task.name(),
+                message: format!("the arguments do not serialize: {e}"),
+            })?;
+        }
+        chunks.push(Chunk {
+            batch: Arc::clone(&batch),
+            index,
+            work: Work::Task {
+                task: task.id().clone(),
+                signature: task.signature(),
+                args: run,
+            },
+        });
+    }
+    jobs.submit(chunks)?;
+    Ok(batch)
 }
 
 /// Python's default chunk size for `map`: `len / (4 * workers)`, rounded up (at least 1).
@@ -262,13 +292,6 @@ fn check_workers(workers: usize) -> Result<(), PoolError> {
     Ok(())
 }
 
-/// A task and its serialized arguments, run once by each worker when it starts.
-#[derive(Debug, Clone)]
-pub(crate) struct Initializer {
-    pub(crate) task: Task,
-    pub(crate) args: Vec<u8>,
-}
-
 /// How to build a pool: workers, an initializer, max tasks per child, the timeout of blocking
 /// calls, and (process pool) the worker binary and where its output goes.
 ///
@@ -277,7 +300,7 @@ pub(crate) struct Initializer {
 /// use std::time::Duration;
 /// use parlab::pool::{PoolOptions, ProcessPool};
 /// let opts = PoolOptions::new(2)
-///     .initializer("print", &vec!["worker ready".to_string()])
+///     .initializer(parlab::process::tasks::PRINT, &vec!["worker ready".to_string()])
 ///     .max_tasks_per_child(100)
 ///     .timeout(Duration::from_secs(10));
 /// let pool = ProcessPool::with_options(&opts)?;
@@ -286,7 +309,7 @@ pub(crate) struct Initializer {
 #[derive(Debug, Clone)]
 pub struct PoolOptions {
     workers: usize,
-    initializer: Option<Result<Initializer, String>>,
+    initializer: Option<Result<Call, String>>,
     max_tasks_per_child: Option<usize>,
     timeout: Duration,
     worker_binary: Option<PathBuf>,
@@ -334,15 +357,21 @@ impl PoolOptions {
     ///
     /// # Examples
     /// ```
-    /// let opts = parlab::pool::PoolOptions::new(1).initializer("sleep", &10u64);
+    /// use parlab::process::tasks;
+    /// let opts = parlab::pool::PoolOptions::new(1).initializer(tasks::SLEEP, &10);
     /// # let _ = opts;
     /// ```
     #[must_use]
-    pub fn initializer<A: Serialize + ?Sized>(mut self, task: impl Into<Task>, args: &A) -> Self {
-        let task = task.into();
+    pub fn initializer<A: Serialize, R>(mut self, task: impl AsTask<A, R>, args: &A) -> Self {
+        let task = task.as_task();
+        let mut run = Vec::new();
         self.initializer = Some(
-            crate::process::encode(args)
-                .map(|args| Initializer { task, args })
+            items::push_encoded(&mut run, args, &mut Vec::new())
+                .map(|()| Call {
+                    task: task.id().clone(),
+                    signature: task.signature(),
+                    args: run,
+                })
                 .map_err(|e| format!("the initializer's arguments do not serialize: {e}")),
         );
         self
@@ -402,7 +431,7 @@ impl PoolOptions {
     }
 
     /// Checks the options; returns the initializer.
-    fn check(&self) -> Result<Option<Initializer>, PoolError> {
+    fn check(&self) -> Result<Option<Call>, PoolError> {
         check_workers(self.workers)?;
         if self.max_tasks_per_child == Some(0) {
             return Err(PoolError::Invalid(
@@ -418,33 +447,29 @@ impl PoolOptions {
 }
 
 mod sealed {
-    use super::*;
-
-    /// What a pool implements for the [`Pool`](super::Pool) trait's provided methods.
+    /// What a pool gives the [`Pool`](super::Pool) trait's provided methods: its queue.
     pub trait Submit {
-        /// Queues `args` (one serialized argument per task) in chunks of `chunksize`.
-        fn submit(
-            &self,
-            task: Task,
-            args: Vec<Vec<u8>>,
-            chunksize: usize,
-        ) -> Result<Arc<Batch>, PoolError>;
+        /// Where the pool's chunks are queued.
+        #[allow(private_interfaces)]
+        fn jobs(&self) -> &super::JobQueue;
     }
 }
 
 /// Python's `Pool` API, implemented by [`ProcessPool`] and [`ThreadPool`].
 ///
-/// Tasks are named ([`process::tasks`](crate::process::tasks)); arguments and results are typed
-/// and travel serialized, so the two pools are interchangeable. Blocking calls wait at most the
-/// pool's timeout ([`PoolOptions::timeout`]). In Rust a task takes one argument, which may be a
-/// tuple, so `starmap` is `map`; both exist so that Python code translates line by line.
+/// Tasks are typed handles ([`tasks`](crate::process::tasks), [`cell_task!`](crate::cell_task)):
+/// the compiler checks each call's arguments against the task's types and infers the result, and
+/// the worker checks the handle's signature again. Arguments and results travel serialized, so the
+/// two pools are interchangeable. Blocking calls wait at most the pool's timeout
+/// ([`PoolOptions::timeout`]). In Rust a task takes one argument, which may be a tuple, so
+/// `starmap` is `map`; both exist so that Python code translates line by line.
 ///
 /// # Examples
 /// ```
 /// use parlab::pool::{Pool, PoolError, ThreadPool};
+/// use parlab::process::tasks;
 /// fn total_samples(pool: &impl Pool) -> Result<u64, PoolError> {
-///     let results: Vec<parlab::pi::PiEstimate> =
-///         pool.map("calc_pi", (1..=4u64).map(|seed| (10_000u64, seed)), None)?;
+///     let results = pool.map(tasks::CALC_PI, (1..=4).map(|seed| (10_000, seed)), None)?;
 ///     Ok(results.iter().map(|r| r.samples).sum())
 /// }
 /// assert_eq!(total_samples(&ThreadPool::new(2)?)?, 40_000);
@@ -476,12 +501,14 @@ pub trait Pool: sealed::Submit {
     /// # Examples
     /// ```
     /// use parlab::pool::{Pool, PoolError, ThreadPool};
-    /// let pool = ThreadPool::new(1)?;
-    /// pool.close();
-    /// assert!(matches!(pool.apply::<_, ()>("sleep", &1u64), Err(PoolError::Closed)));
+    /// let threads = ThreadPool::new(1)?;
+    /// threads.close();
+    /// assert!(matches!(threads.apply(parlab::process::tasks::SLEEP, &1), Err(PoolError::Closed)));
     /// # Ok::<(), PoolError>(())
     /// ```
-    fn close(&self);
+    fn close(&self) {
+        self.jobs().close();
+    }
 
     /// Waits at most `timeout` for the workers to exit, after [`close`](Pool::close) or
     /// [`terminate`](Pool::terminate).
@@ -493,24 +520,26 @@ pub trait Pool: sealed::Submit {
     /// ```
     /// use std::time::Duration;
     /// use parlab::pool::{Pool, ThreadPool};
-    /// let pool = ThreadPool::new(2)?;
-    /// assert!(pool.join(Duration::from_secs(1)).is_err()); // still open
-    /// pool.close();
-    /// pool.join(Duration::from_secs(1))?;
+    /// let threads = ThreadPool::new(2)?;
+    /// assert!(threads.join(Duration::from_secs(1)).is_err()); // still open
+    /// threads.close();
+    /// threads.join(Duration::from_secs(1))?;
     /// # Ok::<(), parlab::pool::PoolError>(())
     /// ```
-    fn join(&self, timeout: Duration) -> Result<(), PoolError>;
+    fn join(&self, timeout: Duration) -> Result<(), PoolError> {
+        self.jobs().join(timeout)
+    }
 
-    /// Stops at once: queued tasks fail with [`PoolError::Terminated`], worker processes are
+    /// Stops at once: queued tasks fail with [`PoolError::Terminated`] now, worker processes are
     /// killed (threads cannot be: a running task finishes in the background). Dropping a pool
     /// terminates it.
     ///
     /// # Examples
     /// ```
     /// use parlab::pool::{Pool, ThreadPool};
-    /// let pool = ThreadPool::new(1)?;
-    /// pool.terminate();
-    /// pool.join(std::time::Duration::from_secs(1))?;
+    /// let threads = ThreadPool::new(1)?;
+    /// threads.terminate();
+    /// threads.join(std::time::Duration::from_secs(1))?;
     /// # Ok::<(), parlab::pool::PoolError>(())
     /// ```
     fn terminate(&self);
@@ -524,23 +553,23 @@ pub trait Pool: sealed::Submit {
     /// ```
     /// use std::time::Duration;
     /// use parlab::pool::{Pool, ThreadPool};
-    /// let pool = ThreadPool::new(2)?;
-    /// let pending = pool.apply_async::<_, f64>("sum", &vec![1.0, 2.0])?;
+    /// use parlab::process::tasks;
+    /// let threads = ThreadPool::new(2)?;
+    /// let pending = threads.apply_async(tasks::SUM, &vec![1.0, 2.0])?;
     /// assert_eq!(pending.get(Duration::from_secs(5))?, 3.0);
     /// # Ok::<(), parlab::pool::PoolError>(())
     /// ```
     fn apply_async<A, R>(
         &self,
-        task: impl Into<Task>,
+        task: impl AsTask<A, R>,
         args: &A,
     ) -> Result<AsyncResult<R>, PoolError>
     where
-        A: Serialize + ?Sized,
+        A: Serialize,
         R: DeserializeOwned + 'static,
     {
-        let task = task.into();
-        let bytes = encode_arg(&task, 0, args)?;
-        Ok(AsyncResult::one(self.submit(task, vec![bytes], 1)?))
+        let batch = submit_task(self.jobs(), task.as_task(), std::slice::from_ref(args), 1)?;
+        Ok(AsyncResult::one(batch, decode_outcomes::<R>))
     }
 
     /// Runs `task` on `args` in a worker and waits (at most the pool's timeout) for its result.
@@ -552,14 +581,14 @@ pub trait Pool: sealed::Submit {
     /// # Examples
     /// ```
     /// use parlab::pool::{Pool, ThreadPool};
-    /// let pool = ThreadPool::new(1)?;
-    /// let est: parlab::pi::PiEstimate = pool.apply("calc_pi", &(100_000u64, 1u64))?;
+    /// let threads = ThreadPool::new(1)?;
+    /// let est = threads.apply(parlab::process::tasks::CALC_PI, &(100_000, 1))?;
     /// assert_eq!(est.samples, 100_000);
     /// # Ok::<(), parlab::pool::PoolError>(())
     /// ```
-    fn apply<A, R>(&self, task: impl Into<Task>, args: &A) -> Result<R, PoolError>
+    fn apply<A, R>(&self, task: impl AsTask<A, R>, args: &A) -> Result<R, PoolError>
     where
-        A: Serialize + ?Sized,
+        A: Serialize,
         R: DeserializeOwned + 'static,
     {
         self.apply_async(task, args)?.get(self.timeout())
@@ -576,14 +605,14 @@ pub trait Pool: sealed::Submit {
     /// ```
     /// use std::time::Duration;
     /// use parlab::pool::{Pool, ThreadPool};
-    /// let pool = ThreadPool::new(2)?;
-    /// let pending = pool.map_async::<_, u64>("echo", 0..10u64, Some(3))?;
+    /// let threads = ThreadPool::new(2)?;
+    /// let pending = threads.map_async(parlab::process::tasks::echo(), 0..10u64, Some(3))?;
     /// assert_eq!(pending.get(Duration::from_secs(5))?, (0..10).collect::<Vec<u64>>());
     /// # Ok::<(), parlab::pool::PoolError>(())
     /// ```
     fn map_async<A, R>(
         &self,
-        task: impl Into<Task>,
+        task: impl AsTask<A, R>,
         items: impl IntoIterator<Item = A>,
         chunksize: Option<usize>,
     ) -> Result<AsyncResult<Vec<R>>, PoolError>
@@ -591,14 +620,10 @@ pub trait Pool: sealed::Submit {
         A: Serialize,
         R: DeserializeOwned + 'static,
     {
-        let task = task.into();
-        let args = items
-            .into_iter()
-            .enumerate()
-            .map(|(i, a)| encode_arg(&task, i, &a))
-            .collect::<Result<Vec<_>, _>>()?;
+        let args: Vec<A> = items.into_iter().collect();
         let chunk = chunksize_for(chunksize, args.len(), self.workers())?;
-        Ok(AsyncResult::all(self.submit(task, args, chunk)?))
+        let batch = submit_task(self.jobs(), task.as_task(), &args, chunk)?;
+        Ok(AsyncResult::all(batch, decode_outcomes::<R>))
     }
 
     /// Runs `task` on each item and waits for every result, in input order.
@@ -610,16 +635,16 @@ pub trait Pool: sealed::Submit {
     /// # Examples
     /// ```
     /// use parlab::pool::{Pool, ThreadPool};
-    /// let pool = ThreadPool::new(2)?;
-    /// let squares: Vec<u32> = pool.map("echo", [1u32, 4, 9], None)?;
-    /// assert_eq!(squares, [1, 4, 9]);
-    /// let e = pool.map::<_, ()>("sleep", ["not a number"], None).unwrap_err();
+    /// use parlab::process::tasks;
+    /// let threads = ThreadPool::new(2)?;
+    /// assert_eq!(threads.map(tasks::echo(), [1u32, 4, 9], None)?, [1, 4, 9]);
+    /// let e = threads.map(tasks::PANIC, ["no".to_string()], None).unwrap_err();
     /// assert_eq!(e.index(), Some(0));
     /// # Ok::<(), parlab::pool::PoolError>(())
     /// ```
     fn map<A, R>(
         &self,
-        task: impl Into<Task>,
+        task: impl AsTask<A, R>,
         items: impl IntoIterator<Item = A>,
         chunksize: Option<usize>,
     ) -> Result<Vec<R>, PoolError>
@@ -640,14 +665,14 @@ pub trait Pool: sealed::Submit {
     /// ```
     /// use std::time::Duration;
     /// use parlab::pool::{Pool, ThreadPool};
-    /// let pool = ThreadPool::new(2)?;
-    /// let r = pool.starmap_async::<_, parlab::pi::PiEstimate>("calc_pi", [(1000u64, 1u64), (2000, 2)], None)?;
+    /// let threads = ThreadPool::new(2)?;
+    /// let r = threads.starmap_async(parlab::process::tasks::CALC_PI, [(1000, 1), (2000, 2)], None)?;
     /// assert_eq!(r.get(Duration::from_secs(5))?[1].samples, 2000);
     /// # Ok::<(), parlab::pool::PoolError>(())
     /// ```
     fn starmap_async<A, R>(
         &self,
-        task: impl Into<Task>,
+        task: impl AsTask<A, R>,
         items: impl IntoIterator<Item = A>,
         chunksize: Option<usize>,
     ) -> Result<AsyncResult<Vec<R>>, PoolError>
@@ -667,15 +692,15 @@ pub trait Pool: sealed::Submit {
     /// # Examples
     /// ```
     /// use parlab::pool::{Pool, ThreadPool};
-    /// let pool = ThreadPool::new(2)?;
+    /// let threads = ThreadPool::new(2)?;
     /// // Python: pool.starmap(calc_pi, repeat((N, seed), 4))
-    /// let r: Vec<parlab::pi::PiEstimate> = pool.starmap("calc_pi", std::iter::repeat((1000u64, 1u64)).take(4), None)?;
+    /// let r = threads.starmap(parlab::process::tasks::CALC_PI, std::iter::repeat((1000, 1)).take(4), None)?;
     /// assert_eq!(r.len(), 4);
     /// # Ok::<(), parlab::pool::PoolError>(())
     /// ```
     fn starmap<A, R>(
         &self,
-        task: impl Into<Task>,
+        task: impl AsTask<A, R>,
         items: impl IntoIterator<Item = A>,
         chunksize: Option<usize>,
     ) -> Result<Vec<R>, PoolError>
@@ -697,14 +722,15 @@ pub trait Pool: sealed::Submit {
     /// # Examples
     /// ```
     /// use parlab::pool::{Pool, ThreadPool};
-    /// let pool = ThreadPool::new(2)?;
-    /// let outcomes: Vec<Result<(), _>> = pool.imap("panic", ["a", "b"], Some(1))?.collect();
+    /// let threads = ThreadPool::new(2)?;
+    /// let words = ["a".to_string(), "b".to_string()];
+    /// let outcomes: Vec<_> = threads.imap(parlab::process::tasks::PANIC, words, Some(1))?.collect();
     /// assert!(outcomes[1].as_ref().unwrap_err().to_string().starts_with("task 1 (panic) panicked"));
     /// # Ok::<(), parlab::pool::PoolError>(())
     /// ```
     fn imap<A, R>(
         &self,
-        task: impl Into<Task>,
+        task: impl AsTask<A, R>,
         items: impl IntoIterator<Item = A>,
         chunksize: Option<usize>,
     ) -> Result<Imap<R>, PoolError>
@@ -712,8 +738,13 @@ pub trait Pool: sealed::Submit {
         A: Serialize,
         R: DeserializeOwned + 'static,
     {
-        let pending = self.map_async::<A, R>(task, items, chunksize)?;
-        Ok(Imap::new(pending.into_batch(), false, self.timeout()))
+        let pending = self.map_async(task, items, chunksize)?;
+        Ok(Imap::new(
+            pending.into_batch(),
+            false,
+            self.timeout(),
+            decode_outcomes::<R>,
+        ))
     }
 
     /// Like [`imap`](Pool::imap), but in the order the tasks finish.
@@ -724,14 +755,14 @@ pub trait Pool: sealed::Submit {
     /// # Examples
     /// ```
     /// use parlab::pool::{Pool, ThreadPool};
-    /// let pool = ThreadPool::new(2)?;
-    /// let done: Vec<u64> = pool.imap_unordered("echo", [3u64, 1, 2], Some(1))?.collect::<Result<_, _>>()?;
+    /// let threads = ThreadPool::new(2)?;
+    /// let done: Vec<u64> = threads.imap_unordered(parlab::process::tasks::echo(), [3u64, 1, 2], Some(1))?.collect::<Result<_, _>>()?;
     /// assert_eq!(done.len(), 3);
     /// # Ok::<(), parlab::pool::PoolError>(())
     /// ```
     fn imap_unordered<A, R>(
         &self,
-        task: impl Into<Task>,
+        task: impl AsTask<A, R>,
         items: impl IntoIterator<Item = A>,
         chunksize: Option<usize>,
     ) -> Result<Imap<R>, PoolError>
@@ -739,8 +770,13 @@ pub trait Pool: sealed::Submit {
         A: Serialize,
         R: DeserializeOwned + 'static,
     {
-        let pending = self.map_async::<A, R>(task, items, chunksize)?;
-        Ok(Imap::new(pending.into_batch(), true, self.timeout()))
+        let pending = self.map_async(task, items, chunksize)?;
+        Ok(Imap::new(
+            pending.into_batch(),
+            true,
+            self.timeout(),
+            decode_outcomes::<R>,
+        ))
     }
 }
 
@@ -782,17 +818,18 @@ mod tests {
         assert!(PoolOptions::new(MAX_WORKERS + 1).check().is_err());
         assert!(PoolOptions::new(1).max_tasks_per_child(0).check().is_err());
         let init = PoolOptions::new(1)
-            .initializer("sleep", &1u64)
+            .initializer(tasks::SLEEP, &1)
             .check()
             .unwrap()
             .unwrap();
-        assert_eq!(init.task, Task::from("sleep"));
+        assert_eq!(&init.task, tasks::SLEEP.id());
     }
 
     #[test]
     fn task_errors_name_the_index_and_the_signature() {
         let e = task_error(
             "calc_pi",
+            "(u64, u64) -> PiEstimate",
             5,
             "worker thread 1",
             TaskFailure::BadArgs {
@@ -802,9 +839,29 @@ mod tests {
         );
         let text = e.to_string();
         assert!(text.starts_with("task 5 (calc_pi) failed"), "{text}");
-        assert!(text.contains("(samples: u64, seed: u64)"), "{text}");
+        assert!(
+            text.contains("(it takes (u64, u64) -> PiEstimate)"),
+            "{text}"
+        );
+        let e = task_error(
+            "calc_pi",
+            "(i32, i32) -> PiEstimate",
+            0,
+            "w",
+            TaskFailure::WrongSignature {
+                task: "calc_pi".into(),
+                worker: "(u64, u64) -> PiEstimate".into(),
+            },
+        );
+        assert!(
+            e.to_string().contains(
+                "takes (u64, u64) -> PiEstimate in the worker, but the handle used here says (i32, i32) -> PiEstimate"
+            ),
+            "{e}"
+        );
         let e = task_error(
             "x",
+            "() -> ()",
             0,
             "w",
             TaskFailure::UnknownTask {

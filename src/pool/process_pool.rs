@@ -3,15 +3,18 @@
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use crossbeam::channel::{self, Receiver, RecvTimeoutError, Sender};
+use crossbeam::channel::RecvTimeoutError;
 
-use super::result::{Batch, Item, Payload};
-use super::worker::{FromWorker, Hello, MAGIC, POOL_ARG, ToWorker};
-use super::{Initializer, Pool, PoolError, PoolOptions, sealed, task_error};
-use crate::process::{self, Options, Process, ProcessError, Task, decode, encode, sys};
+use super::jobs::{Chunk, JobQueue, Work};
+use super::result::ChunkOutcome;
+use super::worker::{Call, FromWorker, Hello, MAGIC, POOL_ARG, ToWorker};
+use super::{Pool, PoolError, PoolOptions, sealed, task_error};
+use crate::process::{
+    self, Options, Process, ProcessError, decode, encode, frame_header, sys, unframe,
+};
 
 /// How often an idle manager checks that its worker is still alive.
 const CHECK_EVERY: Duration = Duration::from_millis(100);
@@ -25,21 +28,22 @@ const DROP_WAIT: Duration = Duration::from_secs(5);
 
 /// A pool of worker processes with Python's `Pool` API (see [`Pool`]).
 ///
-/// Each worker is the `parlab-worker` binary started once (with `--pool`) and running many tasks,
-/// named in the [task registry](crate::process::tasks). A task that panics fails alone; a worker
-/// that dies (abort, `SIGKILL`) is replaced and the call waiting for it gets
+/// Each worker is the `parlab-worker` binary started once (with `--pool`) and running many typed
+/// tasks ([`tasks`](crate::process::tasks), [`cell_task!`](crate::cell_task)). A task that panics
+/// fails alone; a worker that dies (abort, `SIGKILL`) is replaced and the call waiting for it gets
 /// [`PoolError::WorkerDied`]. Dropping the pool terminates it: no worker outlives it.
 ///
 /// # Examples
 /// ```no_run
 /// use parlab::pool::{Pool, ProcessPool};
-/// let pool = ProcessPool::new(2)?;
-/// let sizes: Vec<u64> = pool.map("echo", [1u64, 2, 3], None)?;
-/// assert_eq!(sizes, [1, 2, 3]);
-/// println!("workers: {:?}", pool.pids());
+/// use parlab::process::tasks;
+/// let workers = ProcessPool::new(2)?;
+/// assert_eq!(workers.map(tasks::echo(), [1u64, 2, 3], None)?, [1, 2, 3]);
+/// println!("workers: {:?}", workers.pids());
 /// # Ok::<(), parlab::pool::PoolError>(())
 /// ```
 #[derive(Debug)]
+#[must_use = "dropping a pool terminates its workers"]
 pub struct ProcessPool {
     shared: Arc<Shared>,
     workers: usize,
@@ -48,39 +52,13 @@ pub struct ProcessPool {
 
 #[derive(Debug)]
 struct Shared {
-    /// Where tasks are queued; `None` once closed.
-    jobs: Mutex<Option<Sender<Job>>>,
-    rx: Receiver<Job>,
-    state: Mutex<State>,
-    changed: Condvar,
+    jobs: Arc<JobQueue>,
+    /// Per slot: the worker's pid and a handle on the socket to it, to shut it down on terminate.
+    slots: Mutex<Vec<Option<(u32, UnixStream)>>>,
     opts: PoolOptions,
-    initializer: Option<Initializer>,
+    initializer: Option<Call>,
     /// Workers started so far, for their names (`pool-1`, `pool-2`, ...).
     started: AtomicUsize,
-}
-
-#[derive(Debug)]
-struct State {
-    terminated: bool,
-    /// Manager threads still running.
-    live: usize,
-    /// Per slot: the worker's pid and a handle on the socket to it, to shut it down on terminate.
-    workers: Vec<Option<(u32, UnixStream)>>,
-}
-
-/// A chunk of tasks of one call.
-#[derive(Debug)]
-struct Job {
-    batch: Arc<Batch>,
-    first: usize,
-    task: Task,
-    args: Vec<Vec<u8>>,
-}
-
-impl Job {
-    fn fail(&self, error: impl Fn(usize) -> PoolError) {
-        self.batch.fail(self.first, self.args.len(), error);
-    }
 }
 
 /// A running worker process.
@@ -90,12 +68,8 @@ struct Worker {
 }
 
 impl Shared {
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn terminated(&self) -> bool {
-        self.lock().terminated
+    fn slots(&self) -> MutexGuard<'_, Vec<Option<(u32, UnixStream)>>> {
+        self.slots.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Starts a worker for `slot`: the process, then the handshake (and the initializer).
@@ -111,10 +85,7 @@ impl Shared {
         let pid = process.pid();
         let t = self.opts.timeout;
         let hello = encode(&ToWorker::Start {
-            initializer: self
-                .initializer
-                .as_ref()
-                .map(|i| (i.task.clone(), i.args.clone())),
+            initializer: self.initializer.clone(),
         })?;
         let chan = process.channel();
         let answer = chan
@@ -135,8 +106,8 @@ impl Shared {
             .filter(|h| h.magic == MAGIC)
             .ok_or_else(|| {
                 PoolError::Start(format!(
-                    "the worker binary does not speak the pool protocol (built before parlab::pool \
-                     existed?): rebuild it with `{}`",
+                    "the worker binary speaks another version of the pool protocol (built from \
+                     older sources?): rebuild it with `{}`",
                     process::BUILD_WORKER
                 ))
             })?;
@@ -145,39 +116,45 @@ impl Shared {
                 .initializer
                 .as_ref()
                 .map_or_else(String::new, |i| i.task.to_string());
-            let e = task_error(&task, 0, &format!("worker process {pid}"), failure);
+            let e = task_error(&task, "?", 0, &format!("worker process {pid}"), failure);
             return Err(PoolError::Start(format!("the initializer failed: {e}")));
         }
         let socket = chan.stream().try_clone().map_err(|e| {
             PoolError::Start(format!("could not keep a handle on a worker's socket: {e}"))
         })?;
-        let mut state = self.lock();
-        if state.terminated {
+        let mut slots = self.slots();
+        if self.jobs.terminated() {
             return Err(PoolError::Start("the pool was terminated".into()));
         }
-        state.workers[slot] = Some((pid, socket));
+        slots[slot] = Some((pid, socket));
         Ok(Worker { process, pid })
     }
 
     /// Runs one chunk on `worker`; `Err` says how the worker ended (it is then dead or killed).
-    fn run_chunk(&self, worker: &mut Worker, job: Job) -> Result<(), (Job, String)> {
-        let Job {
-            batch,
-            first,
+    fn run_chunk(&self, worker: &mut Worker, chunk: Chunk) -> Result<(), Box<(Chunk, String)>> {
+        let (_, count) = chunk.range();
+        let Work::Task {
             task,
+            signature,
             args,
-        } = job;
-        let n = args.len();
-        let msg = match encode(&ToWorker::Chunk {
+        } = &chunk.work
+        else {
+            chunk.fail(|index| PoolError::Invalid(format!(
+                "task {index}: a process pool runs tasks, not closures (use a ThreadPool's map_fn)"
+            )));
+            return Ok(());
+        };
+        let header = match frame_header(&ToWorker::Chunk {
             task: task.clone(),
-            args,
+            signature: *signature,
+            count,
         }) {
-            Ok(msg) => msg,
+            Ok(header) => header,
             Err(e) => {
-                let message = format!("the arguments do not serialize: {e}");
-                batch.fail(first, n, |index| PoolError::Failed {
+                let (name, message) = (task.to_string(), e.to_string());
+                chunk.fail(|index| PoolError::Failed {
                     index,
-                    task: task.to_string(),
+                    task: name.clone(),
                     message: message.clone(),
                 });
                 return Ok(());
@@ -185,70 +162,66 @@ impl Shared {
         };
         let chan = worker.process.channel();
         let outcome = chan
-            .send(&msg, sys::deadline(FOREVER), FOREVER)
+            .send_parts(&[&header, args], sys::deadline(FOREVER), FOREVER)
             .and_then(|()| chan.recv(sys::deadline(FOREVER), FOREVER, "pool results"));
-        let results = match outcome.map(|bytes| decode::<FromWorker>(&bytes)) {
-            Ok(Ok(FromWorker::Results(results))) if results.len() == n => results,
-            other => {
-                let cause = match other {
-                    Err(ProcessError::Closed) if !self.terminated() => {
-                        worker.process.ended().to_string()
-                    }
-                    Err(e) => {
-                        worker.process.kill();
-                        e.to_string()
-                    }
-                    Ok(_) => {
-                        worker.process.kill();
-                        format!(
-                            "worker {} sent an answer that is not the pool's results",
-                            worker.pid
+        let who = format!("worker process {}", worker.pid);
+        let cause = match outcome {
+            Ok(bytes) => match unframe::<FromWorker>(&bytes) {
+                Ok((FromWorker::Results, run)) => {
+                    let start = bytes.len() - run.len();
+                    let (batch, index) = (Arc::clone(&chunk.batch), chunk.index);
+                    batch.complete(index, ChunkOutcome::Encoded { who, bytes, start });
+                    return Ok(());
+                }
+                Ok((FromWorker::Failed(failure), _)) => {
+                    let batch = Arc::clone(&chunk.batch);
+                    chunk.fail(|index| {
+                        task_error(
+                            batch.task(),
+                            batch.signature(),
+                            index,
+                            &who,
+                            failure.clone(),
                         )
-                    }
-                };
-                let job = Job {
-                    batch,
-                    first,
-                    task,
-                    args: vec![Vec::new(); n],
-                };
-                return Err((job, cause));
+                    });
+                    return Ok(());
+                }
+                Err(_) => {
+                    worker.process.kill();
+                    format!(
+                        "worker {} sent an answer that is not the pool's results",
+                        worker.pid
+                    )
+                }
+            },
+            Err(ProcessError::Closed) if !self.jobs.terminated() => {
+                worker.process.ended().to_string()
+            }
+            Err(e) => {
+                worker.process.kill();
+                e.to_string()
             }
         };
-        let name = task.to_string();
-        let who = format!("worker process {}", worker.pid);
-        let items: Vec<Item> = results
-            .into_iter()
-            .enumerate()
-            .map(|(k, r)| {
-                r.map(Payload::Bytes)
-                    .map_err(|f| task_error(&name, first + k, &who, f))
-            })
-            .collect();
-        batch.complete(first, items);
-        Ok(())
+        Err(Box::new((chunk, cause)))
     }
 }
 
-/// Counts a manager out when it ends, however it ends.
-struct LiveGuard {
+/// Forgets the worker of a slot when its manager ends, however it ends.
+struct SlotGuard {
     shared: Arc<Shared>,
     slot: usize,
 }
 
-impl Drop for LiveGuard {
+impl Drop for SlotGuard {
     fn drop(&mut self) {
-        let mut state = self.shared.lock();
-        state.live -= 1;
-        state.workers[self.slot] = None;
-        drop(state);
-        self.shared.changed.notify_all();
+        self.shared.slots()[self.slot] = None;
     }
 }
 
 /// A manager thread: starts the worker of `slot`, feeds it chunks, replaces it when it dies.
 fn manage(shared: Arc<Shared>, slot: usize, ready: mpsc::Sender<Result<(), PoolError>>) {
-    let _guard = LiveGuard {
+    let _live = shared.jobs.enter();
+    let _slot = SlotGuard {
         shared: Arc::clone(&shared),
         slot,
     };
@@ -264,11 +237,13 @@ fn manage(shared: Arc<Shared>, slot: usize, ready: mpsc::Sender<Result<(), PoolE
     let max_tasks = shared.opts.max_tasks_per_child;
     let mut chunks = 0usize;
     loop {
-        let job = match shared.rx.recv_timeout(CHECK_EVERY) {
-            Ok(job) => job,
+        let chunk = match shared.jobs.next(CHECK_EVERY) {
+            Ok(chunk) => chunk,
             Err(RecvTimeoutError::Timeout) => {
                 // Replace a worker that died while idle (no task was lost).
-                if worker.as_mut().is_some_and(|w| !w.process.is_alive()) && !shared.terminated() {
+                if worker.as_mut().is_some_and(|w| !w.process.is_alive())
+                    && !shared.jobs.terminated()
+                {
                     worker = shared.start(slot).ok();
                     chunks = 0;
                 }
@@ -276,11 +251,8 @@ fn manage(shared: Arc<Shared>, slot: usize, ready: mpsc::Sender<Result<(), PoolE
             }
             Err(RecvTimeoutError::Disconnected) => break, // closed, and every queued task taken
         };
-        if shared.terminated() {
-            job.fail(|index| PoolError::Terminated {
-                index,
-                task: job.task.to_string(),
-            });
+        if shared.jobs.terminated() {
+            chunk.terminated();
             continue;
         }
         if !worker.as_mut().is_some_and(|w| w.process.is_alive()) {
@@ -289,10 +261,10 @@ fn manage(shared: Arc<Shared>, slot: usize, ready: mpsc::Sender<Result<(), PoolE
             match shared.start(slot) {
                 Ok(w) => worker = Some(w),
                 Err(e) => {
-                    let cause = e.to_string();
-                    job.fail(|index| PoolError::Failed {
+                    let (cause, task) = (e.to_string(), chunk.batch.task().to_string());
+                    chunk.fail(|index| PoolError::Failed {
                         index,
-                        task: job.task.to_string(),
+                        task: task.clone(),
                         message: format!("no worker to run it: {cause}"),
                     });
                     continue;
@@ -300,30 +272,28 @@ fn manage(shared: Arc<Shared>, slot: usize, ready: mpsc::Sender<Result<(), PoolE
             }
         }
         let Some(w) = worker.as_mut() else { continue };
-        if let Err((job, cause)) = shared.run_chunk(w, job) {
+        if let Err(lost) = shared.run_chunk(w, chunk) {
+            let (chunk, cause) = *lost;
             worker = None; // kills and reaps it
             chunks = 0;
-            if shared.terminated() {
-                job.fail(|index| PoolError::Terminated {
-                    index,
-                    task: job.task.to_string(),
-                });
+            if shared.jobs.terminated() {
+                chunk.terminated();
                 continue;
             }
             worker = shared.start(slot).ok(); // the replacement, before the caller hears
-            let n = job.args.len();
+            let (first, n) = chunk.range();
             let cause = if n == 1 {
                 cause
             } else {
                 format!(
-                    "{cause}, running tasks {} to {} as one chunk",
-                    job.first,
-                    job.first + n - 1
+                    "{cause}, running tasks {first} to {} as one chunk",
+                    first + n - 1
                 )
             };
-            job.fail(|index| PoolError::WorkerDied {
+            let task = chunk.batch.task().to_string();
+            chunk.fail(|index| PoolError::WorkerDied {
                 index,
-                task: job.task.to_string(),
+                task: task.clone(),
                 cause: cause.clone(),
             });
             continue;
@@ -332,7 +302,7 @@ fn manage(shared: Arc<Shared>, slot: usize, ready: mpsc::Sender<Result<(), PoolE
         if max_tasks.is_some_and(|m| chunks >= m) {
             worker = None;
             chunks = 0;
-            if !shared.terminated() {
+            if !shared.jobs.terminated() {
                 worker = shared.start(slot).ok();
             }
         }
@@ -368,23 +338,16 @@ impl ProcessPool {
     /// # Examples
     /// ```no_run
     /// use parlab::pool::{PoolOptions, ProcessPool};
-    /// let opts = PoolOptions::new(2).initializer("print", &vec!["ready".to_string()]);
+    /// let opts = PoolOptions::new(2).initializer(parlab::process::tasks::PRINT, &vec!["ready".to_string()]);
     /// let pool = ProcessPool::with_options(&opts)?; // prints "[pool-1] ready", "[pool-2] ready"
     /// # Ok::<(), parlab::pool::PoolError>(())
     /// ```
     pub fn with_options(opts: &PoolOptions) -> Result<Self, PoolError> {
         let initializer = opts.check()?;
         let workers = opts.workers;
-        let (tx, rx) = channel::unbounded();
         let shared = Arc::new(Shared {
-            jobs: Mutex::new(Some(tx)),
-            rx,
-            state: Mutex::new(State {
-                terminated: false,
-                live: 0,
-                workers: (0..workers).map(|_| None).collect(),
-            }),
-            changed: Condvar::new(),
+            jobs: Arc::new(JobQueue::new()),
+            slots: Mutex::new((0..workers).map(|_| None).collect()),
             opts: opts.clone(),
             initializer,
             started: AtomicUsize::new(0),
@@ -399,13 +362,11 @@ impl ProcessPool {
         // may not live on.
         let (ready_tx, ready_rx) = mpsc::channel();
         for slot in 0..workers {
-            shared.lock().live += 1;
             let (s, ready) = (Arc::clone(&shared), ready_tx.clone());
             let spawned = std::thread::Builder::new()
                 .name(format!("parlab-pool-manager-{slot}"))
                 .spawn(move || manage(s, slot, ready));
             if let Err(e) = spawned {
-                shared.lock().live -= 1;
                 return Err(PoolError::Start(format!(
                     "could not start a manager thread: {e}"
                 )));
@@ -439,8 +400,7 @@ impl ProcessPool {
     /// ```
     pub fn pids(&self) -> Vec<u32> {
         self.shared
-            .lock()
-            .workers
+            .slots()
             .iter()
             .flatten()
             .map(|(pid, _)| *pid)
@@ -449,119 +409,10 @@ impl ProcessPool {
 }
 
 impl sealed::Submit for ProcessPool {
-    fn submit(
-        &self,
-        task: Task,
-        args: Vec<Vec<u8>>,
-        chunksize: usize,
-    ) -> Result<Arc<Batch>, PoolError> {
-        submit(
-            &self.shared.jobs,
-            task,
-            args,
-            chunksize,
-            |batch, first, task, args| Job {
-                batch,
-                first,
-                task,
-                args,
-            },
-        )
+    #[allow(private_interfaces)]
+    fn jobs(&self) -> &JobQueue {
+        &self.shared.jobs
     }
-}
-
-/// Queues `args` in chunks on `jobs` (shared by both pools).
-pub(crate) fn submit<J>(
-    jobs: &Mutex<Option<Sender<J>>>,
-    task: Task,
-    args: Vec<Vec<u8>>,
-    chunksize: usize,
-    job: impl Fn(Arc<Batch>, usize, Task, Vec<Vec<u8>>) -> J,
-) -> Result<Arc<Batch>, PoolError> {
-    let jobs = jobs.lock().unwrap_or_else(PoisonError::into_inner);
-    let Some(tx) = jobs.as_ref() else {
-        return Err(PoolError::Closed);
-    };
-    let batch = Batch::new(task.to_string(), args.len());
-    let mut items = args.into_iter();
-    let mut first = 0;
-    loop {
-        let chunk: Vec<Vec<u8>> = items.by_ref().take(chunksize.max(1)).collect();
-        if chunk.is_empty() {
-            break;
-        }
-        let n = chunk.len();
-        if tx
-            .send(job(Arc::clone(&batch), first, task.clone(), chunk))
-            .is_err()
-        {
-            return Err(PoolError::Closed);
-        }
-        first += n;
-    }
-    Ok(batch)
-}
-
-/// Waits for `live` to reach 0 (shared by both pools).
-pub(crate) fn wait_idle(
-    state: &Mutex<impl LiveCount>,
-    changed: &Condvar,
-    timeout: Duration,
-) -> Result<(), PoolError> {
-    let deadline = sys::deadline(timeout);
-    let mut st = state.lock().unwrap_or_else(PoisonError::into_inner);
-    loop {
-        let live = st.live();
-        if live == 0 {
-            return Ok(());
-        }
-        let now = std::time::Instant::now();
-        if now >= deadline {
-            return Err(PoolError::Timeout {
-                what: format!("waiting for {live} pool workers to finish and exit"),
-                after: timeout,
-            });
-        }
-        st = changed
-            .wait_timeout(st, deadline - now)
-            .unwrap_or_else(PoisonError::into_inner)
-            .0;
-    }
-}
-
-/// A pool state that counts its running workers.
-pub(crate) trait LiveCount {
-    fn live(&self) -> usize;
-}
-
-impl LiveCount for State {
-    fn live(&self) -> usize {
-        self.live
-    }
-}
-
-/// Closes a pool's job queue: no new tasks; workers finish what is queued, then exit (both pools).
-pub(crate) fn close_jobs<J>(jobs: &Mutex<Option<Sender<J>>>) {
-    jobs.lock().unwrap_or_else(PoisonError::into_inner).take();
-}
-
-/// `join` of both pools: an error on an open pool, else waits for every worker to exit.
-pub(crate) fn join_closed<J>(
-    jobs: &Mutex<Option<Sender<J>>>,
-    state: &Mutex<impl LiveCount>,
-    changed: &Condvar,
-    timeout: Duration,
-) -> Result<(), PoolError> {
-    if jobs
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .is_some()
-    {
-        return Err(PoolError::Invalid(
-            "join() waits for a closed pool: call close() (or terminate()) first".into(),
-        ));
-    }
-    wait_idle(state, changed, timeout)
 }
 
 impl Pool for ProcessPool {
@@ -573,34 +424,17 @@ impl Pool for ProcessPool {
         self.timeout
     }
 
-    fn close(&self) {
-        close_jobs(&self.shared.jobs);
-    }
-
-    fn join(&self, timeout: Duration) -> Result<(), PoolError> {
-        join_closed(
-            &self.shared.jobs,
-            &self.shared.state,
-            &self.shared.changed,
-            timeout,
-        )
-    }
-
     fn terminate(&self) {
-        {
-            let mut state = self.shared.lock();
-            state.terminated = true;
-            for (_, socket) in state.workers.iter().flatten() {
-                let _ = socket.shutdown(std::net::Shutdown::Both);
-            }
+        self.shared.jobs.terminate();
+        for (_, socket) in self.shared.slots().iter().flatten() {
+            let _ = socket.shutdown(std::net::Shutdown::Both);
         }
-        self.close();
     }
 }
 
 impl Drop for ProcessPool {
     fn drop(&mut self) {
         self.terminate();
-        let _ = wait_idle(&self.shared.state, &self.shared.changed, DROP_WAIT);
+        let _ = self.shared.jobs.wait_idle(DROP_WAIT);
     }
 }

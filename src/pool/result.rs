@@ -1,54 +1,104 @@
-//! Results to come: a batch of task outcomes filled in by the workers, and the handles that wait
-//! for them ([`AsyncResult`], [`Imap`]).
+//! Results to come: the outcomes of one call, chunk by chunk, filled in by the workers, and the
+//! handles that wait for them ([`AsyncResult`], [`Imap`]).
+//!
+//! A worker answers a chunk with one run of encoded outcomes; they stay encoded until the caller
+//! asks for them, and are then decoded as the call's result type, strictly.
 
-use std::any::Any;
 use std::collections::VecDeque;
-use std::marker::PhantomData;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use serde::de::DeserializeOwned;
+use super::jobs::Value;
+use super::{PoolError, task_error};
+use crate::process::items;
+use crate::process::tasks::TaskFailure;
 
-use super::PoolError;
-
-/// A task's value: serialized (a named task) or in memory (a closure on a thread pool).
-#[derive(Debug)]
-pub enum Payload {
-    /// The serialized result of a named task.
-    Bytes(Vec<u8>),
-    /// The result of a closure.
-    Value(Box<dyn Any + Send>),
+/// What a chunk's workers gave back.
+pub(crate) enum ChunkOutcome {
+    /// One encoded `Result<R, TaskFailure>` per task (a run of items from `start` on), from `who`.
+    Encoded {
+        /// Which worker ran it, e.g. `worker process 4242`.
+        who: String,
+        /// The worker's answer.
+        bytes: Vec<u8>,
+        /// Where the run of outcomes starts in `bytes`.
+        start: usize,
+    },
+    /// Every task of the chunk failed: one error each.
+    Failed(Vec<PoolError>),
+    /// The values of a closure's calls (thread pools).
+    Values(Vec<Value>),
 }
 
-/// The outcome of one task.
-pub type Item = Result<Payload, PoolError>;
+impl ChunkOutcome {
+    /// Whether any task of the chunk failed.
+    fn any_failed(&self) -> bool {
+        match self {
+            ChunkOutcome::Encoded { bytes, start, .. } => items::split(&bytes[*start..])
+                .any(|item| !matches!(item, Ok(item) if item.first() == Some(&0))),
+            ChunkOutcome::Failed(errors) => !errors.is_empty(),
+            ChunkOutcome::Values(values) => values.iter().any(Result::is_err),
+        }
+    }
+}
 
-/// The outcomes of the tasks of one call (`apply`: one; `map`: one per input item).
+/// How a call's result type is decoded from a worker's run of outcomes.
+pub(crate) type FromBytes<R> = fn(&[u8], usize) -> Vec<Result<R, TaskFailure>>;
+
+/// For closures, whose values never travel as bytes.
+pub(crate) fn no_bytes<R>(_: &[u8], count: usize) -> Vec<Result<R, TaskFailure>> {
+    (0..count)
+        .map(|_| {
+            Err(TaskFailure::BadResult(
+                "encoded bytes where a closure's value was expected".into(),
+            ))
+        })
+        .collect()
+}
+
+/// The outcomes of the tasks of one call (`apply`: one; `map`: one per input item), in chunks.
 #[derive(Debug)]
-pub struct Batch {
+pub(crate) struct Batch {
     task: String,
+    /// The handle's signature, for errors.
+    signature: String,
+    len: usize,
+    chunksize: usize,
     state: Mutex<State>,
     changed: Condvar,
 }
 
-#[derive(Debug)]
 struct State {
-    items: Vec<Option<Item>>,
+    chunks: Vec<Option<ChunkOutcome>>,
     remaining: usize,
-    /// Indices in the order they finished, not yet taken by an unordered [`Imap`].
+    /// Chunks in the order they finished, not yet taken by an unordered [`Imap`].
     finished: VecDeque<usize>,
     failed: bool,
     taken: bool,
 }
 
+impl std::fmt::Debug for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("State")
+            .field("chunks", &self.chunks.len())
+            .field("remaining", &self.remaining)
+            .finish()
+    }
+}
+
 impl Batch {
-    /// A batch of `len` tasks of `task`, none finished.
-    pub(crate) fn new(task: String, len: usize) -> Arc<Self> {
+    /// A batch of `len` tasks of `task` (whose handle says `signature`) in chunks of `chunksize`.
+    pub(crate) fn new(task: String, signature: String, len: usize, chunksize: usize) -> Arc<Self> {
+        let chunksize = chunksize.max(1);
+        let chunks = len.div_ceil(chunksize);
         Arc::new(Batch {
             task,
+            signature,
+            len,
+            chunksize,
             state: Mutex::new(State {
-                items: (0..len).map(|_| None).collect(),
-                remaining: len,
+                chunks: (0..chunks).map(|_| None).collect(),
+                remaining: chunks,
                 finished: VecDeque::new(),
                 failed: false,
                 taken: false,
@@ -62,37 +112,38 @@ impl Batch {
         &self.task
     }
 
-    /// The number of tasks.
-    pub(crate) fn len(&self) -> usize {
-        self.lock().items.len()
+    /// The signature of the call's task handle, e.g. `(u64, u64) -> PiEstimate`.
+    pub(crate) fn signature(&self) -> &str {
+        &self.signature
+    }
+
+    /// The number of chunks.
+    pub(crate) fn chunks(&self) -> usize {
+        self.len.div_ceil(self.chunksize)
+    }
+
+    /// The tasks of chunk `index`: `(first, count)`.
+    pub(crate) fn range(&self, index: usize) -> (usize, usize) {
+        let first = index * self.chunksize;
+        (first, self.chunksize.min(self.len.saturating_sub(first)))
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Records the outcomes of tasks `first..first + outcomes.len()` (an outcome already recorded
-    /// is kept).
-    pub(crate) fn complete(&self, first: usize, outcomes: Vec<Item>) {
+    /// Records the outcome of chunk `index` (an outcome already recorded is kept).
+    pub(crate) fn complete(&self, index: usize, outcome: ChunkOutcome) {
+        let failed = outcome.any_failed();
         let mut state = self.lock();
-        for (i, outcome) in (first..).zip(outcomes) {
-            if i < state.items.len() && state.items[i].is_none() {
-                state.failed |= outcome.is_err();
-                state.items[i] = Some(outcome);
-                state.remaining -= 1;
-                state.finished.push_back(i);
-            }
+        if index < state.chunks.len() && state.chunks[index].is_none() {
+            state.failed |= failed;
+            state.chunks[index] = Some(outcome);
+            state.remaining -= 1;
+            state.finished.push_back(index);
         }
         drop(state);
         self.changed.notify_all();
-    }
-
-    /// Fails tasks `first..first + count` with `error(index)`.
-    pub(crate) fn fail(&self, first: usize, count: usize, error: impl Fn(usize) -> PoolError) {
-        self.complete(
-            first,
-            (first..first + count).map(|i| Err(error(i))).collect(),
-        );
     }
 
     /// Waits until `done(state)` or `deadline`; `None` on timeout.
@@ -124,88 +175,55 @@ impl Batch {
             after,
         }
     }
+
+    /// The tasks of the chunks not finished yet.
+    fn tasks_running(&self, state: &State) -> usize {
+        (0..state.chunks.len())
+            .filter(|&i| state.chunks[i].is_none())
+            .map(|i| self.range(i).1)
+            .sum()
+    }
+
+    /// The outcomes of chunk `index`, decoded as `R`.
+    fn decode<R: 'static>(
+        &self,
+        index: usize,
+        outcome: ChunkOutcome,
+        from_bytes: FromBytes<R>,
+    ) -> Vec<Result<R, PoolError>> {
+        let (first, count) = self.range(index);
+        match outcome {
+            ChunkOutcome::Encoded { who, bytes, start } => from_bytes(&bytes[start..], count)
+                .into_iter()
+                .enumerate()
+                .map(|(k, o)| {
+                    o.map_err(|f| task_error(&self.task, &self.signature, first + k, &who, f))
+                })
+                .collect(),
+            ChunkOutcome::Failed(errors) => errors.into_iter().map(Err).collect(),
+            ChunkOutcome::Values(values) => values
+                .into_iter()
+                .enumerate()
+                .map(|(k, v)| {
+                    v?.downcast::<R>()
+                        .map(|b| *b)
+                        .map_err(|_| PoolError::Failed {
+                            index: first + k,
+                            task: self.task.clone(),
+                            message: format!("the result is not a {}", std::any::type_name::<R>()),
+                        })
+                })
+                .collect(),
+        }
+    }
 }
 
 fn deadline(timeout: Duration) -> Instant {
     crate::process::sys::deadline(timeout)
 }
 
-/// Turns a named task's or a closure's outcome into an `R`.
-fn decode_item<R: DeserializeOwned + 'static>(
-    task: &str,
-    index: usize,
-    item: Item,
-) -> Result<R, PoolError> {
-    let wrong = |message: String| PoolError::Failed {
-        index,
-        task: task.to_string(),
-        message: format!(
-            "the result is not a {}: {message}",
-            std::any::type_name::<R>()
-        ),
-    };
-    match item? {
-        Payload::Bytes(bytes) => {
-            crate::process::decode::<R>(&bytes).map_err(|e| wrong(e.to_string()))
-        }
-        Payload::Value(value) => value
-            .downcast::<R>()
-            .map(|b| *b)
-            .map_err(|_| wrong("another type".into())),
-    }
-}
-
-/// Turns a closure's outcome into an `R`.
-fn value_item<R: 'static>(task: &str, index: usize, item: Item) -> Result<R, PoolError> {
-    let wrong = || PoolError::Failed {
-        index,
-        task: task.to_string(),
-        message: format!("the result is not a {}", std::any::type_name::<R>()),
-    };
-    match item? {
-        Payload::Value(value) => value.downcast::<R>().map(|b| *b).map_err(|_| wrong()),
-        Payload::Bytes(_) => Err(wrong()),
-    }
-}
-
-/// `AsyncResult::get` for `apply_fn`: the closure's value.
-fn finish_value<R: 'static>(task: &str, items: Vec<Item>) -> Result<R, PoolError> {
-    let item = items
-        .into_iter()
-        .next()
-        .ok_or_else(|| PoolError::Invalid("no task in this result".into()))?;
-    value_item(task, 0, item)
-}
-
-/// `AsyncResult::get` for `map_fn`: every value in order, or the first error by index.
-fn finish_values<R: 'static>(task: &str, items: Vec<Item>) -> Result<Vec<R>, PoolError> {
-    items
-        .into_iter()
-        .enumerate()
-        .map(|(i, item)| value_item(task, i, item))
-        .collect()
-}
-
-/// `AsyncResult::get` for `apply`: the single outcome.
-fn finish_one<R: DeserializeOwned + 'static>(task: &str, items: Vec<Item>) -> Result<R, PoolError> {
-    let item = items
-        .into_iter()
-        .next()
-        .ok_or_else(|| PoolError::Invalid("no task in this result".into()))?;
-    decode_item(task, 0, item)
-}
-
-/// `AsyncResult::get` for `map`: every outcome in order, or the first error by index.
-fn finish_all<R: DeserializeOwned + 'static>(
-    task: &str,
-    items: Vec<Item>,
-) -> Result<Vec<R>, PoolError> {
-    items
-        .into_iter()
-        .enumerate()
-        .map(|(i, item)| decode_item(task, i, item))
-        .collect()
-}
+/// What turns a finished batch into the call's result.
+type Finish<T> = Box<dyn Fn(&Batch, Vec<ChunkOutcome>) -> Result<T, PoolError> + Send + Sync>;
 
 /// The result of an `apply_async` or `map_async` call, to come: Python's `AsyncResult`.
 ///
@@ -216,8 +234,9 @@ fn finish_all<R: DeserializeOwned + 'static>(
 /// ```
 /// use std::time::Duration;
 /// use parlab::pool::{Pool, ThreadPool};
-/// let pool = ThreadPool::new(1)?;
-/// let slow = pool.apply_async::<_, ()>("sleep", &200u64)?;
+/// use parlab::process::tasks;
+/// let threads = ThreadPool::new(1)?;
+/// let slow = threads.apply_async(tasks::SLEEP, &200)?;
 /// assert!(!slow.ready());
 /// assert!(slow.get(Duration::from_millis(10)).is_err()); // a timeout: ask again later
 /// slow.get(Duration::from_secs(5))?;
@@ -226,7 +245,7 @@ fn finish_all<R: DeserializeOwned + 'static>(
 #[must_use = "the tasks run anyway; call get() to see their results or errors"]
 pub struct AsyncResult<T> {
     batch: Arc<Batch>,
-    finish: fn(&str, Vec<Item>) -> Result<T, PoolError>,
+    finish: Finish<T>,
 }
 
 impl<T> std::fmt::Debug for AsyncResult<T> {
@@ -234,48 +253,46 @@ impl<T> std::fmt::Debug for AsyncResult<T> {
         let state = self.batch.lock();
         f.debug_struct("AsyncResult")
             .field("task", &self.batch.task)
-            .field("tasks", &state.items.len())
-            .field("remaining", &state.remaining)
+            .field("tasks", &self.batch.len)
+            .field("running", &self.batch.tasks_running(&state))
             .finish()
     }
 }
 
-impl<R: DeserializeOwned + 'static> AsyncResult<R> {
-    /// The result of a single task (`apply_async`).
-    pub(crate) fn one(batch: Arc<Batch>) -> Self {
-        AsyncResult {
-            batch,
-            finish: finish_one::<R>,
-        }
-    }
-}
-
 impl<R: 'static> AsyncResult<R> {
-    /// The result of a closure (`ThreadPool::apply_fn_async`).
-    pub(crate) fn value(batch: Arc<Batch>) -> Self {
+    /// The result of a single task (`apply_async`, `apply_fn_async`).
+    pub(crate) fn one(batch: Arc<Batch>, from_bytes: FromBytes<R>) -> Self {
         AsyncResult {
             batch,
-            finish: finish_value::<R>,
+            finish: Box::new(move |batch, chunks| {
+                let outcome = chunks
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| PoolError::Invalid("no task in this result".into()))?;
+                batch
+                    .decode(0, outcome, from_bytes)
+                    .into_iter()
+                    .next()
+                    .unwrap_or_else(|| Err(PoolError::Invalid("no task in this result".into())))
+            }),
         }
     }
 }
 
 impl<R: 'static> AsyncResult<Vec<R>> {
-    /// The results of a closure on every item, in order (`ThreadPool::map_fn`).
-    pub(crate) fn values(batch: Arc<Batch>) -> Self {
+    /// The results of every task, in order (`map_async`, `map_fn`).
+    pub(crate) fn all(batch: Arc<Batch>, from_bytes: FromBytes<R>) -> Self {
         AsyncResult {
             batch,
-            finish: finish_values::<R>,
-        }
-    }
-}
-
-impl<R: DeserializeOwned + 'static> AsyncResult<Vec<R>> {
-    /// The results of every task, in order (`map_async`).
-    pub(crate) fn all(batch: Arc<Batch>) -> Self {
-        AsyncResult {
-            batch,
-            finish: finish_all::<R>,
+            finish: Box::new(move |batch, chunks| {
+                let mut all = Vec::with_capacity(batch.len);
+                for (index, outcome) in chunks.into_iter().enumerate() {
+                    for outcome in batch.decode(index, outcome, from_bytes) {
+                        all.push(outcome?);
+                    }
+                }
+                Ok(all)
+            }),
         }
     }
 }
@@ -296,8 +313,9 @@ impl<T> AsyncResult<T> {
     /// ```
     /// use std::time::Duration;
     /// use parlab::pool::{Pool, ThreadPool};
-    /// let pool = ThreadPool::new(2)?;
-    /// let r = pool.map_async::<_, u8>("echo", [1u8, 2], None)?;
+    /// use parlab::process::tasks;
+    /// let threads = ThreadPool::new(2)?;
+    /// let r = threads.map_async(tasks::echo(), [1u8, 2], None)?;
     /// assert_eq!(r.get(Duration::from_secs(5))?, [1, 2]);
     /// assert!(r.get(Duration::from_secs(5)).is_err()); // already taken
     /// # Ok::<(), parlab::pool::PoolError>(())
@@ -310,8 +328,8 @@ impl<T> AsyncResult<T> {
             let state = self.batch.lock();
             let hint = format!(
                 "{} of {} tasks still running",
-                state.remaining,
-                state.items.len()
+                self.batch.tasks_running(&state),
+                self.batch.len
             );
             return Err(self.batch.timeout(timeout, &hint));
         };
@@ -321,16 +339,15 @@ impl<T> AsyncResult<T> {
             ));
         }
         state.taken = true;
-        let items: Vec<Item> = state
-            .items
-            .iter_mut()
-            .map(|slot| {
-                slot.take()
-                    .unwrap_or_else(|| Err(PoolError::Invalid("a result went missing".into())))
-            })
-            .collect();
+        let mut chunks = Vec::with_capacity(state.chunks.len());
+        for slot in state.chunks.iter_mut() {
+            match slot.take() {
+                Some(outcome) => chunks.push(outcome),
+                None => return Err(PoolError::Invalid("a result went missing".into())),
+            }
+        }
         drop(state);
-        (self.finish)(&self.batch.task, items)
+        (self.finish)(&self.batch, chunks)
     }
 
     /// Whether every task has finished (Python's `ready()`).
@@ -338,7 +355,7 @@ impl<T> AsyncResult<T> {
     /// # Examples
     /// ```
     /// use parlab::pool::{Pool, ThreadPool};
-    /// let r = ThreadPool::new(1)?.apply_async::<_, u8>("echo", &1u8)?;
+    /// let r = ThreadPool::new(1)?.apply_async(parlab::process::tasks::PID, &())?;
     /// r.wait(std::time::Duration::from_secs(5));
     /// assert!(r.ready());
     /// # Ok::<(), parlab::pool::PoolError>(())
@@ -352,7 +369,7 @@ impl<T> AsyncResult<T> {
     /// # Examples
     /// ```
     /// use parlab::pool::{Pool, ThreadPool};
-    /// let r = ThreadPool::new(1)?.apply_async::<_, ()>("sleep", &50u64)?;
+    /// let r = ThreadPool::new(1)?.apply_async(parlab::process::tasks::SLEEP, &50)?;
     /// assert!(r.wait(std::time::Duration::from_secs(5)));
     /// # Ok::<(), parlab::pool::PoolError>(())
     /// ```
@@ -367,7 +384,7 @@ impl<T> AsyncResult<T> {
     /// # Examples
     /// ```
     /// use parlab::pool::{Pool, ThreadPool};
-    /// let r = ThreadPool::new(1)?.apply_async::<_, ()>("panic", "no")?;
+    /// let r = ThreadPool::new(1)?.apply_async(parlab::process::tasks::PANIC, &"no".into())?;
     /// r.wait(std::time::Duration::from_secs(5));
     /// assert_eq!(r.successful(), Some(false));
     /// # Ok::<(), parlab::pool::PoolError>(())
@@ -382,13 +399,13 @@ impl<T> AsyncResult<T> {
 ///
 /// Each item is one task's `Result`. [`Iterator::next`] waits at most the pool's timeout; after a
 /// timeout it yields that error and then ends. [`Imap::next_timeout`] waits as long as you say and
-/// can be called again after a timeout.
+/// can be called again after a timeout. Unordered, the tasks of one chunk come together, in order.
 ///
 /// # Examples
 /// ```
 /// use parlab::pool::{Pool, ThreadPool};
-/// let pool = ThreadPool::new(2)?;
-/// for outcome in pool.imap::<_, u8>("echo", [1u8, 2, 3], None)? {
+/// let threads = ThreadPool::new(2)?;
+/// for outcome in threads.imap(parlab::process::tasks::echo(), [1u8, 2, 3], None)? {
 ///     println!("{}", outcome?);
 /// }
 /// # Ok::<(), parlab::pool::PoolError>(())
@@ -398,10 +415,12 @@ pub struct Imap<R> {
     batch: Arc<Batch>,
     unordered: bool,
     timeout: Duration,
-    yielded: usize,
-    next_index: usize,
+    from_bytes: FromBytes<R>,
+    /// Decoded outcomes of the chunk being handed out.
+    ready: VecDeque<Result<R, PoolError>>,
+    /// Chunks taken from the batch so far.
+    taken: usize,
     ended: bool,
-    _result: PhantomData<fn() -> R>,
 }
 
 impl<R> std::fmt::Debug for Imap<R> {
@@ -409,45 +428,50 @@ impl<R> std::fmt::Debug for Imap<R> {
         f.debug_struct("Imap")
             .field("task", &self.batch.task)
             .field("unordered", &self.unordered)
-            .field("yielded", &self.yielded)
+            .field("chunks_taken", &self.taken)
             .finish()
     }
 }
 
-impl<R: DeserializeOwned + 'static> Imap<R> {
-    pub(crate) fn new(batch: Arc<Batch>, unordered: bool, timeout: Duration) -> Self {
+impl<R: 'static> Imap<R> {
+    pub(crate) fn new(
+        batch: Arc<Batch>,
+        unordered: bool,
+        timeout: Duration,
+        from_bytes: FromBytes<R>,
+    ) -> Self {
         Imap {
             batch,
             unordered,
             timeout,
-            yielded: 0,
-            next_index: 0,
+            from_bytes,
+            ready: VecDeque::new(),
+            taken: 0,
             ended: false,
-            _result: PhantomData,
         }
     }
 
-    /// The next outcome, waiting at most `timeout`; `None` when all were yielded.
-    ///
-    /// A timeout yields `Some(Err(PoolError::Timeout))` and does not advance: call again.
+    /// The next outcome, waiting at most `timeout`; `None` once every task's outcome was given.
     ///
     /// # Examples
     /// ```
     /// use std::time::Duration;
-    /// use parlab::pool::{Pool, ThreadPool};
-    /// let pool = ThreadPool::new(1)?;
-    /// let mut it = pool.imap::<_, ()>("sleep", [100u64], None)?;
-    /// assert!(it.next_timeout(Duration::from_millis(1)).unwrap().is_err());
-    /// assert!(it.next_timeout(Duration::from_secs(5)).unwrap().is_ok());
+    /// use parlab::pool::{Pool, PoolError, ThreadPool};
+    /// let threads = ThreadPool::new(1)?;
+    /// let mut it = threads.imap(parlab::process::tasks::SLEEP, [300], None)?;
+    /// assert!(matches!(it.next_timeout(Duration::from_millis(10)), Some(Err(PoolError::Timeout { .. }))));
+    /// assert!(matches!(it.next_timeout(Duration::from_secs(5)), Some(Ok(()))));
     /// assert!(it.next_timeout(Duration::from_secs(5)).is_none());
-    /// # Ok::<(), parlab::pool::PoolError>(())
+    /// # Ok::<(), PoolError>(())
     /// ```
     pub fn next_timeout(&mut self, timeout: Duration) -> Option<Result<R, PoolError>> {
-        let len = self.batch.len();
-        if self.yielded >= len {
+        if let Some(outcome) = self.ready.pop_front() {
+            return Some(outcome);
+        }
+        if self.taken >= self.batch.chunks() {
             return None;
         }
-        let (index, item) = if self.unordered {
+        let (index, outcome) = if self.unordered {
             let Some(mut state) = self
                 .batch
                 .wait_until(deadline(timeout), |s| !s.finished.is_empty())
@@ -455,25 +479,32 @@ impl<R: DeserializeOwned + 'static> Imap<R> {
                 return Some(Err(self.batch.timeout(timeout, "the next task to finish")));
             };
             let i = state.finished.pop_front()?;
-            (i, state.items[i].take())
+            (i, state.chunks[i].take())
         } else {
-            let i = self.next_index;
+            let i = self.taken;
             let Some(mut state) = self
                 .batch
-                .wait_until(deadline(timeout), |s| s.items[i].is_some())
+                .wait_until(deadline(timeout), |s| s.chunks[i].is_some())
             else {
-                return Some(Err(self.batch.timeout(timeout, &format!("task {i}"))));
+                let first = self.batch.range(i).0;
+                return Some(Err(self.batch.timeout(timeout, &format!("task {first}"))));
             };
-            self.next_index += 1;
-            (i, state.items[i].take())
+            (i, state.chunks[i].take())
         };
-        self.yielded += 1;
-        let item = item.unwrap_or_else(|| Err(PoolError::Invalid("a result went missing".into())));
-        Some(decode_item(self.batch.task(), index, item))
+        self.taken += 1;
+        match outcome {
+            Some(outcome) => self
+                .ready
+                .extend(self.batch.decode(index, outcome, self.from_bytes)),
+            None => self
+                .ready
+                .push_back(Err(PoolError::Invalid("a result went missing".into()))),
+        }
+        self.ready.pop_front()
     }
 }
 
-impl<R: DeserializeOwned + 'static> Iterator for Imap<R> {
+impl<R: 'static> Iterator for Imap<R> {
     type Item = Result<R, PoolError>;
 
     fn next(&mut self) -> Option<Self::Item> {
@@ -491,21 +522,35 @@ impl<R: DeserializeOwned + 'static> Iterator for Imap<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::process::tasks::decode_outcomes;
 
-    fn bytes<T: serde::Serialize>(v: T) -> Item {
-        Ok(Payload::Bytes(postcard::to_stdvec(&v).unwrap()))
+    /// A worker's answer: one `Ok(value)` outcome per value.
+    fn encoded<T: serde::Serialize>(values: &[T]) -> ChunkOutcome {
+        let mut bytes = vec![9, 9]; // a header before the run, as a worker's frame has
+        for v in values {
+            items::push_encoded(&mut bytes, &Ok::<&T, TaskFailure>(v), &mut Vec::new()).unwrap();
+        }
+        ChunkOutcome::Encoded {
+            who: "worker process 1".into(),
+            bytes,
+            start: 2,
+        }
+    }
+
+    fn batch(len: usize, chunksize: usize) -> Arc<Batch> {
+        Batch::new("echo".into(), "T -> T".into(), len, chunksize)
     }
 
     #[test]
     fn get_waits_then_takes_once() {
-        let batch = Batch::new("echo".into(), 3);
-        let r = AsyncResult::<Vec<u32>>::all(Arc::clone(&batch));
+        let b = batch(3, 2);
+        let r = AsyncResult::<Vec<u32>>::all(Arc::clone(&b), decode_outcomes::<u32>);
         assert!(!r.ready());
         assert_eq!(r.successful(), None);
         let e = r.get(Duration::from_millis(5)).unwrap_err();
         assert!(e.to_string().contains("3 of 3 tasks still running"), "{e}");
-        batch.complete(1, vec![bytes(20u32), bytes(30u32)]);
-        batch.complete(0, vec![bytes(10u32)]);
+        b.complete(1, encoded(&[30u32]));
+        b.complete(0, encoded(&[10u32, 20]));
         assert_eq!(r.successful(), Some(true));
         assert_eq!(r.get(Duration::from_secs(1)).unwrap(), [10, 20, 30]);
         assert!(matches!(
@@ -516,48 +561,59 @@ mod tests {
 
     #[test]
     fn first_error_by_index_and_wrong_types() {
-        let batch = Batch::new("t".into(), 3);
-        let r = AsyncResult::<Vec<u8>>::all(Arc::clone(&batch));
-        batch.fail(1, 2, |index| PoolError::Terminated {
-            index,
-            task: "t".into(),
-        });
-        batch.complete(0, vec![bytes("not a u8")]);
+        let b = batch(3, 1);
+        let r = AsyncResult::<Vec<u8>>::all(Arc::clone(&b), decode_outcomes::<u8>);
+        for i in [1, 2] {
+            b.complete(
+                i,
+                ChunkOutcome::Failed(vec![PoolError::Terminated {
+                    index: i,
+                    task: "echo".into(),
+                }]),
+            );
+        }
+        b.complete(0, encoded(&["not a u8"]));
+        assert_eq!(r.successful(), Some(false));
         let e = r.get(Duration::from_secs(1)).unwrap_err();
         assert_eq!(e.index(), Some(0));
-        assert!(e.to_string().contains("the result is not a u8"), "{e}");
-        let batch = Batch::new("f".into(), 1);
-        let r = AsyncResult::<u8>::value(Arc::clone(&batch));
-        batch.complete(0, vec![Ok(Payload::Value(Box::new("text")))]);
+        assert!(e.to_string().contains("does not decode as a u8"), "{e}");
+        let b = batch(1, 1);
+        let r = AsyncResult::<u8>::one(Arc::clone(&b), no_bytes::<u8>);
+        b.complete(0, ChunkOutcome::Values(vec![Ok(Box::new("text"))]));
         assert!(r.get(Duration::from_secs(1)).is_err());
     }
 
     #[test]
     fn imap_in_order_and_unordered() {
-        let batch = Batch::new("echo".into(), 3);
-        batch.complete(2, vec![bytes(3u8)]);
-        let mut ordered = Imap::<u8>::new(Arc::clone(&batch), false, Duration::from_millis(5));
+        let b = batch(3, 2);
+        b.complete(1, encoded(&[3u8]));
+        let mut ordered = Imap::<u8>::new(
+            Arc::clone(&b),
+            false,
+            Duration::from_millis(5),
+            decode_outcomes::<u8>,
+        );
         assert!(matches!(
             ordered.next_timeout(Duration::from_millis(1)),
             Some(Err(PoolError::Timeout { .. }))
         ));
-        batch.complete(0, vec![bytes(1u8), bytes(2u8)]);
+        b.complete(0, encoded(&[1u8, 2]));
         let got: Vec<u8> = ordered.map(Result::unwrap).collect();
         assert_eq!(got, [1, 2, 3]);
 
-        let batch = Batch::new("echo".into(), 2);
-        batch.complete(1, vec![bytes(2u8)]);
-        batch.complete(0, vec![bytes(1u8)]);
-        let got: Vec<u8> = Imap::<u8>::new(batch, true, Duration::from_secs(1))
+        let b = batch(3, 2);
+        b.complete(1, encoded(&[3u8]));
+        b.complete(0, encoded(&[1u8, 2]));
+        let got: Vec<u8> = Imap::<u8>::new(b, true, Duration::from_secs(1), decode_outcomes::<u8>)
             .map(Result::unwrap)
             .collect();
-        assert_eq!(got, [2, 1]);
+        assert_eq!(got, [3, 1, 2]);
     }
 
     #[test]
     fn iterator_ends_after_a_timeout() {
-        let batch = Batch::new("slow".into(), 2);
-        let mut it = Imap::<u8>::new(batch, false, Duration::from_millis(1));
+        let b = batch(2, 1);
+        let mut it = Imap::<u8>::new(b, false, Duration::from_millis(1), decode_outcomes::<u8>);
         assert!(matches!(it.next(), Some(Err(PoolError::Timeout { .. }))));
         assert!(it.next().is_none());
     }

@@ -1,41 +1,46 @@
-//! The thread pool: threads in this process running the same named tasks, and closures.
+//! The thread pool: threads in this process running the same typed tasks, and closures.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use crossbeam::channel::{self, Receiver, Sender};
+use crossbeam::channel::RecvTimeoutError;
 
-use super::process_pool::{LiveCount, close_jobs, join_closed, submit};
-use super::result::{AsyncResult, Batch, Item, Payload};
-use super::worker::run_caught;
-use super::{Initializer, Pool, PoolError, PoolOptions, chunksize_for, sealed, task_error};
-use crate::process::Task;
+use super::jobs::{Chunk, ClosureChunk, JobQueue, Value, Work};
+use super::result::{AsyncResult, Batch, ChunkOutcome, no_bytes};
+use super::worker::{Call, run_initializer};
+use super::{Pool, PoolError, PoolOptions, chunksize_for, sealed, task_error};
+use crate::process::tasks;
 
 /// The task name that errors of closures carry.
 const CLOSURE: &str = "closure";
 
+/// How long an idle thread waits for a chunk before looking again (it also ends when the queue
+/// closes, at once).
+const IDLE_WAIT: Duration = Duration::from_secs(3600);
+
 /// A pool of threads with Python's `Pool` API (Python's `multiprocessing.pool.ThreadPool`).
 ///
-/// It runs the same named tasks as [`ProcessPool`](super::ProcessPool), on the same serialized
+/// It runs the same typed tasks as [`ProcessPool`](super::ProcessPool), on the same serialized
 /// arguments, so one can replace the other in one line; and it also runs closures
 /// ([`apply_fn`](ThreadPool::apply_fn), [`map_fn`](ThreadPool::map_fn)). A task's panic is that
-/// task's error. Threads cannot be killed: `terminate` fails the queued tasks, and a running one
-/// finishes in the background. A task that aborts takes the whole process down, unlike in a
-/// process pool.
+/// task's error. Threads cannot be killed: `terminate` fails the queued tasks at once, and a
+/// running one finishes in the background. A task that aborts takes the whole process down,
+/// unlike in a process pool.
 ///
 /// # Examples
 /// ```
 /// use parlab::pool::{Pool, ThreadPool};
-/// let pool = ThreadPool::new(2)?;
-/// let sums: Vec<f64> = pool.map("sum", [vec![1.0, 2.0], vec![3.0]], None)?;
+/// let threads = ThreadPool::new(2)?;
+/// let sums = threads.map(parlab::process::tasks::SUM, [vec![1.0, 2.0], vec![3.0]], None)?;
 /// assert_eq!(sums, [3.0, 3.0]);
-/// let lengths = pool.map_fn(|s: &str| s.len(), ["a", "bcd"], None)?;
+/// let lengths = threads.map_fn(|s: &str| s.len(), ["a", "bcd"], None)?;
 /// assert_eq!(lengths, [1, 3]);
 /// # Ok::<(), parlab::pool::PoolError>(())
 /// ```
 #[derive(Debug)]
+#[must_use = "dropping a pool terminates it"]
 pub struct ThreadPool {
     shared: Arc<Shared>,
     workers: usize,
@@ -44,110 +49,48 @@ pub struct ThreadPool {
 
 #[derive(Debug)]
 struct Shared {
-    jobs: Mutex<Option<Sender<Job>>>,
-    rx: Receiver<Job>,
-    state: Mutex<State>,
-    changed: Condvar,
-    initializer: Option<Initializer>,
+    jobs: Arc<JobQueue>,
+    initializer: Option<Call>,
     max_tasks: Option<usize>,
     started: AtomicUsize,
 }
 
-#[derive(Debug)]
-struct State {
-    terminated: bool,
-    live: usize,
-}
-
-impl LiveCount for State {
-    fn live(&self) -> usize {
-        self.live
-    }
-}
-
-/// A chunk of a closure's tasks: given the worker's name, one outcome per item.
-type ClosureChunk = Box<dyn FnOnce(&str) -> Vec<Item> + Send>;
-
-/// The work of one chunk.
-enum Work {
-    /// A named task on serialized arguments.
-    Named(Task, Vec<Vec<u8>>),
-    /// A closure over its items, given the worker's name; one outcome per item.
-    Closure(usize, ClosureChunk),
-}
-
-struct Job {
-    batch: Arc<Batch>,
-    first: usize,
-    work: Work,
-}
-
-impl std::fmt::Debug for Job {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Job")
-            .field("first", &self.first)
-            .field("tasks", &self.len())
-            .finish()
-    }
-}
-
-impl Job {
-    fn len(&self) -> usize {
-        match &self.work {
-            Work::Named(_, args) => args.len(),
-            Work::Closure(n, _) => *n,
-        }
-    }
-}
-
 impl Shared {
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Runs the initializer on this thread, if there is one.
+    /// Runs the initializer, if any, on this thread.
     fn initialize(&self, who: &str) -> Result<(), PoolError> {
-        match &self.initializer {
+        match self.initializer.as_ref() {
             None => Ok(()),
-            Some(init) => run_caught(&init.task, &init.args).map(|_| ()).map_err(|f| {
-                let e = task_error(&init.task.to_string(), 0, who, f);
-                PoolError::Start(format!("the initializer failed: {e}"))
-            }),
+            Some(init) => match run_initializer(init) {
+                None => Ok(()),
+                Some(failure) => {
+                    let e = task_error(&init.task.to_string(), "?", 0, who, failure);
+                    Err(PoolError::Start(format!("the initializer failed: {e}")))
+                }
+            },
         }
     }
 
-    /// Starts one more worker thread; `ready` hears whether its initializer succeeded.
+    /// Starts a worker thread (`ready` hears whether its initializer worked).
     fn spawn(
         self: &Arc<Self>,
         ready: Option<mpsc::Sender<Result<(), PoolError>>>,
     ) -> Result<(), PoolError> {
-        self.lock().live += 1;
+        let live = self.jobs.enter();
         let n = self.started.fetch_add(1, Ordering::Relaxed) + 1;
         let shared = Arc::clone(self);
-        let spawned = std::thread::Builder::new()
+        std::thread::Builder::new()
             .name(format!("parlab-pool-{n}"))
-            .spawn(move || serve(shared, n, ready));
-        spawned.map(|_| ()).map_err(|e| {
-            self.lock().live -= 1;
-            self.changed.notify_all();
-            PoolError::Start(format!("could not start a thread: {e}"))
-        })
-    }
-}
-
-/// Counts a worker thread out when it ends.
-struct LiveGuard(Arc<Shared>);
-
-impl Drop for LiveGuard {
-    fn drop(&mut self) {
-        self.0.lock().live -= 1;
-        self.0.changed.notify_all();
+            .spawn(move || {
+                let _live = live;
+                serve(&shared, n, ready);
+            })
+            .map(|_| ())
+            .map_err(|e| PoolError::Start(format!("could not start a thread: {e}")))
     }
 }
 
 /// A worker thread: runs chunks until the pool closes, or until it hands over to a fresh thread.
-fn serve(shared: Arc<Shared>, n: usize, ready: Option<mpsc::Sender<Result<(), PoolError>>>) {
-    let _guard = LiveGuard(Arc::clone(&shared));
+fn serve(shared: &Arc<Shared>, n: usize, ready: Option<mpsc::Sender<Result<(), PoolError>>>) {
     crate::panics::quiet_this_thread(); // a task's panic is its error, not printed
     let who = format!("worker thread {n}");
     let mut initialized = shared.initialize(&who);
@@ -164,52 +107,34 @@ fn serve(shared: Arc<Shared>, n: usize, ready: Option<mpsc::Sender<Result<(), Po
         }
     }
     let mut chunks = 0usize;
-    while let Ok(job) = shared.rx.recv() {
-        let (first, count) = (job.first, job.len());
-        if shared.lock().terminated {
-            let task = job.batch.task().to_string();
-            job.batch.fail(first, count, |index| PoolError::Terminated {
-                index,
-                task: task.clone(),
-            });
+    loop {
+        let chunk = match shared.jobs.next(IDLE_WAIT) {
+            Ok(chunk) => chunk,
+            Err(RecvTimeoutError::Timeout) => continue,
+            Err(RecvTimeoutError::Disconnected) => return,
+        };
+        if shared.jobs.terminated() {
+            chunk.terminated();
             continue;
         }
         if initialized.is_err() {
             initialized = shared.initialize(&who); // a replacement whose initializer failed: retry
         }
-        let outcomes: Vec<Item> = match (&initialized, job.work) {
-            (Err(e), work) => {
-                let message = format!("no worker to run it: {e}");
-                let task = match &work {
-                    Work::Named(task, _) => task.to_string(),
-                    Work::Closure(..) => CLOSURE.to_string(),
-                };
-                (first..first + count)
-                    .map(|index| {
-                        Err(PoolError::Failed {
-                            index,
-                            task: task.clone(),
-                            message: message.clone(),
-                        })
-                    })
-                    .collect()
-            }
-            (Ok(()), Work::Named(task, args)) => {
-                let name = task.to_string();
-                args.iter()
-                    .enumerate()
-                    .map(|(k, a)| {
-                        run_caught(&task, a)
-                            .map(Payload::Bytes)
-                            .map_err(|f| task_error(&name, first + k, &who, f))
-                    })
-                    .collect()
-            }
-            (Ok(()), Work::Closure(_, f)) => f(&who),
-        };
-        job.batch.complete(first, outcomes);
+        if let Err(e) = &initialized {
+            let (message, task) = (
+                format!("no worker to run it: {e}"),
+                chunk.batch.task().to_string(),
+            );
+            chunk.fail(|index| PoolError::Failed {
+                index,
+                task: task.clone(),
+                message: message.clone(),
+            });
+            continue;
+        }
+        run_chunk(chunk, &who);
         chunks += 1;
-        if shared.max_tasks.is_some_and(|m| chunks >= m) && !shared.lock().terminated {
+        if shared.max_tasks.is_some_and(|m| chunks >= m) && !shared.jobs.terminated() {
             if shared.spawn(None).is_ok() {
                 return; // a fresh thread takes over
             }
@@ -218,27 +143,47 @@ fn serve(shared: Arc<Shared>, n: usize, ready: Option<mpsc::Sender<Result<(), Po
     }
 }
 
-/// Runs `f` on each item, catching panics: the outcomes of tasks `first..`.
-fn run_closure<A, R, F>(f: &F, items: Vec<A>, first: usize, who: &str) -> Vec<Item>
-where
-    F: Fn(A) -> R,
-    R: Send + 'static,
-{
-    items
-        .into_iter()
-        .enumerate()
-        .map(|(k, a)| outcome(first + k, who, crate::panics::catch_quietly(|| f(a))))
-        .collect()
+/// Runs a chunk on this thread and records its outcomes.
+fn run_chunk(chunk: Chunk, who: &str) {
+    let Chunk { batch, index, work } = chunk;
+    let outcome = match work {
+        Work::Task {
+            task,
+            signature,
+            args,
+        } => {
+            let (_, count) = batch.range(index);
+            match tasks::run_chunk(&task, signature, &args, count) {
+                Ok(bytes) => ChunkOutcome::Encoded {
+                    who: who.to_string(),
+                    bytes,
+                    start: 0,
+                },
+                Err(failure) => {
+                    let (first, count) = batch.range(index);
+                    ChunkOutcome::Failed(
+                        (first..first + count)
+                            .map(|i| {
+                                task_error(batch.task(), batch.signature(), i, who, failure.clone())
+                            })
+                            .collect(),
+                    )
+                }
+            }
+        }
+        Work::Closure(f) => ChunkOutcome::Values(f(who)),
+    };
+    batch.complete(index, outcome);
 }
 
-/// The outcome of task `index` of a closure: its value, or its panic.
+/// The outcome of call `index` of a closure: its value, or its panic.
 fn outcome<R: Send + 'static>(
     index: usize,
     who: &str,
     result: Result<R, crate::panics::Caught>,
-) -> Item {
+) -> Value {
     match result {
-        Ok(r) => Ok(Payload::Value(Box::new(r))),
+        Ok(r) => Ok(Box::new(r)),
         Err(caught) => Err(PoolError::Panicked {
             index,
             task: CLOSURE.into(),
@@ -256,17 +201,13 @@ impl ThreadPool {
     ///
     /// # Examples
     /// ```
-    /// use parlab::pool::{Pool, ThreadPool};
-    /// assert_eq!(ThreadPool::new(2)?.workers(), 2);
-    /// assert!(ThreadPool::new(0).unwrap_err().to_string().contains("not 0"));
-    /// # Ok::<(), parlab::pool::PoolError>(())
+    /// assert!(parlab::pool::ThreadPool::new(0).is_err());
     /// ```
     pub fn new(workers: usize) -> Result<Self, PoolError> {
         Self::with_options(&PoolOptions::new(workers))
     }
 
-    /// A pool built with [`PoolOptions`] (the worker binary and output options do not apply);
-    /// returns once every thread ran the initializer.
+    /// A pool built with [`PoolOptions`]; returns once every thread is ready.
     ///
     /// # Errors
     /// As [`ThreadPool::new`]; [`PoolError::Start`] if the initializer fails.
@@ -274,19 +215,13 @@ impl ThreadPool {
     /// # Examples
     /// ```
     /// use parlab::pool::{PoolOptions, ThreadPool};
-    /// assert!(ThreadPool::with_options(&PoolOptions::new(2).initializer("panic", "no")).is_err());
+    /// use parlab::process::tasks;
+    /// assert!(ThreadPool::with_options(&PoolOptions::new(2).initializer(tasks::PANIC, &"no".into())).is_err());
     /// ```
     pub fn with_options(opts: &PoolOptions) -> Result<Self, PoolError> {
         let initializer = opts.check()?;
-        let (tx, rx) = channel::unbounded();
         let shared = Arc::new(Shared {
-            jobs: Mutex::new(Some(tx)),
-            rx,
-            state: Mutex::new(State {
-                terminated: false,
-                live: 0,
-            }),
-            changed: Condvar::new(),
+            jobs: Arc::new(JobQueue::new()),
             initializer,
             max_tasks: opts.max_tasks_per_child,
             started: AtomicUsize::new(0),
@@ -324,9 +259,9 @@ impl ThreadPool {
     /// # Examples
     /// ```
     /// use std::time::Duration;
-    /// let pool = parlab::pool::ThreadPool::new(1)?;
+    /// let threads = parlab::pool::ThreadPool::new(1)?;
     /// let data = vec![1, 2, 3];
-    /// let r = pool.apply_fn_async(move || data.iter().sum::<i32>())?;
+    /// let r = threads.apply_fn_async(move || data.iter().sum::<i32>())?;
     /// assert_eq!(r.get(Duration::from_secs(5))?, 6);
     /// # Ok::<(), parlab::pool::PoolError>(())
     /// ```
@@ -335,17 +270,15 @@ impl ThreadPool {
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        let batch = Batch::new(CLOSURE.into(), 1);
-        let work = Work::Closure(
-            1,
-            Box::new(move |who: &str| vec![outcome(0, who, crate::panics::catch_quietly(f))]),
-        );
-        self.send(vec![Job {
+        let batch = Batch::new(CLOSURE.into(), "closure".into(), 1, 1);
+        let work: ClosureChunk =
+            Box::new(move |who: &str| vec![outcome(0, who, crate::panics::catch_quietly(f))]);
+        self.shared.jobs.submit(vec![Chunk {
             batch: Arc::clone(&batch),
-            first: 0,
-            work,
+            index: 0,
+            work: Work::Closure(work),
         }])?;
-        Ok(AsyncResult::value(batch))
+        Ok(AsyncResult::one(batch, no_bytes::<R>))
     }
 
     /// Runs the closure `f` on a pool thread and waits (at most the pool's timeout) for its result.
@@ -355,9 +288,9 @@ impl ThreadPool {
     ///
     /// # Examples
     /// ```
-    /// let pool = parlab::pool::ThreadPool::new(1)?;
-    /// assert_eq!(pool.apply_fn(|| 6 * 7)?, 42);
-    /// let e = pool.apply_fn(|| -> u8 { panic!("no") }).unwrap_err();
+    /// let threads = parlab::pool::ThreadPool::new(1)?;
+    /// assert_eq!(threads.apply_fn(|| 6 * 7)?, 42);
+    /// let e = threads.apply_fn(|| -> u8 { panic!("no") }).unwrap_err();
     /// assert!(e.to_string().starts_with("task 0 (closure) panicked in worker thread"));
     /// # Ok::<(), parlab::pool::PoolError>(())
     /// ```
@@ -378,8 +311,8 @@ impl ThreadPool {
     ///
     /// # Examples
     /// ```
-    /// let pool = parlab::pool::ThreadPool::new(2)?;
-    /// let pis = pool.map_fn(|n| parlab::pi::calc_pi(n, 1).map(|e| e.samples), [1000u64, 2000], None)?;
+    /// let threads = parlab::pool::ThreadPool::new(2)?;
+    /// let pis = threads.map_fn(|n| parlab::pi::calc_pi(n, 1).map(|e| e.samples), [1000u64, 2000], None)?;
     /// assert_eq!(pis, [Ok(1000), Ok(2000)]);
     /// # Ok::<(), parlab::pool::PoolError>(())
     /// ```
@@ -396,64 +329,34 @@ impl ThreadPool {
     {
         let items: Vec<A> = items.into_iter().collect();
         let chunk = chunksize_for(chunksize, items.len(), self.workers)?;
-        let batch = Batch::new(CLOSURE.into(), items.len());
+        let batch = Batch::new(CLOSURE.into(), "closure".into(), items.len(), chunk);
         let f = Arc::new(f);
-        let mut jobs = Vec::new();
+        let mut chunks = Vec::with_capacity(batch.chunks());
         let mut rest = items.into_iter();
-        let mut first = 0;
-        loop {
+        for index in 0..batch.chunks() {
             let part: Vec<A> = rest.by_ref().take(chunk).collect();
-            if part.is_empty() {
-                break;
-            }
-            let (n, f) = (part.len(), Arc::clone(&f));
-            let run = move |who: &str| run_closure(&*f, part, first, who);
-            jobs.push(Job {
-                batch: Arc::clone(&batch),
-                first,
-                work: Work::Closure(n, Box::new(run)),
+            let (first, f) = (index * chunk, Arc::clone(&f));
+            let run: ClosureChunk = Box::new(move |who: &str| {
+                part.into_iter()
+                    .enumerate()
+                    .map(|(k, a)| outcome(first + k, who, crate::panics::catch_quietly(|| f(a))))
+                    .collect()
             });
-            first += n;
+            chunks.push(Chunk {
+                batch: Arc::clone(&batch),
+                index,
+                work: Work::Closure(run),
+            });
         }
-        self.send(jobs)?;
-        AsyncResult::<Vec<R>>::values(batch).get(self.timeout)
-    }
-
-    /// Queues jobs of closures.
-    fn send(&self, jobs: Vec<Job>) -> Result<(), PoolError> {
-        let tx = self
-            .shared
-            .jobs
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let Some(tx) = tx.as_ref() else {
-            return Err(PoolError::Closed);
-        };
-        for job in jobs {
-            tx.send(job).map_err(|_| PoolError::Closed)?;
-        }
-        Ok(())
+        self.shared.jobs.submit(chunks)?;
+        AsyncResult::<Vec<R>>::all(batch, no_bytes::<R>).get(self.timeout)
     }
 }
 
 impl sealed::Submit for ThreadPool {
-    fn submit(
-        &self,
-        task: Task,
-        args: Vec<Vec<u8>>,
-        chunksize: usize,
-    ) -> Result<Arc<Batch>, PoolError> {
-        submit(
-            &self.shared.jobs,
-            task,
-            args,
-            chunksize,
-            |batch, first, task, args| Job {
-                batch,
-                first,
-                work: Work::Named(task, args),
-            },
-        )
+    #[allow(private_interfaces)]
+    fn jobs(&self) -> &JobQueue {
+        &self.shared.jobs
     }
 }
 
@@ -466,28 +369,14 @@ impl Pool for ThreadPool {
         self.timeout
     }
 
-    fn close(&self) {
-        close_jobs(&self.shared.jobs);
-    }
-
-    fn join(&self, timeout: Duration) -> Result<(), PoolError> {
-        join_closed(
-            &self.shared.jobs,
-            &self.shared.state,
-            &self.shared.changed,
-            timeout,
-        )
-    }
-
     fn terminate(&self) {
-        self.shared.lock().terminated = true;
-        self.close();
+        self.shared.jobs.terminate();
     }
 }
 
 impl Drop for ThreadPool {
     fn drop(&mut self) {
-        self.terminate(); // threads finish their running task, fail the rest, and exit
+        self.terminate(); // threads finish their running task and exit; queued ones failed at once
     }
 }
 
@@ -503,11 +392,11 @@ mod tests {
     fn named_tasks_in_order_with_errors_by_index() {
         let pool = ThreadPool::new(2).unwrap();
         let r: Vec<PiEstimate> = pool
-            .starmap("calc_pi", (1..=5u64).map(|s| (1000u64, s)), Some(2))
+            .starmap(tasks::CALC_PI, (1..=5).map(|s| (1000, s)), Some(2))
             .unwrap();
         assert_eq!(r.iter().map(|e| e.samples).sum::<u64>(), 5000);
         let outcomes: Vec<Result<(), PoolError>> = pool
-            .imap("panic", ["a", "b", "c"], Some(1))
+            .imap(tasks::PANIC, ["a", "b", "c"].map(String::from), Some(1))
             .unwrap()
             .collect();
         for (i, o) in outcomes.iter().enumerate() {
@@ -515,9 +404,11 @@ mod tests {
             assert_eq!(e.index(), Some(i));
             assert!(matches!(e, PoolError::Panicked { .. }), "{e}");
         }
-        let e = pool.apply::<_, ()>("nope", &()).unwrap_err();
+        let e = pool
+            .apply(crate::process::Task::<(), ()>::named("nope"), &())
+            .unwrap_err();
         assert!(e.to_string().contains("unknown task `nope`"), "{e}");
-        let e = pool.map::<_, u64>("echo", [1u64, 2], None).unwrap();
+        let e = pool.map(tasks::echo(), [1u64, 2], None).unwrap();
         assert_eq!(e, [1, 2]);
     }
 
@@ -527,15 +418,21 @@ mod tests {
         assert!(pool.map_fn(|x: u8| x, [1], Some(0)).is_err());
         assert_eq!(pool.map_fn(|x: u32| x * 2, 0..100, None).unwrap()[99], 198);
         assert!(matches!(pool.join(SEC), Err(PoolError::Invalid(_))));
-        let slow = pool.apply_async::<_, ()>("sleep", &300u64).unwrap();
+        let slow = pool.apply_async(tasks::SLEEP, &300).unwrap();
         let queued: Vec<_> = (0..4)
-            .map(|_| pool.apply_async::<_, ()>("sleep", &300u64).unwrap())
+            .map(|_| pool.apply_async(tasks::SLEEP, &300).unwrap())
             .collect();
         std::thread::sleep(Duration::from_millis(50));
         let start = Instant::now();
         pool.terminate();
+        // Both threads are busy with a 300 ms sleep: the three still queued fail now, not later.
+        let failed_now = queued.iter().filter(|r| r.ready()).count();
+        assert_eq!(
+            failed_now, 3,
+            "queued tasks fail at once, even with every thread busy"
+        );
         assert!(matches!(
-            pool.apply::<_, ()>("sleep", &1u64),
+            pool.apply(tasks::SLEEP, &1),
             Err(PoolError::Closed)
         ));
         pool.join(SEC).unwrap();
@@ -548,13 +445,16 @@ mod tests {
             .iter()
             .filter(|r| matches!(r.get(SEC), Err(PoolError::Terminated { .. })))
             .count();
-        assert!(terminated >= 2, "{terminated}");
+        assert_eq!(
+            terminated, 3,
+            "the one running task finishes, the others are terminated"
+        );
     }
 
     #[test]
     fn initializer_and_max_tasks_per_child() {
         let opts = PoolOptions::new(1)
-            .initializer("sleep", &1u64)
+            .initializer(tasks::SLEEP, &1)
             .max_tasks_per_child(2);
         let pool = ThreadPool::with_options(&opts).unwrap();
         let who: Vec<String> = (0..5)
@@ -565,8 +465,10 @@ mod tests {
             .collect();
         assert_eq!(who[0], who[1]);
         assert_ne!(who[1], who[2], "a fresh thread after 2 tasks: {who:?}");
-        let e = ThreadPool::with_options(&PoolOptions::new(1).initializer("panic", "init broke"))
-            .unwrap_err();
+        let e = ThreadPool::with_options(
+            &PoolOptions::new(1).initializer(tasks::PANIC, &"init broke".into()),
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("init broke"), "{e}");
     }
 
@@ -575,7 +477,7 @@ mod tests {
         let pool =
             ThreadPool::with_options(&PoolOptions::new(1).timeout(Duration::from_millis(50)))
                 .unwrap();
-        let e = pool.apply::<_, ()>("sleep", &500u64).unwrap_err();
+        let e = pool.apply(tasks::SLEEP, &500).unwrap_err();
         assert!(matches!(e, PoolError::Timeout { .. }), "{e}");
         let e = pool
             .apply_fn_async(|| -> () { panic!("quiet please") })

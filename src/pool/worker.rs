@@ -2,9 +2,9 @@
 //!
 //! The parent ([`ProcessPool`](super::ProcessPool)) starts `parlab-worker --pool` with a socket on
 //! descriptor [`PROTOCOL_FD`]. It sends [`ToWorker::Start`] (with the initializer, if any); the
-//! worker runs it and answers [`Hello`]. Then each [`ToWorker::Chunk`] (a task and one serialized
-//! argument per item) gets one [`FromWorker::Results`], an outcome per item, until the parent
-//! closes the socket.
+//! worker runs it and answers [`Hello`]. Then each [`ToWorker::Chunk`], a header followed by the
+//! chunk's arguments as a run of items, gets a [`FromWorker`] header followed by the run of
+//! outcomes, until the parent closes the socket.
 
 use std::os::fd::{BorrowedFd, FromRawFd};
 use std::os::unix::net::UnixStream;
@@ -14,7 +14,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::process::tasks::{self, PROTOCOL_FD, TaskFailure};
-use crate::process::{Channel, Task, decode, encode, sys};
+use crate::process::{Channel, Signature, TaskId, encode, frame_header, sys, unframe};
 
 /// The argument that makes `parlab-worker` a pool worker.
 ///
@@ -25,22 +25,32 @@ use crate::process::{Channel, Task, decode, encode, sys};
 pub const POOL_ARG: &str = "--pool";
 
 /// The first bytes of a [`Hello`]: a worker built before pools existed does not send them.
-pub(crate) const MAGIC: [u8; 4] = *b"pool";
+pub(crate) const MAGIC: [u8; 4] = *b"poo2";
 
-/// What the parent sends to a pool worker.
+/// A task to run and the run of its arguments (one item each).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Call {
+    pub(crate) task: TaskId,
+    pub(crate) signature: Signature,
+    pub(crate) args: Vec<u8>,
+}
+
+/// What the parent sends to a pool worker (a `Chunk`'s arguments follow the header).
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) enum ToWorker {
     /// The first message: run the initializer (if any), then say hello.
     Start {
-        /// The initializer's task and serialized arguments.
-        initializer: Option<(Task, Vec<u8>)>,
+        /// The initializer's call, with one argument.
+        initializer: Option<Call>,
     },
-    /// Run `task` on each argument, in order.
+    /// Run `task` on each of the `count` arguments that follow, in order.
     Chunk {
         /// The task.
-        task: Task,
-        /// One serialized argument per item.
-        args: Vec<Vec<u8>>,
+        task: TaskId,
+        /// The caller's handle's signature.
+        signature: Signature,
+        /// How many arguments follow.
+        count: usize,
     },
 }
 
@@ -55,18 +65,20 @@ pub(crate) struct Hello {
     pub(crate) init_failed: Option<TaskFailure>,
 }
 
-/// A worker's answer to a [`ToWorker::Chunk`].
+/// A worker's answer to a [`ToWorker::Chunk`] (the outcomes follow `Results`).
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) enum FromWorker {
-    /// One outcome per item: the serialized result, or why there is none.
-    Results(Vec<Result<Vec<u8>, TaskFailure>>),
+    /// One outcome per argument follows, as a run of items.
+    Results,
+    /// No task of the chunk could run (an unknown task, a wrong signature, ...).
+    Failed(TaskFailure),
 }
 
-/// Runs a task, catching a panic (with where it happened).
-pub(crate) fn run_caught(task: &Task, args: &[u8]) -> Result<Vec<u8>, TaskFailure> {
-    match crate::panics::catch_quietly(|| tasks::run(task, args)) {
-        Ok(outcome) => outcome,
-        Err(caught) => Err(TaskFailure::Panicked(caught.to_string())),
+/// Runs a call with one argument and returns why it failed, if it did: an initializer.
+pub(crate) fn run_initializer(call: &Call) -> Option<TaskFailure> {
+    match tasks::run_chunk(&call.task, call.signature, &call.args, 1) {
+        Ok(run) => tasks::first_failure(&run),
+        Err(failure) => Some(failure),
     }
 }
 
@@ -98,17 +110,13 @@ pub fn serve_pool() -> ExitCode {
     };
     crate::panics::quiet_this_thread();
     let forever = Duration::from_secs(86_400 * 365);
-    let send = |chan: &mut Channel, bytes: Vec<u8>| {
-        chan.send(&bytes, sys::deadline(forever), forever).is_ok()
-    };
     loop {
         let Ok(bytes) = chan.recv(sys::deadline(forever), forever, "pool request") else {
             return ExitCode::SUCCESS; // the pool closed the socket: done
         };
-        let answer = match decode::<ToWorker>(&bytes) {
-            Ok(ToWorker::Start { initializer }) => {
-                let init_failed =
-                    initializer.and_then(|(task, args)| run_caught(&task, &args).err());
+        let sent = match unframe::<ToWorker>(&bytes) {
+            Ok((ToWorker::Start { initializer }, _)) => {
+                let init_failed = initializer.as_ref().and_then(run_initializer);
                 let failed = init_failed.is_some();
                 let hello = Hello {
                     magic: MAGIC,
@@ -118,20 +126,32 @@ pub fn serve_pool() -> ExitCode {
                 let Ok(out) = encode(&hello) else {
                     return ExitCode::from(4);
                 };
-                if !send(&mut chan, out) || failed {
-                    return ExitCode::from(if failed { 5 } else { 0 });
+                if failed {
+                    let _ = chan.send(&out, sys::deadline(forever), forever);
+                    return ExitCode::from(5);
                 }
-                continue;
+                chan.send(&out, sys::deadline(forever), forever)
             }
-            Ok(ToWorker::Chunk { task, args }) => {
-                FromWorker::Results(args.iter().map(|a| run_caught(&task, a)).collect())
+            Ok((
+                ToWorker::Chunk {
+                    task,
+                    signature,
+                    count,
+                },
+                args,
+            )) => {
+                let (header, run) = match tasks::run_chunk(&task, signature, args, count) {
+                    Ok(run) => (FromWorker::Results, run),
+                    Err(failure) => (FromWorker::Failed(failure), Vec::new()),
+                };
+                let Ok(header) = frame_header(&header) else {
+                    return ExitCode::from(4);
+                };
+                chan.send_parts(&[&header, &run], sys::deadline(forever), forever)
             }
             Err(_) => return ExitCode::from(6), // not a pool message: not our parent
         };
-        let Ok(out) = encode(&answer) else {
-            return ExitCode::from(4);
-        };
-        if !send(&mut chan, out) {
+        if sent.is_err() {
             return ExitCode::SUCCESS;
         }
     }
@@ -156,26 +176,37 @@ fn protocol_socket() -> Option<UnixStream> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::process::{decode, items};
 
     #[test]
     fn messages_round_trip_and_hello_is_not_a_response() {
-        let msg = ToWorker::Chunk {
-            task: "echo".into(),
-            args: vec![vec![1], vec![2, 3]],
-        };
-        let back: ToWorker = decode(&encode(&msg).unwrap()).unwrap();
-        assert!(matches!(back, ToWorker::Chunk { args, .. } if args.len() == 2));
-        // What a worker without pool support answers must not pass for a Hello.
+        let header = frame_header(&ToWorker::Chunk {
+            task: TaskId::Named("echo".into()),
+            signature: Signature::of::<u8, u8>(),
+            count: 2,
+        })
+        .unwrap();
+        let mut frame = header.clone();
+        frame.extend_from_slice(&[1, 7, 1, 8]);
+        let (back, args) = unframe::<ToWorker>(&frame).unwrap();
+        assert!(matches!(back, ToWorker::Chunk { count: 2, .. }));
+        assert_eq!(args, [1, 7, 1, 8]);
+        // What an older worker answers must not pass for a Hello.
         let old = encode(&Err::<Vec<u8>, _>(TaskFailure::Panicked("x".into()))).unwrap();
         assert!(decode::<Hello>(&old).map_or(true, |h| h.magic != MAGIC));
     }
 
     #[test]
-    fn run_caught_reports_panics() {
-        // (The panic hook is global: installing the quiet one here would change other tests'.)
-        let e = run_caught(&"panic".into(), &encode(&"boom").unwrap()).unwrap_err();
-        match e {
-            TaskFailure::Panicked(m) => assert!(m.starts_with("boom"), "{m}"),
+    fn initializers_report_panics() {
+        let mut args = Vec::new();
+        items::push_encoded(&mut args, "boom", &mut Vec::new()).unwrap();
+        let call = Call {
+            task: tasks::PANIC.id().clone(),
+            signature: tasks::PANIC.signature(),
+            args,
+        };
+        match run_initializer(&call) {
+            Some(TaskFailure::Panicked(m)) => assert!(m.starts_with("boom"), "{m}"),
             other => panic!("{other:?}"),
         }
     }

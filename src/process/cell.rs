@@ -7,10 +7,11 @@
 //! evcxr compiles each cell to a shared library (`.../libcode_N.so`) that stays on disk while the
 //! kernel runs. [`cell_task!(f)`](crate::cell_task) exports, from the cell where it is written, an
 //! entry point with a C signature ([`EntryPoint`]) that calls `f`, finds the library that holds it
-//! (with `dladdr`) and returns a [`Task::Library`]. The worker loads that library (once per path), looks the entry
-//! point up, and calls it: it decodes the arguments, runs the function (catching a panic), and
-//! hands the encoded result back through a callback, so no allocation crosses the library
-//! boundary. A later cell that redefines the function is compiled into a new library, so the
+//! (with `dladdr`) and returns a typed [`Task`] that names it. The worker loads that library (once
+//! per path), looks the entry point up, and calls it: the entry point checks the caller's
+//! [`Signature`] against the function's, decodes the arguments, runs the function (catching a
+//! panic), and hands the encoded results back through a callback, so no allocation crosses the
+//! library boundary. A later cell that redefines the function is compiled into a new library, so the
 //! workers run the new version.
 //!
 //! In a normal program the function lives in the executable, which the worker cannot load: the
@@ -20,7 +21,7 @@
 //! ```no_run
 //! // In a notebook (the worker must load the cell's library: evcxr only):
 //! fn square(x: u64) -> u64 { x * x }
-//! let mut w = parlab::process::spawn::<_, u64>(parlab::cell_task!(square), &7u64)?;
+//! let mut w = parlab::process::spawn(parlab::cell_task!(square), &7)?;
 //! assert_eq!(w.join(std::time::Duration::from_secs(5))?, 49);
 //! # Ok::<(), parlab::process::ProcessError>(())
 //! ```
@@ -32,23 +33,30 @@ use std::sync::Mutex;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::tasks::{Task, TaskFailure};
+use super::task::{Signature, Task, TaskId};
+use super::tasks::TaskFailure;
 
 /// The version of the calling convention between a worker and a cell task's entry point.
 ///
 /// # Examples
 /// ```
-/// assert!(parlab::process::cell::ABI_VERSION >= 1);
+/// assert!(parlab::process::cell::ABI_VERSION >= 2);
 /// ```
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = 2;
 
-/// The prefix of every entry point's symbol: `parlab_task_` + the function's name.
+/// The prefix of every entry point's symbol: `parlab_task_v2_` + the function's name. The ABI
+/// version is part of it, so a worker never calls an entry point built for another calling
+/// convention (it reports the mismatch instead).
 ///
 /// # Examples
 /// ```
-/// assert_eq!(concat!("parlab_task_", "square"), format!("{}square", parlab::process::cell::SYMBOL_PREFIX));
+/// use parlab::process::cell::{ABI_VERSION, SYMBOL_PREFIX};
+/// assert_eq!(SYMBOL_PREFIX, format!("parlab_task_v{ABI_VERSION}_"));
 /// ```
-pub const SYMBOL_PREFIX: &str = "parlab_task_";
+pub const SYMBOL_PREFIX: &str = "parlab_task_v2_";
+
+/// What every entry point's symbol has started with, in every ABI version.
+const ANY_ABI_PREFIX: &str = "parlab_task_";
 
 /// What a cell task says when it is run from a program rather than a notebook cell.
 ///
@@ -60,46 +68,64 @@ pub const NOT_IN_A_CELL: &str = "cell tasks run only from a notebook cell (evcxr
      worker can load; this one is compiled into an executable, which cannot be loaded: in a \
      program, register a named task in parlab::process::tasks::TASKS, or use process::fork";
 
+/// What every misuse of [`cell_task!`](crate::cell_task) is told.
+///
+/// # Examples
+/// ```
+/// assert!(parlab::process::cell::WHAT_A_CELL_TASK_IS.starts_with("a cell task is a named"));
+/// ```
+pub const WHAT_A_CELL_TASK_IS: &str = "a cell task is a named, non-generic fn written in a notebook \
+     cell, taking owned, serializable arguments (no references) and returning a serializable value: \
+     `fn square(x: u64) -> u64 { x * x }`, then `parlab::cell_task!(square)`";
+
 /// The callback through which an entry point hands bytes back: `(ctx, ptr, len)`.
 pub type WriteBack = extern "C" fn(ctx: *mut c_void, ptr: *const u8, len: usize);
 
-/// The C signature of a cell task's entry point: `(abi, args_ptr, args_len, ctx, write_back)`,
-/// returning a status ([`OK`], [`BAD_ARGS`], [`PANICKED`], [`BAD_RESULT`], [`ABI_MISMATCH`]).
+/// The C signature of a cell task's entry point:
+/// `(abi, signature_args, signature_result, args_ptr, args_len, count, ctx, write_back)`, returning
+/// a status ([`OK`], [`BAD_ARGS`], [`WRONG_SIGNATURE`], [`ABI_MISMATCH`]).
+///
+/// The arguments are a run of `count` length-prefixed encoded values; on [`OK`] the entry point
+/// writes back one encoded `Result<R, TaskFailure>` per argument, as a run of the same kind.
 pub type EntryPoint = unsafe extern "C" fn(
     abi: u32,
+    signature_args: u64,
+    signature_result: u64,
     args_ptr: *const u8,
     args_len: usize,
+    count: usize,
     ctx: *mut c_void,
     write_back: WriteBack,
 ) -> i32;
 
-/// Status: the result was written back.
+/// Status: the outcomes were written back.
 pub const OK: i32 = 0;
-/// Status: the arguments did not decode; the message was written back.
+/// Status: the request was corrupt; the message was written back.
 pub const BAD_ARGS: i32 = 1;
-/// Status: the function panicked; the panic message was written back.
-pub const PANICKED: i32 = 2;
-/// Status: the result did not encode; the message was written back.
-pub const BAD_RESULT: i32 = 3;
+/// Status: the caller's signature is not the function's; the function's was written back.
+pub const WRONG_SIGNATURE: i32 = 2;
 /// Status: the caller speaks another [`ABI_VERSION`]; the entry point's version was written back.
 pub const ABI_MISMATCH: i32 = 4;
 
-/// The [`Task`](crate::process::Task) that runs the function `f`, written in a notebook cell, in
-/// spawned workers and process pools.
+/// The [`Task`] that runs the function `f`, written in a notebook cell, in spawned workers and
+/// process pools; its argument and result types are `f`'s.
 ///
 /// Write the function as usual at the top of a cell; where a task is expected, write
-/// `parlab::cell_task!(f)`. The arguments travel as the tuple `(a, b, ...)` of the function's
-/// parameters (one parameter: just the value; up to 6), each `serde::Deserialize`, and the result
-/// must be `serde::Serialize`. A closure is refused at compile time (it captures values the worker
-/// does not have): use `process::fork` for closures.
+/// `parlab::cell_task!(f)`. The task takes the tuple `(a, b, ...)` of the function's parameters
+/// (one parameter: just the value; up to 6), each owned and `serde::Deserialize`, and gives its
+/// result, `serde::Serialize`. So `pool.map(parlab::cell_task!(hits), args, None)` is checked by
+/// the compiler like a call of `hits` itself.
+///
+/// What is refused, with [`WHAT_A_CELL_TASK_IS`] or a compile error naming the bound: a closure
+/// (it captures values the worker does not have: use `process::fork` for closures), a path such as
+/// `pi::calc_pi` (the library's own tasks are in [`tasks`](super::tasks)), a generic function, a
+/// function taking a reference.
 ///
 /// The macro defines, at its call site, an entry point exported from the cell's library as
-/// `parlab_task_f__LINE_COLUMN`, and returns a [`Task::Library`] naming that library (found with
-/// `dladdr`) and symbol. Each cell is a new library, so a task made after the function was
-/// redefined runs the new version.
-///
-/// In a program (not a notebook cell) the function lives in the executable, which a worker cannot
-/// load: the task fails with [`NOT_IN_A_CELL`].
+/// `parlab_task_v2_f__LINE_COLUMN`, and returns a handle naming that library (found with `dladdr`)
+/// and symbol. Each cell is a new library, so a task made after the function was redefined runs
+/// the new version. In a program (not a notebook cell) the function lives in the executable, which
+/// a worker cannot load: the task fails with [`NOT_IN_A_CELL`].
 ///
 /// # Examples
 /// ```no_run
@@ -108,34 +134,66 @@ pub const ABI_MISMATCH: i32 = 4;
 /// use parlab::process;
 /// fn square(x: u64) -> u64 { x * x }
 /// fn add(a: u64, b: u64) -> u64 { a + b }
-/// let mut w = process::spawn::<_, u64>(parlab::cell_task!(square), &7u64)?;
+/// let mut w = process::spawn(parlab::cell_task!(square), &7)?;
 /// assert_eq!(w.join(Duration::from_secs(5))?, 49);
-/// let mut w = process::spawn::<_, u64>(parlab::cell_task!(add), &(2u64, 3u64))?;
+/// let mut w = process::spawn(parlab::cell_task!(add), &(2, 3))?;
 /// assert_eq!(w.join(Duration::from_secs(5))?, 5);
 /// # Ok::<(), process::ProcessError>(())
+/// ```
+///
+/// Misuse does not compile:
+/// ```compile_fail
+/// let t = parlab::cell_task!(|x: u64| x * x); // a closure
+/// ```
+/// ```compile_fail
+/// let t = parlab::cell_task!(parlab::pi::calc_pi); // a path: use parlab::process::tasks::CALC_PI
+/// ```
+/// ```compile_fail
+/// fn total(v: &[u64]) -> u64 { v.iter().sum() } // takes a reference
+/// let t = parlab::cell_task!(total);
 /// ```
 #[macro_export]
 #[rustfmt::skip] // rustfmt re-indents the multi-line attribute below on every run
 macro_rules! cell_task {
+    (| $($rest:tt)*) => {
+        ::std::compile_error!(concat!(
+            "cell_task! takes a function's name, not a closure: a closure captures values a worker \
+             process does not have (use process::fork for closures). ",
+            "A cell task is a named, non-generic fn written in a notebook cell, taking owned, \
+             serializable arguments: `fn square(x: u64) -> u64 { x * x }`, then `parlab::cell_task!(square)`"
+        ))
+    };
+    (move $($rest:tt)*) => {
+        $crate::cell_task!(| closure)
+    };
     ($f:ident) => {{
         #[unsafe(export_name = concat!(
-            "parlab_task_", stringify!($f), "__", line!(), "_", column!()
+            "parlab_task_v2_", stringify!($f), "__", line!(), "_", column!()
         ))]
         unsafe extern "C" fn entry(
             abi: u32,
+            signature_args: u64,
+            signature_result: u64,
             args_ptr: *const u8,
             args_len: usize,
+            count: usize,
             ctx: *mut ::std::ffi::c_void,
             write_back: $crate::process::cell::WriteBack,
         ) -> i32 {
             // Safety: the caller (parlab's loader) passes `args_len` readable bytes at
             // `args_ptr`, and a `write_back` that accepts `ctx`.
-            unsafe { $crate::process::cell::__serve($f, abi, args_ptr, args_len, ctx, write_back) }
+            unsafe {
+                $crate::process::cell::__serve(
+                    $f, abi, signature_args, signature_result, args_ptr, args_len, count, ctx,
+                    write_back,
+                )
+            }
         }
         $crate::process::cell::task_for(
+            &$f,
             entry as *const ::std::ffi::c_void,
             concat!(
-                "parlab_task_",
+                "parlab_task_v2_",
                 stringify!($f),
                 "__",
                 line!(),
@@ -144,22 +202,59 @@ macro_rules! cell_task {
             ),
         )
     }};
+    ($($path:tt)*) => {
+        ::std::compile_error!(concat!(
+            "cell_task!(", stringify!($($path)*), "): give the name of a function defined in this \
+             notebook, like `cell_task!(square)`. For the library's own functions, use the typed \
+             tasks in parlab::process::tasks (calc_pi is tasks::CALC_PI). ",
+            "A cell task is a named, non-generic fn written in a notebook cell, taking owned, \
+             serializable arguments."
+        ))
+    };
 }
 
-/// A function a cell task can be made of: `Fn(A, B, ...) -> R` with up to 6 parameters, called
-/// with the tuple of its arguments.
+/// A function a cell task can be made of: `Fn(A, B, ...) -> R` with up to 6 owned, serializable
+/// parameters. The task takes [`Args`](CellFn::Args): the parameter itself for one parameter, the
+/// tuple `(a, b, ...)` of them for more, `()` for none.
+///
+/// `Params` is the tuple of the parameters, which tells the impls for each arity apart.
 ///
 /// # Examples
 /// ```
 /// use parlab::process::cell::CellFn;
 /// fn add(a: u64, b: u64) -> u64 { a + b }
+/// fn square(x: u64) -> u64 { x * x }
 /// assert_eq!(CellFn::call(&add, (2, 3)), 5);
+/// assert_eq!(CellFn::call(&square, 7), 49);
 /// ```
-pub trait CellFn<Args> {
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a cell task",
+    label = "not a named, non-generic fn of owned, serializable arguments",
+    note = "a cell task is a named, non-generic fn written in a notebook cell, taking owned, serializable arguments (no references) and returning a serializable value"
+)]
+pub trait CellFn<Params> {
+    /// What the task takes: the one parameter, or the tuple of them.
+    type Args;
     /// What the function returns.
     type Output;
-    /// Calls it with the tuple of its arguments.
-    fn call(&self, args: Args) -> Self::Output;
+    /// Calls it with its arguments.
+    fn call(&self, args: Self::Args) -> Self::Output;
+}
+
+impl<F: Fn() -> R, R> CellFn<()> for F {
+    type Args = ();
+    type Output = R;
+    fn call(&self, (): ()) -> R {
+        self()
+    }
+}
+
+impl<F: Fn(A) -> R, R, A> CellFn<(A,)> for F {
+    type Args = A;
+    type Output = R;
+    fn call(&self, a: A) -> R {
+        self(a)
+    }
 }
 
 macro_rules! cell_fn_impls {
@@ -168,6 +263,7 @@ macro_rules! cell_fn_impls {
         where
             F: Fn($($a),*) -> R,
         {
+            type Args = ($($a,)*);
             type Output = R;
             #[allow(non_snake_case)]
             fn call(&self, ($($a,)*): ($($a,)*)) -> R {
@@ -178,8 +274,6 @@ macro_rules! cell_fn_impls {
 }
 
 cell_fn_impls!(
-    (),
-    (A),
     (A, B),
     (A, B, C),
     (A, B, C, D),
@@ -187,21 +281,34 @@ cell_fn_impls!(
     (A, B, C, D, E, G)
 );
 
-/// The [`Task::Library`] whose entry point is at `entry`: `dladdr` says which file holds it.
+/// The typed handle on the entry point at `entry` for the function `f`: `dladdr` says which file
+/// holds the entry point; the types are `f`'s.
 ///
 /// [`cell_task!`](crate::cell_task) calls this; a path that cannot be found is left empty, and
 /// running the task then says so.
 ///
 /// # Examples
 /// ```
-/// use parlab::process::{Task, cell};
+/// use parlab::process::{TaskId, cell};
+/// fn abs(x: i32) -> i32 { x.abs() }
 /// // `libc::abs` lives in the C library, which dladdr names:
-/// let task = cell::task_for(libc::abs as *const std::ffi::c_void, "abs");
-/// assert!(matches!(task, Task::Library { ref path, .. } if path.to_string_lossy().contains("libc")));
+/// let task = cell::task_for(&abs, libc::abs as *const std::ffi::c_void, "abs");
+/// assert!(matches!(task.id(), TaskId::Library { path, .. } if path.to_string_lossy().contains("libc")));
+/// assert_eq!(task.signature_text(), "i32 -> i32");
 /// ```
 // dladdr compares the address with the loader's tables; it never reads through the pointer.
 #[allow(clippy::not_unsafe_ptr_arg_deref)]
-pub fn task_for(entry: *const c_void, symbol: &str) -> Task {
+pub fn task_for<F, P>(_f: &F, entry: *const c_void, symbol: &str) -> Task<F::Args, F::Output>
+where
+    F: CellFn<P>,
+    F::Args: Serialize + DeserializeOwned,
+    F::Output: Serialize + DeserializeOwned,
+{
+    Task::from_id(library_of(entry, symbol))
+}
+
+/// The [`TaskId::Library`] of the entry point at `entry`.
+fn library_of(entry: *const c_void, symbol: &str) -> TaskId {
     // Safety: dladdr only reads the loader's tables and writes into `info`, a zeroed struct owned
     // here; `dli_fname`, when set, points to a NUL-terminated string owned by the loader that
     // lives as long as the library, and we copy it at once.
@@ -217,36 +324,41 @@ pub fn task_for(entry: *const c_void, symbol: &str) -> Task {
         }
     };
     let path = std::fs::canonicalize(&path).unwrap_or(path);
-    Task::Library {
+    TaskId::Library {
         path,
         symbol: symbol.to_string(),
     }
 }
 
-/// The function's name in a symbol: `parlab_task_square__3_5` -> `square`.
+/// The function's name in a symbol: `parlab_task_v2_square__3_5` -> `square`.
 pub(crate) fn task_name(symbol: &str) -> &str {
     let name = symbol.strip_prefix(SYMBOL_PREFIX).unwrap_or(symbol);
     name.rsplit_once("__").map_or(name, |(name, _)| name)
 }
 
-/// Called by [`cell_task!`]'s entry point: checks the ABI, decodes the arguments, runs `f` without
-/// letting a panic escape, and writes the encoded result (or the error text) back.
+/// Called by [`cell_task!`]'s entry point: checks the ABI and the caller's signature against
+/// `f`'s, then serves the chunk (each argument decoded strictly, each panic caught quietly) and
+/// writes the outcomes (or the error text) back.
 ///
 /// # Safety
 /// `args_ptr` must point to `args_len` readable bytes (or `args_len` be 0), and `write_back` must
 /// accept `ctx`.
 #[doc(hidden)]
-pub unsafe fn __serve<F, A>(
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn __serve<F, P>(
     f: F,
     abi: u32,
+    signature_args: u64,
+    signature_result: u64,
     args_ptr: *const u8,
     args_len: usize,
+    count: usize,
     ctx: *mut c_void,
     write_back: WriteBack,
 ) -> i32
 where
-    F: CellFn<A>,
-    A: DeserializeOwned,
+    F: CellFn<P>,
+    F::Args: DeserializeOwned,
     F::Output: Serialize,
 {
     let reply = |bytes: &[u8]| write_back(ctx, bytes.as_ptr(), bytes.len());
@@ -254,33 +366,36 @@ where
         reply(ABI_VERSION.to_string().as_bytes());
         return ABI_MISMATCH;
     }
+    let caller = Signature {
+        args: signature_args,
+        result: signature_result,
+    };
+    if caller != Signature::of::<F::Args, F::Output>() {
+        reply(Signature::text::<F::Args, F::Output>().as_bytes());
+        return WRONG_SIGNATURE;
+    }
     let args = if args_len == 0 {
         &[][..]
     } else {
         // Safety: the caller guarantees `args_len` readable bytes at `args_ptr`.
         unsafe { std::slice::from_raw_parts(args_ptr, args_len) }
     };
-    let outcome = crate::panics::catch_quietly(|| {
-        let (args, rest) = match postcard::take_from_bytes::<A>(args) {
-            Ok(decoded) => decoded,
-            Err(e) => return (BAD_ARGS, e.to_string().into_bytes()),
-        };
-        if !rest.is_empty() {
-            let message = format!("{} bytes left over after the arguments", rest.len());
-            return (BAD_ARGS, message.into_bytes());
+    let name = std::any::type_name::<F>();
+    let name = name.rsplit("::").next().unwrap_or(name);
+    match crate::process::tasks::serve_items(name, args, count, |a| f.call(a)) {
+        Ok(out) => {
+            reply(&out);
+            OK
         }
-        let result = f.call(args);
-        match postcard::to_stdvec(&result) {
-            Ok(bytes) => (OK, bytes),
-            Err(e) => (BAD_RESULT, e.to_string().into_bytes()),
+        Err(failure) => {
+            let message = match failure {
+                TaskFailure::BadArgs { message, .. } => message,
+                other => format!("{other:?}"),
+            };
+            reply(message.as_bytes());
+            BAD_ARGS
         }
-    });
-    let (status, bytes) = match outcome {
-        Ok(done) => done,
-        Err(caught) => (PANICKED, caught.to_string().into_bytes()),
-    };
-    reply(&bytes);
-    status
+    }
 }
 
 /// A library loaded by [`run`]: its `dlopen` handle (an address, so that it can sit in a static).
@@ -291,8 +406,14 @@ struct Handle(usize);
 /// unloading Rust code with thread-local destructors is unsound.
 static LOADED: Mutex<Vec<(PathBuf, Handle)>> = Mutex::new(Vec::new());
 
-/// Runs a cell task: loads the library at `path` (once), finds `symbol`, calls it on `args`.
-pub(crate) fn run(path: &Path, symbol: &str, args: &[u8]) -> Result<Vec<u8>, TaskFailure> {
+/// Runs a chunk of a cell task: loads the library at `path` (once), finds `symbol`, calls it.
+pub(crate) fn run(
+    path: &Path,
+    symbol: &str,
+    signature: Signature,
+    args: &[u8],
+    count: usize,
+) -> Result<Vec<u8>, TaskFailure> {
     let name = task_name(symbol);
     let entry = find(path, symbol).map_err(|why| unavailable(name, &why))?;
     let mut out: Vec<u8> = Vec::new();
@@ -312,8 +433,11 @@ pub(crate) fn run(path: &Path, symbol: &str, args: &[u8]) -> Result<Vec<u8>, Tas
     let status = unsafe {
         entry(
             ABI_VERSION,
+            signature.args,
+            signature.result,
             args.as_ptr(),
             args.len(),
+            count,
             (&raw mut out).cast::<c_void>(),
             collect,
         )
@@ -325,8 +449,10 @@ pub(crate) fn run(path: &Path, symbol: &str, args: &[u8]) -> Result<Vec<u8>, Tas
             task: name.to_string(),
             message: text(),
         }),
-        PANICKED => Err(TaskFailure::Panicked(text())),
-        BAD_RESULT => Err(TaskFailure::BadResult(text())),
+        WRONG_SIGNATURE => Err(TaskFailure::WrongSignature {
+            task: name.to_string(),
+            worker: text(),
+        }),
         ABI_MISMATCH => Err(unavailable(
             name,
             &format!(
@@ -352,6 +478,13 @@ fn unavailable(name: &str, why: &str) -> TaskFailure {
 
 /// The entry point `symbol` in the library at `path`, loading it if needed.
 fn find(path: &Path, symbol: &str) -> Result<EntryPoint, String> {
+    if !symbol.starts_with(SYMBOL_PREFIX) && symbol.starts_with(ANY_ABI_PREFIX) {
+        return Err(format!(
+            "`{symbol}` was built with another version of parlab's cell-task ABI than this \
+             worker's {ABI_VERSION}: rebuild the worker (`cargo build --release --bins`) and \
+             restart the kernel"
+        ));
+    }
     if !symbol.starts_with(SYMBOL_PREFIX) {
         return Err(format!(
             "`{symbol}` is not a cell task's entry point (those start with `{SYMBOL_PREFIX}`)"
@@ -500,8 +633,8 @@ mod tests {
         std::fs::write(&text, "not an elf file at all").unwrap();
         assert_eq!(elf_kind(&text).unwrap(), ElfKind::Other);
         let _ = std::fs::remove_file(&text);
-        let libc_path = match task_for(libc::abs as *const c_void, "x") {
-            Task::Library { path, .. } => path,
+        let libc_path = match library_of(libc::abs as *const c_void, "x") {
+            TaskId::Library { path, .. } => path,
             other => panic!("{other:?}"),
         };
         assert_eq!(

@@ -14,6 +14,10 @@ use super::{ProcessError, sys};
 /// Bytes of the length prefix of a frame.
 const HEADER: usize = 4;
 
+/// The largest frame either side sends or accepts: a length above it is a corrupt header, and is
+/// refused before anything is allocated for it.
+pub(crate) const MAX_FRAME: u32 = 1 << 30;
+
 /// Frames (`u32` little-endian length, then the payload) over a non-blocking Unix stream socket.
 #[derive(Debug)]
 pub(crate) struct Channel {
@@ -46,20 +50,39 @@ impl Channel {
         deadline: Instant,
         timeout: Duration,
     ) -> Result<(), ProcessError> {
-        let len = u32::try_from(payload.len()).map_err(|_| {
-            ProcessError::Invalid(format!(
-                "a message of {} bytes is over 4 GiB",
-                payload.len()
-            ))
-        })?;
-        if payload.len() <= 64 * 1024 {
-            let mut frame = Vec::with_capacity(HEADER + payload.len());
+        self.send_parts(&[payload], deadline, timeout)
+    }
+
+    /// Sends one frame made of `parts` one after another (a header and a body, without copying
+    /// the body), waiting for room until `deadline`.
+    pub(crate) fn send_parts(
+        &mut self,
+        parts: &[&[u8]],
+        deadline: Instant,
+        timeout: Duration,
+    ) -> Result<(), ProcessError> {
+        let total: usize = parts.iter().map(|p| p.len()).sum();
+        let len = u32::try_from(total)
+            .ok()
+            .filter(|&n| n <= MAX_FRAME)
+            .ok_or_else(|| {
+                ProcessError::Invalid(format!(
+                    "a message of {total} bytes is over the limit of {MAX_FRAME} bytes"
+                ))
+            })?;
+        if total <= 64 * 1024 {
+            let mut frame = Vec::with_capacity(HEADER + total);
             frame.extend_from_slice(&len.to_le_bytes());
-            frame.extend_from_slice(payload);
+            for part in parts {
+                frame.extend_from_slice(part);
+            }
             self.write_all(&frame, deadline, timeout)
         } else {
             self.write_all(&len.to_le_bytes(), deadline, timeout)?;
-            self.write_all(payload, deadline, timeout)
+            for part in parts {
+                self.write_all(part, deadline, timeout)?;
+            }
+            Ok(())
         }
     }
 
@@ -105,7 +128,17 @@ impl Channel {
             if have >= HEADER {
                 let mut len = [0u8; HEADER];
                 len.copy_from_slice(&self.buf[self.pos..self.pos + HEADER]);
-                let len = u32::from_le_bytes(len) as usize;
+                let len = u32::from_le_bytes(len);
+                if len > MAX_FRAME {
+                    return Err(ProcessError::Serde {
+                        direction: "deserialize",
+                        message: format!(
+                            "a frame header says {len} bytes, over the limit of {MAX_FRAME}: the \
+                             stream is corrupt"
+                        ),
+                    });
+                }
+                let len = len as usize;
                 if have >= HEADER + len {
                     let start = self.pos + HEADER;
                     let payload = self.buf[start..start + len].to_vec();
@@ -180,6 +213,21 @@ impl Channel {
             }
         }
     }
+}
+
+/// A message made of a postcard-encoded header followed by a raw body: a chunk's arguments or
+/// results travel as the body, unencoded, so that they are neither copied element by element
+/// nor decoded twice.
+pub(crate) fn frame_header<H: Serialize>(header: &H) -> Result<Vec<u8>, ProcessError> {
+    encode(header)
+}
+
+/// Splits a message made by [`frame_header`] + body into the decoded header and the body.
+pub(crate) fn unframe<H: DeserializeOwned>(bytes: &[u8]) -> Result<(H, &[u8]), ProcessError> {
+    postcard::take_from_bytes::<H>(bytes).map_err(|e| ProcessError::Serde {
+        direction: "deserialize",
+        message: e.to_string(),
+    })
 }
 
 /// Serializes a message with postcard.

@@ -19,10 +19,11 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::channel::{Channel, decode, encode};
-use super::tasks::{PROTOCOL_FD, Request, Response, Task, TaskFailure};
+use super::task::AsTask;
+use super::tasks::{PROTOCOL_FD, Request, Response, TaskFailure, decode_outcomes};
 use super::{
-    ENV_ALLOW_LIST, Options, Output, ProcessError, StartMethod, check_worker, sys, thread_count,
-    worker_path,
+    ENV_ALLOW_LIST, Options, Output, ProcessError, StartMethod, check_worker, items, sys,
+    thread_count, worker_path,
 };
 
 /// How long the parent waits for a worker to finish exiting once its result arrived or its
@@ -43,8 +44,11 @@ const EXIT_GRACE: Duration = Duration::from_secs(1);
 /// # Ok::<(), parlab::process::ProcessError>(())
 /// ```
 #[derive(Debug)]
+#[must_use = "dropping a Process kills the worker; join it to get its result"]
 pub struct Process<R> {
     pid: u32,
+    /// For spawn: the task handle's signature, for errors that name it.
+    caller_signature: Option<String>,
     name: String,
     method: StartMethod,
     parent_threads: Option<usize>,
@@ -70,10 +74,13 @@ enum Exit {
     Signal(i32),
 }
 
-/// Starts a worker process running the named `task` on `args`; its result is an `R`.
+/// Starts a worker process running `task` on `args`; its result is an `R`.
 ///
-/// The worker is the binary `parlab-worker` (see [`worker_path`](super::worker_path)): a fresh
-/// process, so it is safe whatever threads this process has. It gets `/dev/null` as stdin, only
+/// `task` is a typed handle ([`tasks::CALC_PI`](super::tasks::CALC_PI),
+/// [`cell_task!(f)`](crate::cell_task)), so `args` must be what the task takes, and
+/// [`Process::join`] gives what it returns. The worker is the binary `parlab-worker` (see
+/// [`worker_path`](super::worker_path)): a fresh process, so it is safe whatever threads this
+/// process has. It gets `/dev/null` as stdin, only
 /// the variables in [`ENV_ALLOW_LIST`](super::ENV_ALLOW_LIST), and its output is printed here with
 /// a `[spawn-PID]` prefix. It dies with its handle and (Linux) with the thread that started it.
 ///
@@ -85,13 +92,15 @@ enum Exit {
 /// # Examples
 /// ```no_run
 /// use std::time::Duration;
-/// let mut w = parlab::process::spawn::<_, u64>("echo", &7u64)?;
-/// assert_eq!(w.join(Duration::from_secs(5))?, 7);
+/// use parlab::process::{self, tasks};
+/// let mut w = process::spawn(tasks::CALC_PI, &(1_000_000, 7))?;
+/// let estimate = w.join(Duration::from_secs(5))?; // a PiEstimate
+/// assert_eq!(estimate.samples, 1_000_000);
 /// # Ok::<(), parlab::process::ProcessError>(())
 /// ```
-pub fn spawn<A, R>(task: impl Into<Task>, args: &A) -> Result<Process<R>, ProcessError>
+pub fn spawn<A, R>(task: impl AsTask<A, R>, args: &A) -> Result<Process<R>, ProcessError>
 where
-    A: Serialize + ?Sized,
+    A: Serialize,
     R: DeserializeOwned,
 {
     spawn_with(task, args, &Options::default())
@@ -105,25 +114,33 @@ where
 /// # Examples
 /// ```no_run
 /// use std::time::Duration;
-/// use parlab::process::{self, Options};
-/// let mut w = process::spawn_with::<_, ()>("print", &vec!["hi".to_string()], &Options::named("greeter"))?;
+/// use parlab::process::{self, Options, tasks};
+/// let mut w = process::spawn_with(tasks::PRINT, &vec!["hi".to_string()], &Options::named("greeter"))?;
 /// w.join(Duration::from_secs(5))?; // the notebook shows "[greeter] hi"
 /// # Ok::<(), process::ProcessError>(())
 /// ```
 pub fn spawn_with<A, R>(
-    task: impl Into<Task>,
+    task: impl AsTask<A, R>,
     args: &A,
     opts: &Options,
 ) -> Result<Process<R>, ProcessError>
 where
-    A: Serialize + ?Sized,
+    A: Serialize,
     R: DeserializeOwned,
 {
+    let task = task.as_task();
+    let mut run = Vec::new();
+    items::push_encoded(&mut run, args, &mut Vec::new()).map_err(|e| ProcessError::Serde {
+        direction: "serialize",
+        message: e.to_string(),
+    })?;
     let request = encode(&Request {
-        task: task.into(),
-        args: encode(args)?,
+        task: task.id().clone(),
+        signature: task.signature(),
+        args: run,
     })?;
     let mut process = start_worker(&[], opts)?;
+    process.caller_signature = Some(task.signature_text());
     let timeout = Duration::from_secs(30);
     match process.chan.send(&request, sys::deadline(timeout), timeout) {
         // A worker that died at once is reported by `join`.
@@ -272,10 +289,10 @@ where
 {
     let threads = thread_count();
     if opts.warn {
-        if let Some(n) = threads.filter(|&n| n > 1) {
+        if let Some(n) = super::other_busy_threads().filter(|&n| n > 0) {
             eprintln!(
-                "warning: fork: this process has {n} threads; the child gets only the calling one, and a lock \
-                 another thread holds now stays locked in the child forever (join with a timeout)"
+                "warning: fork: this process has {n} other thread(s); the child gets only the calling one, \
+                 and a lock another thread holds now stays locked in the child forever (join with a timeout)"
             );
         }
     }
@@ -331,12 +348,13 @@ where
                 }
             }
             drop(pipes);
-            let response = match crate::panics::catch_quietly(f) {
-                Ok(value) => match encode(&value) {
-                    Ok(bytes) => Response::Done(bytes),
-                    Err(e) => Response::Failed(TaskFailure::BadResult(e.to_string())),
-                },
-                Err(caught) => Response::Failed(TaskFailure::Panicked(caught.to_string())),
+            let outcome =
+                crate::panics::catch_quietly(f).map_err(|c| TaskFailure::Panicked(c.to_string()));
+            let mut run = Vec::new();
+            let response: Response = match items::push_encoded(&mut run, &outcome, &mut Vec::new())
+            {
+                Ok(()) => Ok(run),
+                Err(e) => Err(TaskFailure::BadResult(e.to_string())),
             };
             if let (Ok(bytes), Ok(mut chan)) = (encode(&response), Channel::new(child_end)) {
                 let forever = Duration::from_secs(86_400);
@@ -380,6 +398,7 @@ impl<R> Process<R> {
     ) -> Self {
         Process {
             pid,
+            caller_signature: None,
             name,
             method,
             parent_threads,
@@ -641,10 +660,11 @@ impl<R: DeserializeOwned> Process<R> {
                 if self.wait_until(Instant::now() + EXIT_GRACE).is_none() {
                     self.kill();
                 }
-                match decode::<Response>(&bytes)? {
-                    Response::Done(bytes) => decode::<R>(&bytes),
-                    Response::Failed(failure) => Err(self.failure(failure)),
-                }
+                let outcome = match decode::<Response>(&bytes)? {
+                    Ok(run) => decode_outcomes::<R>(&run, 1).remove(0),
+                    Err(failure) => Err(failure),
+                };
+                outcome.map_err(|failure| self.failure(failure))
             }
             Err(ProcessError::Closed) => Err(self.ended()),
             Err(e) => {
@@ -661,6 +681,11 @@ impl<R: DeserializeOwned> Process<R> {
             TaskFailure::UnknownTask { name, known } => ProcessError::UnknownTask {
                 name,
                 known: known.join(", "),
+            },
+            TaskFailure::WrongSignature { task, worker } => ProcessError::WrongSignature {
+                task,
+                caller: self.caller_signature.clone().unwrap_or_else(|| "?".into()),
+                worker,
             },
             TaskFailure::BadArgs { task, message } => ProcessError::BadArgs { task, message },
             TaskFailure::Unavailable { task, message } => {
@@ -827,6 +852,32 @@ mod tests {
     }
 
     #[test]
+    fn threads_that_only_wait_do_not_count_as_a_fork_hazard() {
+        // In a forked child (one thread, whatever the test harness runs alongside).
+        let mut child = fork_with(
+            || {
+                let before = crate::process::other_busy_threads();
+                let (tx, rx) = mpsc::channel::<()>();
+                let waiter = std::thread::spawn(move || {
+                    crate::process::idle_wait(|| rx.recv_timeout(Duration::from_secs(5)))
+                });
+                std::thread::sleep(Duration::from_millis(100));
+                let with_waiter = crate::process::other_busy_threads();
+                let (busy_tx, busy_rx) = mpsc::channel::<()>();
+                let busy = std::thread::spawn(move || busy_rx.recv_timeout(Duration::from_secs(5)));
+                std::thread::sleep(Duration::from_millis(100));
+                let with_busy = crate::process::other_busy_threads();
+                let _ = (tx.send(()), busy_tx.send(()));
+                let _ = (waiter.join(), busy.join());
+                (before, with_waiter, with_busy)
+            },
+            &quiet(),
+        )
+        .unwrap();
+        assert_eq!(child.join(SEC).unwrap(), (Some(0), Some(0), Some(1)));
+    }
+
+    #[test]
     fn dropping_a_handle_kills_and_reaps() {
         let child = fork_with(|| std::thread::sleep(Duration::from_secs(30)), &quiet()).unwrap();
         let pid = child.pid();
@@ -844,7 +895,7 @@ mod tests {
             worker: Some("/nonexistent/parlab-worker".into()),
             ..quiet()
         };
-        let e = spawn_with::<_, ()>("sleep", &1u64, &opts).unwrap_err();
+        let e = spawn_with(crate::process::tasks::SLEEP, &1, &opts).unwrap_err();
         assert!(
             e.to_string().contains("cargo build --release --bins"),
             "{e}"

@@ -3,8 +3,10 @@
 //!
 //! Two start methods, chosen explicitly like Python's `multiprocessing.get_context`:
 //!
-//! - [`spawn`]: a fresh process runs the crate's worker binary `parlab-worker`, which runs a task
-//!   it knows by name (see [`tasks`]). Safe whatever threads the parent has; costs an `exec`.
+//! - [`spawn`]: a fresh process runs the crate's worker binary `parlab-worker`, which runs a typed
+//!   [`Task`] (see [`tasks`], and [`cell_task!`](crate::cell_task) for a cell's function). Safe
+//!   whatever threads the parent has; costs an `exec`. The compiler checks the arguments against
+//!   the task's types, and the worker checks the handle's [`Signature`] again.
 //! - [`fork`] (Unix): the child is a copy of the parent and runs a closure, even one defined in a
 //!   notebook cell. Cheap, but a copy of a process with other threads may inherit a lock that one
 //!   of those threads held, and then wait for it forever: [`Process::parent_threads`] says how many
@@ -24,7 +26,7 @@
 //! use std::time::Duration;
 //! use parlab::process;
 //! // spawn: a task known to the worker by name, with typed arguments and result
-//! let mut worker = process::spawn::<_, parlab::pi::PiEstimate>("calc_pi", &(1_000_000u64, 1u64))?;
+//! let mut worker = process::spawn(process::tasks::CALC_PI, &(1_000_000, 1))?;
 //! let pi = worker.join(Duration::from_secs(5))?;
 //! // fork: any closure
 //! let mut child = process::fork(|| 6 * 7)?;
@@ -35,25 +37,32 @@
 pub mod cell;
 mod channel;
 mod child;
+pub(crate) mod items;
 mod queue;
 pub(crate) mod sys;
+mod task;
 pub mod tasks;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub(crate) use channel::{Channel, decode, encode};
+pub(crate) use channel::{Channel, decode, encode, frame_header, unframe};
 pub use channel::{Connection, pipe};
 pub(crate) use child::start_worker;
 pub use child::{Process, fork, fork_with, spawn, spawn_with};
 pub use queue::Queue;
-pub use tasks::Task;
+pub use task::{AsTask, Signature, Task, TaskId};
 
 /// Environment variables a spawned worker keeps; every other one is dropped.
 pub const ENV_ALLOW_LIST: &[&str] = &["PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "RUST_BACKTRACE"];
 
 /// The environment variable that overrides where the worker binary is.
 pub const WORKER_ENV: &str = "PARLAB_WORKER";
+
+/// What to do about a [`ProcessError::WrongSignature`].
+pub const WRONG_SIGNATURE_HINT: &str = "use the typed constants in parlab::process::tasks (or \
+     `cell_task!` where you call), and rebuild the worker (`cargo build --release --bins`) if it \
+     is older than the library";
 
 /// The command that builds the worker binary.
 pub const BUILD_WORKER: &str = "cargo build --release --bins";
@@ -106,6 +115,20 @@ pub enum ProcessError {
         task: String,
         /// Why, and what to do about it.
         message: String,
+    },
+    /// The task's argument or result type in the worker is not the handle's: the worker refused
+    /// the request without decoding it (a stale worker binary, or a handle named by hand).
+    #[error(
+        "task `{task}` takes {worker} in the worker, but the handle used here says {caller}: \
+         {WRONG_SIGNATURE_HINT}"
+    )]
+    WrongSignature {
+        /// The task.
+        task: String,
+        /// The handle's signature.
+        caller: String,
+        /// The worker's signature for the task.
+        worker: String,
     },
     /// The arguments did not deserialize into the type the task takes.
     #[error("the arguments of task `{task}` do not deserialize: {message}")]
@@ -319,4 +342,52 @@ fn check_worker(path: PathBuf) -> Result<PathBuf, ProcessError> {
 /// ```
 pub fn thread_count() -> Option<usize> {
     std::fs::read_dir("/proc/self/task").ok().map(|d| d.count())
+}
+
+/// The name a thread takes while it only waits for another one ([`idle_wait`]).
+const IDLE_NAME: &[u8] = b"parlab-idle\0";
+
+/// Runs `wait` (a blocking wait that holds no lock, such as a channel's `recv_timeout`) with this
+/// thread marked idle, so that a [`fork`] made meanwhile by another thread does not warn about it:
+/// the thread of an exercise check that waits for the learner's code.
+///
+/// The mark is the thread's name as the system keeps it, so it is seen by every copy of this
+/// crate (evcxr links one per cell); the old name is put back after.
+///
+/// # Examples
+/// ```
+/// let n = parlab::process::idle_wait(|| 6 * 7);
+/// assert_eq!(n, 42);
+/// ```
+pub fn idle_wait<T>(wait: impl FnOnce() -> T) -> T {
+    let mut old = [0u8; 16];
+    // Safety: PR_GET_NAME writes at most 16 bytes (the name and its NUL) into `old`;
+    // PR_SET_NAME reads a NUL-terminated string of at most 16 bytes; both act on this thread.
+    let renamed = unsafe {
+        libc::prctl(libc::PR_GET_NAME, old.as_mut_ptr()) == 0
+            && libc::prctl(libc::PR_SET_NAME, IDLE_NAME.as_ptr()) == 0
+    };
+    let out = wait();
+    if renamed {
+        // Safety: as above; `old` holds the NUL-terminated name PR_GET_NAME gave.
+        unsafe { libc::prctl(libc::PR_SET_NAME, old.as_ptr()) };
+    }
+    out
+}
+
+/// The threads of this process other than the calling one that may hold a lock: all of them but
+/// those marked by [`idle_wait`] (`None` where the system does not say).
+pub(crate) fn other_busy_threads() -> Option<usize> {
+    let me = nix::unistd::gettid().as_raw().to_string();
+    let idle = &IDLE_NAME[..IDLE_NAME.len() - 1];
+    let tasks = std::fs::read_dir("/proc/self/task").ok()?;
+    Some(
+        tasks
+            .flatten()
+            .filter(|t| t.file_name() != me.as_str())
+            .filter(|t| {
+                std::fs::read(t.path().join("comm")).map_or(true, |c| c.trim_ascii_end() != idle)
+            })
+            .count(),
+    )
 }

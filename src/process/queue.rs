@@ -13,7 +13,7 @@ use super::channel::{decode, encode};
 use super::{ProcessError, sys};
 
 /// The largest message a queue carries, in bytes (a Unix packet socket's default buffer is ~200 KiB).
-pub const MAX_MESSAGE: usize = 128 * 1024;
+pub(crate) const MAX_MESSAGE: usize = 128 * 1024;
 
 /// The largest capacity (free slots are bytes in a pipe, which holds 64 KiB).
 const MAX_CAPACITY: usize = 65_536;

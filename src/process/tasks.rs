@@ -1,19 +1,22 @@
-//! The tasks a spawned worker knows by name, and the worker's main loop.
+//! The tasks a spawned worker knows by name, typed; how a worker runs them; its main loop.
 //!
 //! A spawned worker is a fresh process: it cannot run a closure from the parent, only code it was
-//! built with. Each task here takes typed arguments and returns a typed result, both serialized
-//! with postcard; [`TASKS`] lists them. A function written in a notebook cell runs too, as a
-//! [`Task::Library`] made by [`cell_task!`](crate::cell_task): the worker loads the library evcxr
-//! compiled for that cell (see [`cell`](super::cell)).
+//! built with. Each task here is a typed constant ([`CALC_PI`] is a `Task<(u64, u64), PiEstimate>`),
+//! so a call with arguments of another type does not compile; [`TASKS`] lists them. A function
+//! written in a notebook cell runs too, through [`cell_task!`](crate::cell_task): the worker loads
+//! the library evcxr compiled for that cell (see [`cell`](super::cell)).
+//!
+//! On the wire a request is a task id, the handle's [`Signature`] and a run of arguments, each
+//! length-prefixed and encoded with postcard; the answer is one encoded `Result<R, TaskFailure>`
+//! per argument. A worker checks the signature before it decodes a byte, and decodes each value
+//! strictly (bytes left over are an error).
 //!
 //! # Examples
 //! ```
 //! use parlab::process::tasks;
 //! assert!(tasks::names().contains(&"calc_pi"));
 //! // A task runs in this process too, which is what the worker does with each request:
-//! let args = postcard::to_stdvec(&vec![1.0f64, 2.5]).unwrap();
-//! let out = tasks::run(&"sum".into(), &args).unwrap();
-//! assert_eq!(postcard::from_bytes::<f64>(&out).unwrap(), 3.5);
+//! assert_eq!(tasks::run_here(&tasks::SUM, &vec![1.0, 2.5]), Ok(3.5));
 //! ```
 
 use std::io::Read;
@@ -26,81 +29,31 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::channel::{Channel, decode, encode};
-use super::sys;
+use super::task::{Signature, Task, TaskId};
+use super::{items, sys};
 use crate::pi::{self, PiEstimate};
 
 /// The descriptor on which a spawned worker talks to its parent (stdout stays free for printing).
 pub const PROTOCOL_FD: i32 = 3;
 
-/// What a worker runs: a task known by name, or a notebook cell's function.
-///
-/// # Examples
-/// ```
-/// use parlab::process::Task;
-/// assert_eq!(Task::from("sleep"), Task::Named("sleep".into()));
-/// assert_eq!(Task::from("sleep").to_string(), "sleep");
-/// let cell = Task::Library { path: "/tmp/libcode_3.so".into(), symbol: "parlab_task_square__1_9".into() };
-/// assert_eq!(cell.to_string(), "square");
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[non_exhaustive]
-pub enum Task {
-    /// A task in [`TASKS`], by name.
-    Named(String),
-    /// A notebook cell's function, made by [`cell_task!`](crate::cell_task): the entry point
-    /// `symbol` (`parlab_task_NAME__LINE_COLUMN`) in the shared library at `path` (the one evcxr
-    /// compiled for a cell).
-    Library {
-        /// The shared library that holds the entry point.
-        path: std::path::PathBuf,
-        /// The entry point's symbol.
-        symbol: String,
-    },
-}
-
-impl From<&str> for Task {
-    fn from(name: &str) -> Self {
-        Task::Named(name.to_string())
-    }
-}
-
-impl From<String> for Task {
-    fn from(name: String) -> Self {
-        Task::Named(name)
-    }
-}
-
-impl std::fmt::Display for Task {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Task::Named(name) => f.write_str(name),
-            Task::Library { symbol, .. } => f.write_str(super::cell::task_name(symbol)),
-        }
-    }
-}
-
-/// One request to a worker: the task and its serialized arguments.
+/// One request to a spawned worker: the task, its handle's signature and the encoded arguments.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct Request {
-    pub(crate) task: Task,
+    pub(crate) task: TaskId,
+    pub(crate) signature: Signature,
     pub(crate) args: Vec<u8>,
 }
 
-/// A worker's answer to a [`Request`].
-#[derive(Debug, Serialize, Deserialize)]
-pub(crate) enum Response {
-    /// The serialized result.
-    Done(Vec<u8>),
-    /// The task did not run to the end.
-    Failed(TaskFailure),
-}
+/// A worker's answer to a [`Request`]: the encoded outcome of the task (see [`run_chunk`]), or why
+/// it could not run at all.
+pub(crate) type Response = Result<Vec<u8>, TaskFailure>;
 
 /// Why a task gave no result.
 ///
 /// # Examples
 /// ```
-/// use parlab::process::tasks::{self, TaskFailure};
-/// let e = tasks::run(&"no_such_task".into(), &[]).unwrap_err();
+/// use parlab::process::{Task, tasks::{self, TaskFailure}};
+/// let e = tasks::run_here(&Task::<(), ()>::named("no_such_task"), &()).unwrap_err();
 /// assert!(matches!(e, TaskFailure::UnknownTask { .. }));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -131,95 +84,120 @@ pub enum TaskFailure {
     Panicked(String),
     /// The result did not serialize.
     BadResult(String),
+    /// The handle's argument or result type is not the task's: the worker refused the request
+    /// before decoding anything.
+    WrongSignature {
+        /// The task.
+        task: String,
+        /// The task's signature in the worker, e.g. `(u64, u64) -> PiEstimate`.
+        worker: String,
+    },
 }
 
-/// A task in the registry.
+/// A task in the registry: its name, its signature and what it does.
 ///
 /// # Examples
 /// ```
-/// let t = parlab::process::tasks::TASKS.iter().find(|t| t.name == "echo").unwrap();
-/// assert!(!t.about.is_empty());
+/// let t = parlab::process::tasks::TASKS.iter().find(|t| t.name == "calc_pi").unwrap();
+/// assert_eq!(t.signature(), "(u64, u64) -> PiEstimate");
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct TaskInfo {
     /// Its name.
     pub name: &'static str,
-    /// Arguments -> result, as Rust types.
-    pub signature: &'static str,
     /// What it does.
     pub about: &'static str,
-    run: fn(&str, &[u8]) -> Result<Vec<u8>, TaskFailure>,
+    signature: fn() -> String,
 }
 
-/// Every task a worker knows.
-pub const TASKS: &[TaskInfo] = &[
-    TaskInfo {
-        name: "calc_pi",
-        signature: "(samples: u64, seed: u64) -> PiEstimate",
-        about: "pi::calc_pi, one thread",
-        run: calc_pi,
-    },
-    TaskInfo {
-        name: "echo",
-        signature: "T -> T",
-        about: "returns its arguments unchanged (any type)",
-        run: echo,
-    },
-    TaskInfo {
-        name: "sum",
-        signature: "Vec<f64> -> f64",
-        about: "adds the numbers",
-        run: sum,
-    },
-    TaskInfo {
-        name: "sleep",
-        signature: "u64 -> ()",
-        about: "sleeps that many milliseconds",
-        run: sleep,
-    },
-    TaskInfo {
-        name: "print",
-        signature: "Vec<String> -> ()",
-        about: "prints each line to stdout, then `done` to stderr",
-        run: print,
-    },
-    TaskInfo {
-        name: "panic",
-        signature: "String -> ()",
-        about: "panics with that message",
-        run: panic_task,
-    },
-    TaskInfo {
-        name: "abort",
-        signature: "() -> ()",
-        about: "aborts the process (SIGABRT)",
-        run: abort,
-    },
-    TaskInfo {
-        name: "exit",
-        signature: "i32 -> ()",
-        about: "exits with that code without answering",
-        run: exit,
-    },
-    TaskInfo {
-        name: "env",
-        signature: "() -> Vec<(String, String)>",
-        about: "the worker's environment variables",
-        run: env,
-    },
-    TaskInfo {
-        name: "stdin",
-        signature: "() -> u64",
-        about: "reads stdin to its end and returns the byte count",
-        run: stdin,
-    },
-    TaskInfo {
-        name: "pid",
-        signature: "() -> u32",
-        about: "the worker's process id",
-        run: pid,
-    },
-];
+impl TaskInfo {
+    /// Arguments -> result, as Rust types (`T -> T` for [`echo`]).
+    pub fn signature(&self) -> String {
+        (self.signature)()
+    }
+}
+
+/// Declares the registry: a typed constant per task, [`TASKS`], and the worker's dispatch.
+macro_rules! registry {
+    ($($(#[$doc:meta])* $konst:ident = $name:literal: $A:ty => $R:ty, $about:literal, $f:expr;)*) => {
+        $($(#[$doc])* pub const $konst: Task<$A, $R> = Task::named($name);)*
+
+        /// Every task a worker knows by name.
+        pub const TASKS: &[TaskInfo] = &[
+            $(TaskInfo { name: $name, about: $about, signature: Signature::text::<$A, $R> },)*
+            TaskInfo { name: "echo", about: "returns its argument unchanged (any type)", signature: || "T -> T".into() },
+        ];
+
+        /// Runs the named task `name` on a chunk; `None` if there is no such task.
+        fn run_named(name: &str, signature: Signature, args: &[u8], count: usize) -> Option<Result<Vec<u8>, TaskFailure>> {
+            Some(match name {
+                $($name => serve_typed::<$A, $R>($name, signature, args, count, $f),)*
+                "echo" => echo_chunk(signature, args, count),
+                _ => return None,
+            })
+        }
+    };
+}
+
+registry! {
+    /// `pi::calc_pi(samples, seed)` on one thread.
+    ///
+    /// ```no_run
+    /// let mut w = parlab::process::spawn(parlab::process::tasks::CALC_PI, &(1_000_000, 1))?;
+    /// assert_eq!(w.join(std::time::Duration::from_secs(5))?.samples, 1_000_000);
+    /// # Ok::<(), parlab::process::ProcessError>(())
+    /// ```
+    CALC_PI = "calc_pi": (u64, u64) => PiEstimate, "pi::calc_pi(samples, seed), one thread",
+        |(samples, seed): (u64, u64)| match pi::calc_pi(samples, seed) {
+            Ok(estimate) => estimate,
+            Err(e) => panic!("calc_pi: {e}"),
+        };
+    /// Adds the numbers.
+    SUM = "sum": Vec<f64> => f64, "adds the numbers", |v: Vec<f64>| v.iter().sum::<f64>();
+    /// Sleeps that many milliseconds.
+    SLEEP = "sleep": u64 => (), "sleeps that many milliseconds",
+        |ms: u64| std::thread::sleep(Duration::from_millis(ms));
+    /// Prints each line to stdout, then `done` to stderr.
+    PRINT = "print": Vec<String> => (), "prints each line to stdout, then `done` to stderr",
+        |lines: Vec<String>| {
+            for line in lines {
+                println!("{line}");
+            }
+            eprintln!("done");
+        };
+    /// Panics with that message.
+    PANIC = "panic": String => (), "panics with that message", |message: String| -> () { panic!("{message}") };
+    /// Aborts the process (SIGABRT).
+    ABORT = "abort": () => (), "aborts the process (SIGABRT)", |(): ()| -> () { std::process::abort() };
+    /// Exits with that code without answering.
+    EXIT = "exit": i32 => (), "exits with that code without answering", |code: i32| -> () { std::process::exit(code) };
+    /// The worker's environment variables.
+    ENV = "env": () => Vec<(String, String)>, "the worker's environment variables",
+        |(): ()| std::env::vars().collect::<Vec<(String, String)>>();
+    /// Reads stdin to its end (at most 1 MiB) and returns the byte count.
+    STDIN = "stdin": () => u64, "reads stdin to its end and returns the byte count",
+        |(): ()| {
+            let mut buf = Vec::new();
+            std::io::stdin()
+                .lock()
+                .take(1 << 20)
+                .read_to_end(&mut buf)
+                .map_or(u64::MAX, |n| n as u64)
+        };
+    /// The worker's process id.
+    PID = "pid": () => u32, "the worker's process id", |(): ()| std::process::id();
+}
+
+/// The task that returns its argument unchanged, for any type `T`.
+///
+/// # Examples
+/// ```
+/// use parlab::process::tasks;
+/// assert_eq!(tasks::run_here(&tasks::echo::<(u8, String)>(), &(7, "x".into())), Ok((7, "x".to_string())));
+/// ```
+pub const fn echo<T>() -> Task<T, T> {
+    Task::named("echo")
+}
 
 /// The names of the known tasks.
 ///
@@ -231,115 +209,203 @@ pub fn names() -> Vec<&'static str> {
     TASKS.iter().map(|t| t.name).collect()
 }
 
-/// Runs a task in this process on serialized arguments and returns its serialized result.
+/// Runs `task` on `args` in this process, through the same encoding a worker uses.
 ///
 /// # Errors
-/// [`TaskFailure::UnknownTask`] (listing the known ones; for a [`Task::Library`] that cannot be
-/// loaded, found or called, with why), [`TaskFailure::BadArgs`]; a panic of a named task is not
-/// caught here (the worker catches it), a cell task's is ([`TaskFailure::Panicked`]).
+/// Why the task gave no result: [`TaskFailure::UnknownTask`], [`TaskFailure::WrongSignature`],
+/// [`TaskFailure::Panicked`] (caught quietly), ...
 ///
 /// # Examples
 /// ```
 /// use parlab::process::tasks::{self, TaskFailure};
-/// let e = tasks::run(&"calc_pi".into(), &[1]).unwrap_err();
-/// assert!(matches!(e, TaskFailure::BadArgs { .. }));
+/// assert!(matches!(tasks::run_here(&tasks::PANIC, &"no".into()), Err(TaskFailure::Panicked(m)) if m.starts_with("no")));
 /// ```
-pub fn run(task: &Task, args: &[u8]) -> Result<Vec<u8>, TaskFailure> {
+pub fn run_here<A, R>(task: &Task<A, R>, args: &A) -> Result<R, TaskFailure>
+where
+    A: Serialize,
+    R: DeserializeOwned,
+{
+    let mut bytes = Vec::new();
+    items::push_encoded(&mut bytes, args, &mut Vec::new()).map_err(|e| TaskFailure::BadArgs {
+        task: task.name(),
+        message: format!("the arguments do not serialize: {e}"),
+    })?;
+    let out = run_chunk(task.id(), task.signature(), &bytes, 1)?;
+    let mut outcomes = decode_outcomes::<R>(&out, 1);
+    outcomes.remove(0)
+}
+
+/// Runs `count` calls of a task on arguments sent as a run of items (see `items`); returns their
+/// outcomes as a run of items, each a postcard `Result<R, TaskFailure>`.
+///
+/// # Errors
+/// Why no call could run: an unknown task, a wrong signature, a cell task that cannot be loaded.
+pub(crate) fn run_chunk(
+    task: &TaskId,
+    signature: Signature,
+    args: &[u8],
+    count: usize,
+) -> Result<Vec<u8>, TaskFailure> {
     match task {
-        Task::Named(name) => match TASKS.iter().find(|t| t.name == name) {
-            Some(t) => (t.run)(t.name, args),
-            None => Err(TaskFailure::UnknownTask {
-                name: name.clone(),
+        TaskId::Named(name) => run_named(name, signature, args, count).unwrap_or_else(|| {
+            Err(TaskFailure::UnknownTask {
+                name: name.to_string(),
                 known: names().into_iter().map(String::from).collect(),
-            }),
-        },
-        Task::Library { path, symbol } => super::cell::run(path, symbol, args),
+            })
+        }),
+        TaskId::Library { path, symbol } => super::cell::run(path, symbol, signature, args, count),
     }
 }
 
-/// Decodes the arguments (all of the bytes), runs `f`, encodes the result.
-fn typed<A: DeserializeOwned, R: Serialize>(
-    task: &str,
-    bytes: &[u8],
-    f: impl FnOnce(A) -> R,
+/// Checks the request's signature against the task's `A -> R`, then serves the chunk.
+fn serve_typed<A: DeserializeOwned, R: Serialize>(
+    name: &str,
+    signature: Signature,
+    args: &[u8],
+    count: usize,
+    f: impl Fn(A) -> R,
 ) -> Result<Vec<u8>, TaskFailure> {
-    let bad = |message: String| TaskFailure::BadArgs {
+    if signature != Signature::of::<A, R>() {
+        return Err(TaskFailure::WrongSignature {
+            task: name.to_string(),
+            worker: Signature::text::<A, R>(),
+        });
+    }
+    serve_items(name, args, count, f)
+}
+
+/// `echo` takes any `T` to the same `T`: each argument goes back as it came, once the signature
+/// says that the argument and result types are one type.
+fn echo_chunk(signature: Signature, args: &[u8], count: usize) -> Result<Vec<u8>, TaskFailure> {
+    if signature.args != signature.result {
+        return Err(TaskFailure::WrongSignature {
+            task: "echo".into(),
+            worker: "T -> T (the argument and result types must be the same)".into(),
+        });
+    }
+    let mut out = Vec::with_capacity(args.len() + 2 * count);
+    let mut outcome = Vec::new();
+    let mut n = 0;
+    for item in items::split(args) {
+        let item = item.map_err(|e| corrupt("echo", &e))?;
+        outcome.clear();
+        outcome.push(0); // Ok
+        outcome.extend_from_slice(item);
+        items::push(&mut out, &outcome);
+        n += 1;
+    }
+    check_count("echo", n, count)?;
+    Ok(out)
+}
+
+/// Decodes each argument as an `A`, runs `f` on it (a panic is that call's outcome, caught
+/// quietly) and encodes each outcome, a `Result<R, TaskFailure>`, as one item.
+///
+/// # Errors
+/// A chunk whose framing is corrupt, or that holds another number of arguments than `count`.
+pub(crate) fn serve_items<A: DeserializeOwned, R: Serialize>(
+    name: &str,
+    args: &[u8],
+    count: usize,
+    f: impl Fn(A) -> R,
+) -> Result<Vec<u8>, TaskFailure> {
+    let mut out = Vec::with_capacity(count * 10);
+    let mut scratch = Vec::new();
+    let mut n = 0;
+    for item in items::split(args) {
+        let item = item.map_err(|e| corrupt(name, &e))?;
+        n += 1;
+        let outcome = match items::decode_exact::<A>(item) {
+            Ok(arg) => crate::panics::catch_quietly(|| f(arg))
+                .map_err(|caught| TaskFailure::Panicked(caught.to_string())),
+            Err(message) => Err(TaskFailure::BadArgs {
+                task: name.to_string(),
+                message,
+            }),
+        };
+        push_outcome(&mut out, outcome.as_ref(), &mut scratch);
+    }
+    check_count(name, n, count)?;
+    Ok(out)
+}
+
+/// Appends one outcome; a value that does not serialize becomes [`TaskFailure::BadResult`].
+fn push_outcome<R: Serialize>(
+    out: &mut Vec<u8>,
+    outcome: Result<&R, &TaskFailure>,
+    scratch: &mut Vec<u8>,
+) {
+    if let Err(e) = items::push_encoded(out, &outcome, scratch) {
+        let failure: Result<(), TaskFailure> = Err(TaskFailure::BadResult(e.to_string()));
+        // A TaskFailure is strings and vectors of strings: it always serializes.
+        let _ = items::push_encoded(out, &failure, scratch);
+    }
+}
+
+fn corrupt(task: &str, why: &str) -> TaskFailure {
+    TaskFailure::BadArgs {
         task: task.to_string(),
-        message,
-    };
-    let (args, rest) = postcard::take_from_bytes::<A>(bytes).map_err(|e| bad(e.to_string()))?;
-    if !rest.is_empty() {
-        return Err(bad(format!(
-            "{} bytes left over after the arguments",
-            rest.len()
+        message: format!("the request is corrupt: {why}"),
+    }
+}
+
+fn check_count(task: &str, found: usize, count: usize) -> Result<(), TaskFailure> {
+    if found == count {
+        Ok(())
+    } else {
+        Err(corrupt(
+            task,
+            &format!("it holds {found} arguments where it says {count}"),
+        ))
+    }
+}
+
+/// The failure of the first outcome in a run, if it failed, whatever its value's type: an
+/// initializer's, whose value is thrown away.
+pub(crate) fn first_failure(run: &[u8]) -> Option<TaskFailure> {
+    match items::split(run).next() {
+        Some(Ok([0, ..])) => None,
+        Some(Ok([1, failure @ ..])) => Some(
+            items::decode_exact::<TaskFailure>(failure)
+                .unwrap_or_else(|e| TaskFailure::BadResult(format!("the failure is corrupt: {e}"))),
+        ),
+        Some(Ok(_)) => Some(TaskFailure::BadResult("the outcome is corrupt".into())),
+        Some(Err(e)) => Some(TaskFailure::BadResult(format!(
+            "the outcome is corrupt: {e}"
+        ))),
+        None => Some(TaskFailure::BadResult("no outcome came back".into())),
+    }
+}
+
+/// Decodes `count` outcomes, each a `Result<R, TaskFailure>`, sent by a worker.
+///
+/// An outcome that does not decode strictly as one fails that call; a run with another number of
+/// outcomes (or broken framing) fails the calls it does not answer.
+pub(crate) fn decode_outcomes<R: DeserializeOwned>(
+    bytes: &[u8],
+    count: usize,
+) -> Vec<Result<R, TaskFailure>> {
+    let type_name = || super::task::short_type_name(std::any::type_name::<R>());
+    let mut outcomes: Vec<Result<R, TaskFailure>> = Vec::with_capacity(count);
+    for item in items::split(bytes).take(count) {
+        outcomes.push(match item {
+            Ok(item) => items::decode_exact::<Result<R, TaskFailure>>(item).unwrap_or_else(|e| {
+                Err(TaskFailure::BadResult(format!(
+                    "the answer does not decode as a {}: {e}",
+                    type_name()
+                )))
+            }),
+            Err(e) => Err(TaskFailure::BadResult(format!(
+                "the answer is corrupt: {e}"
+            ))),
+        });
+    }
+    while outcomes.len() < count {
+        outcomes.push(Err(TaskFailure::BadResult(
+            "the worker's answer holds fewer results than tasks".into(),
         )));
     }
-    postcard::to_stdvec(&f(args)).map_err(|e| TaskFailure::BadResult(e.to_string()))
-}
-
-fn calc_pi(task: &str, b: &[u8]) -> Result<Vec<u8>, TaskFailure> {
-    typed(task, b, |(samples, seed): (u64, u64)| -> PiEstimate {
-        match pi::calc_pi(samples, seed) {
-            Ok(estimate) => estimate,
-            Err(e) => panic!("calc_pi: {e}"),
-        }
-    })
-}
-
-fn echo(_: &str, b: &[u8]) -> Result<Vec<u8>, TaskFailure> {
-    Ok(b.to_vec())
-}
-
-fn sum(task: &str, b: &[u8]) -> Result<Vec<u8>, TaskFailure> {
-    typed(task, b, |v: Vec<f64>| v.iter().sum::<f64>())
-}
-
-fn sleep(task: &str, b: &[u8]) -> Result<Vec<u8>, TaskFailure> {
-    typed(task, b, |ms: u64| {
-        std::thread::sleep(Duration::from_millis(ms))
-    })
-}
-
-fn print(task: &str, b: &[u8]) -> Result<Vec<u8>, TaskFailure> {
-    typed(task, b, |lines: Vec<String>| {
-        for line in lines {
-            println!("{line}");
-        }
-        eprintln!("done");
-    })
-}
-
-fn panic_task(task: &str, b: &[u8]) -> Result<Vec<u8>, TaskFailure> {
-    typed(task, b, |message: String| -> () { panic!("{message}") })
-}
-
-fn abort(task: &str, b: &[u8]) -> Result<Vec<u8>, TaskFailure> {
-    typed(task, b, |(): ()| -> () { std::process::abort() })
-}
-
-fn exit(task: &str, b: &[u8]) -> Result<Vec<u8>, TaskFailure> {
-    typed(task, b, |code: i32| -> () { std::process::exit(code) })
-}
-
-fn env(task: &str, b: &[u8]) -> Result<Vec<u8>, TaskFailure> {
-    typed(task, b, |(): ()| {
-        std::env::vars().collect::<Vec<(String, String)>>()
-    })
-}
-
-fn stdin(task: &str, b: &[u8]) -> Result<Vec<u8>, TaskFailure> {
-    typed(task, b, |(): ()| {
-        let mut buf = Vec::new();
-        std::io::stdin()
-            .lock()
-            .take(1 << 20)
-            .read_to_end(&mut buf)
-            .map_or(u64::MAX, |n| n as u64)
-    })
-}
-
-fn pid(task: &str, b: &[u8]) -> Result<Vec<u8>, TaskFailure> {
-    typed(task, b, |(): ()| std::process::id())
+    outcomes
 }
 
 /// The worker binary's `main`: answers requests on descriptor [`PROTOCOL_FD`] until the parent
@@ -381,15 +447,11 @@ pub fn worker_main() -> ExitCode {
             Ok(bytes) => bytes,
             Err(_) => return ExitCode::SUCCESS, // the parent closed the channel: done
         };
-        let response = match decode::<Request>(&bytes) {
-            Ok(req) => match crate::panics::catch_quietly(|| run(&req.task, &req.args)) {
-                Ok(Ok(out)) => Response::Done(out),
-                Ok(Err(failure)) => Response::Failed(failure),
-                Err(caught) => Response::Failed(TaskFailure::Panicked(caught.to_string())),
-            },
-            Err(e) => Response::Failed(TaskFailure::BadArgs {
+        let response: Response = match decode::<Request>(&bytes) {
+            Ok(req) => run_chunk(&req.task, req.signature, &req.args, 1),
+            Err(e) => Err(TaskFailure::BadArgs {
                 task: "?".into(),
-                message: e.to_string(),
+                message: format!("the request is corrupt: {e}"),
             }),
         };
         let Ok(out) = encode(&response) else {
@@ -405,28 +467,81 @@ pub fn worker_main() -> ExitCode {
 mod tests {
     use super::*;
 
-    fn enc<T: Serialize>(v: &T) -> Vec<u8> {
-        postcard::to_stdvec(v).unwrap()
-    }
-
     #[test]
     fn registry_runs_typed_tasks() {
-        let out = run(&"calc_pi".into(), &enc(&(10_000u64, 1u64))).unwrap();
-        let est: PiEstimate = postcard::from_bytes(&out).unwrap();
+        let est = run_here(&CALC_PI, &(10_000, 1)).unwrap();
         assert_eq!(est.samples, 10_000);
-        assert_eq!(run(&"echo".into(), &[1, 2, 3]).unwrap(), [1, 2, 3]);
-        match run(&"nope".into(), &[]).unwrap_err() {
+        assert_eq!(
+            run_here(&echo::<Vec<u8>>(), &vec![1, 2, 3]).unwrap(),
+            [1, 2, 3]
+        );
+        match run_here(&Task::<(), ()>::named("nope"), &()).unwrap_err() {
             TaskFailure::UnknownTask { name, known } => {
                 assert_eq!(name, "nope");
                 assert!(known.iter().any(|k| k == "calc_pi"));
             }
             other => panic!("{other:?}"),
         }
-        let e = run(&"calc_pi".into(), &enc(&"not numbers")).unwrap_err();
-        assert!(matches!(e, TaskFailure::BadArgs { .. }), "{e:?}");
-        let mut names = names();
-        names.sort_unstable();
-        names.dedup();
-        assert_eq!(names.len(), TASKS.len(), "task names are unique");
+        let mut sorted = names();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), TASKS.len(), "task names are unique");
+    }
+
+    #[test]
+    fn a_handle_with_other_types_is_refused_before_decoding() {
+        // i32 literals where calc_pi takes u64: postcard would read zig-zag 1_000_000 as 2_000_000.
+        let wrong: Task<(i32, i32), PiEstimate> = Task::named("calc_pi");
+        match run_here(&wrong, &(1_000_000, 1)).unwrap_err() {
+            TaskFailure::WrongSignature { task, worker } => {
+                assert_eq!(task, "calc_pi");
+                assert_eq!(worker, "(u64, u64) -> PiEstimate");
+            }
+            other => panic!("{other:?}"),
+        }
+        let pid_as_i64: Task<(), i64> = Task::named("pid");
+        assert!(matches!(
+            run_here(&pid_as_i64, &()),
+            Err(TaskFailure::WrongSignature { .. })
+        ));
+        let echo_changing_type: Task<u64, i64> = Task::named("echo");
+        assert!(matches!(
+            run_here(&echo_changing_type, &1),
+            Err(TaskFailure::WrongSignature { .. })
+        ));
+    }
+
+    #[test]
+    fn chunks_give_one_outcome_per_argument() {
+        let mut args = Vec::new();
+        for ms in ["a", "b"] {
+            items::push_encoded(&mut args, ms, &mut Vec::new()).unwrap();
+        }
+        let out = run_chunk(PANIC.id(), PANIC.signature(), &args, 2).unwrap();
+        let outcomes = decode_outcomes::<()>(&out, 2);
+        assert!(matches!(&outcomes[1], Err(TaskFailure::Panicked(m)) if m.starts_with("b (at ")));
+        // A count that does not match, and a corrupt frame, fail the chunk.
+        assert!(run_chunk(PANIC.id(), PANIC.signature(), &args, 3).is_err());
+        assert!(run_chunk(PANIC.id(), PANIC.signature(), &[0x05, 1], 1).is_err());
+        // Results that are not the type asked for are an error, never a value.
+        let out = run_chunk(
+            SUM.id(),
+            SUM.signature(),
+            &{
+                let mut a = Vec::new();
+                items::push_encoded(&mut a, &vec![1.0f64], &mut Vec::new()).unwrap();
+                a
+            },
+            1,
+        )
+        .unwrap();
+        assert!(matches!(
+            decode_outcomes::<u8>(&out, 1)[0],
+            Err(TaskFailure::BadResult(_))
+        ));
+        assert!(matches!(
+            decode_outcomes::<f64>(&out, 2)[1],
+            Err(TaskFailure::BadResult(_))
+        ));
     }
 }

@@ -14,7 +14,7 @@
 use std::time::{Duration, Instant};
 
 use parlab::pool::{self, Pool, PoolOptions, ProcessPool, ThreadPool, crossover};
-use parlab::process::{Options, Output};
+use parlab::process::{Options, Output, tasks};
 use parlab::timing::{self, Measurement};
 
 use crate::bench::{BenchArgs, BenchRow};
@@ -129,17 +129,17 @@ pub fn rows(args: &BenchArgs) -> Result<Vec<BenchRow>, String> {
     }
 
     let m = timing::measure("process pool map", args.repeats, || {
-        procs.map::<_, u64>("echo", 0..TINY, None)
+        procs.map(tasks::echo::<u64>(), 0..TINY, None)
     })
     .map_err(err)?;
     add("map_tiny_process_pool", workers, TINY, m.median());
     let m = timing::measure("thread pool map", args.repeats, || {
-        threads.map::<_, u64>("echo", 0..TINY, None)
+        threads.map(tasks::echo::<u64>(), 0..TINY, None)
     })
     .map_err(err)?;
     add("map_tiny_thread_pool", workers, TINY, m.median());
     let m = timing::measure("process pool map, chunk 1", args.repeats, || {
-        procs.map::<_, u64>("echo", 0..TINY_CHUNK1, Some(1))
+        procs.map(tasks::echo::<u64>(), 0..TINY_CHUNK1, Some(1))
     })
     .map_err(err)?;
     add(
@@ -213,6 +213,6 @@ trait ApplyEcho {
 
 impl<P: Pool> ApplyEcho for P {
     fn echo(&self, i: u64) -> Result<u64, String> {
-        self.apply("echo", &i).map_err(err)
+        self.apply(tasks::echo::<u64>(), &i).map_err(err)
     }
 }

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use parlab::process::{self, Options, Output, ProcessError};
+use parlab::process::{self, Options, Output, ProcessError, tasks};
 use parlab::timing::{self, Measurement};
 
 use crate::bench::{BenchArgs, BenchRow};
@@ -77,7 +77,7 @@ pub fn rows(args: &BenchArgs) -> Result<Vec<BenchRow>, String> {
     add("fork_start_join", 1, 1, m);
 
     let m = timing::measure("spawn", quick, || {
-        process::spawn_with::<_, u32>("pid", &(), &opts)?.join(LIMIT)
+        process::spawn_with(tasks::PID, &(), &opts)?.join(LIMIT)
     })
     .map_err(err)?;
     add("spawn_start_join", 1, 1, m);

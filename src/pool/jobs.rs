@@ -1,0 +1,207 @@
+//! The job-queue skeleton both pools share: chunks of tasks waiting for a worker, the count of
+//! running workers, and the pool's lifecycle (open, closed, terminated).
+
+use std::any::Any;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::time::Duration;
+
+use crossbeam::channel::{self, Receiver, RecvTimeoutError, Sender};
+
+use super::PoolError;
+use super::result::{Batch, ChunkOutcome};
+use crate::process::{Signature, TaskId, sys};
+
+/// The outcome of one closure call on a thread pool: its value, or why there is none.
+pub(crate) type Value = Result<Box<dyn Any + Send>, PoolError>;
+
+/// A chunk of a closure's calls: given the worker's name, one outcome per item.
+pub(crate) type ClosureChunk = Box<dyn FnOnce(&str) -> Vec<Value> + Send>;
+
+/// What a chunk runs.
+pub(crate) enum Work {
+    /// A task on a run of encoded arguments (see `process::items`).
+    Task {
+        /// The task.
+        task: TaskId,
+        /// The handle's signature, checked by whoever runs it.
+        signature: Signature,
+        /// The arguments, one item each.
+        args: Vec<u8>,
+    },
+    /// A closure over its items (thread pools only).
+    Closure(ClosureChunk),
+}
+
+/// Chunk `index` of a call: its tasks `first..first + count`, and what they run.
+pub(crate) struct Chunk {
+    pub(crate) batch: Arc<Batch>,
+    pub(crate) index: usize,
+    pub(crate) work: Work,
+}
+
+impl std::fmt::Debug for Chunk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (first, count) = self.batch.range(self.index);
+        f.debug_struct("Chunk")
+            .field("task", &self.batch.task())
+            .field("first", &first)
+            .field("count", &count)
+            .finish()
+    }
+}
+
+impl Chunk {
+    /// The chunk's tasks, `(first, count)`.
+    pub(crate) fn range(&self) -> (usize, usize) {
+        self.batch.range(self.index)
+    }
+
+    /// Fails every task of the chunk with `error(index)`.
+    pub(crate) fn fail(self, error: impl Fn(usize) -> PoolError) {
+        let (first, count) = self.range();
+        let errors = (first..first + count).map(error).collect();
+        self.batch
+            .complete(self.index, ChunkOutcome::Failed(errors));
+    }
+
+    /// Fails every task of the chunk: the pool was terminated.
+    pub(crate) fn terminated(self) {
+        let task = self.batch.task().to_string();
+        self.fail(|index| PoolError::Terminated {
+            index,
+            task: task.clone(),
+        });
+    }
+}
+
+/// Chunks waiting for a worker, the count of running workers, and whether the pool is closed or
+/// terminated.
+#[derive(Debug)]
+pub(crate) struct JobQueue {
+    /// Where chunks are queued; `None` once closed.
+    tx: Mutex<Option<Sender<Chunk>>>,
+    rx: Receiver<Chunk>,
+    /// Workers (threads, or managers of worker processes) still running.
+    live: Mutex<usize>,
+    changed: Condvar,
+    terminated: AtomicBool,
+}
+
+impl JobQueue {
+    /// An open queue with no workers yet.
+    pub(crate) fn new() -> Self {
+        let (tx, rx) = channel::unbounded();
+        JobQueue {
+            tx: Mutex::new(Some(tx)),
+            rx,
+            live: Mutex::new(0),
+            changed: Condvar::new(),
+            terminated: AtomicBool::new(false),
+        }
+    }
+
+    /// Queues the chunks of one call, in order.
+    ///
+    /// # Errors
+    /// [`PoolError::Closed`] after close or terminate.
+    pub(crate) fn submit(&self, chunks: Vec<Chunk>) -> Result<(), PoolError> {
+        let tx = self.tx.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(tx) = tx.as_ref() else {
+            return Err(PoolError::Closed);
+        };
+        for chunk in chunks {
+            tx.send(chunk).map_err(|_| PoolError::Closed)?;
+        }
+        Ok(())
+    }
+
+    /// The next chunk, waiting at most `timeout`; disconnected once closed and drained.
+    pub(crate) fn next(&self, timeout: Duration) -> Result<Chunk, RecvTimeoutError> {
+        self.rx.recv_timeout(timeout)
+    }
+
+    /// Stops taking chunks; workers finish the queued ones.
+    pub(crate) fn close(&self) {
+        self.tx
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+    }
+
+    /// Stops at once: closes, and fails every queued chunk now (a busy worker does not have to
+    /// come back for them first).
+    pub(crate) fn terminate(&self) {
+        self.terminated.store(true, Ordering::SeqCst);
+        self.close();
+        while let Ok(chunk) = self.rx.try_recv() {
+            chunk.terminated();
+        }
+    }
+
+    /// Whether [`terminate`](JobQueue::terminate) was called.
+    pub(crate) fn terminated(&self) -> bool {
+        self.terminated.load(Ordering::SeqCst)
+    }
+
+    /// Counts a worker in; it is counted out when the guard drops, however the worker ends.
+    pub(crate) fn enter(self: &Arc<Self>) -> LiveGuard {
+        *self.live.lock().unwrap_or_else(PoisonError::into_inner) += 1;
+        LiveGuard(Arc::clone(self))
+    }
+
+    /// Waits at most `timeout` for every worker to end.
+    ///
+    /// # Errors
+    /// [`PoolError::Timeout`].
+    pub(crate) fn wait_idle(&self, timeout: Duration) -> Result<(), PoolError> {
+        let deadline = sys::deadline(timeout);
+        let mut live = self.live.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            if *live == 0 {
+                return Ok(());
+            }
+            let now = std::time::Instant::now();
+            if now >= deadline {
+                return Err(PoolError::Timeout {
+                    what: format!("waiting for {} pool workers to finish and exit", *live),
+                    after: timeout,
+                });
+            }
+            live = self
+                .changed
+                .wait_timeout(live, deadline - now)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+    }
+
+    /// A pool's `join`: an error on an open pool, else waits for every worker to end.
+    ///
+    /// # Errors
+    /// [`PoolError::Invalid`] while open, [`PoolError::Timeout`].
+    pub(crate) fn join(&self, timeout: Duration) -> Result<(), PoolError> {
+        if self
+            .tx
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some()
+        {
+            return Err(PoolError::Invalid(
+                "join() waits for a closed pool: call close() (or terminate()) first".into(),
+            ));
+        }
+        self.wait_idle(timeout)
+    }
+}
+
+/// Counts a worker out of its [`JobQueue`] when dropped.
+#[derive(Debug)]
+pub(crate) struct LiveGuard(Arc<JobQueue>);
+
+impl Drop for LiveGuard {
+    fn drop(&mut self) {
+        *self.0.live.lock().unwrap_or_else(PoisonError::into_inner) -= 1;
+        self.0.changed.notify_all();
+    }
+}

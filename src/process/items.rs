@@ -1,0 +1,120 @@
+//! Runs of length-prefixed items: how a chunk's arguments and its outcomes travel.
+//!
+//! Each item is a LEB128 length, then that many bytes (one postcard-encoded value). The lengths
+//! let a worker hand on a value it cannot decode (`echo`) and let both sides decode each value
+//! strictly: bytes left over inside an item mean it was of another type.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// Appends one item: its length, then its bytes.
+pub(crate) fn push(out: &mut Vec<u8>, bytes: &[u8]) {
+    let mut n = bytes.len();
+    loop {
+        let low = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(low);
+            break;
+        }
+        out.push(low | 0x80);
+    }
+    out.extend_from_slice(bytes);
+}
+
+/// Appends `value`, encoded, as one item (`scratch` is reused between calls).
+pub(crate) fn push_encoded<T: Serialize + ?Sized>(
+    out: &mut Vec<u8>,
+    value: &T,
+    scratch: &mut Vec<u8>,
+) -> Result<(), postcard::Error> {
+    let mut bytes = postcard::to_extend(value, std::mem::take(scratch))?;
+    push(out, &bytes);
+    bytes.clear();
+    *scratch = bytes;
+    Ok(())
+}
+
+/// The items of a run, in order; `Err` (once, then the end) where the framing is corrupt.
+pub(crate) fn split(mut run: &[u8]) -> impl Iterator<Item = Result<&[u8], String>> {
+    let mut broken = false;
+    std::iter::from_fn(move || {
+        if run.is_empty() || broken {
+            return None;
+        }
+        let mut len: usize = 0;
+        let mut shift = 0;
+        loop {
+            let Some((&b, rest)) = run.split_first() else {
+                broken = true;
+                return Some(Err("an item's length is cut off".to_string()));
+            };
+            run = rest;
+            if shift > 56 {
+                broken = true;
+                return Some(Err("an item's length is not a valid number".to_string()));
+            }
+            len |= usize::from(b & 0x7f) << shift;
+            shift += 7;
+            if b & 0x80 == 0 {
+                break;
+            }
+        }
+        if len > run.len() {
+            broken = true;
+            return Some(Err(format!(
+                "an item says it has {len} bytes, but only {} follow",
+                run.len()
+            )));
+        }
+        let (item, rest) = run.split_at(len);
+        run = rest;
+        Some(Ok(item))
+    })
+}
+
+/// Decodes all of `bytes` as one `T`: bytes left over mean they were a value of another type.
+pub(crate) fn decode_exact<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+    let (value, rest) = postcard::take_from_bytes::<T>(bytes).map_err(|e| e.to_string())?;
+    if rest.is_empty() {
+        Ok(value)
+    } else {
+        Err(format!(
+            "{} bytes left over after the value: it was of another type",
+            rest.len()
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn items_round_trip_and_corruption_is_caught() {
+        let mut run = Vec::new();
+        let big = vec![7u8; 300];
+        for item in [&b""[..], b"abc", &big] {
+            push(&mut run, item);
+        }
+        let got: Vec<&[u8]> = split(&run).collect::<Result<_, _>>().unwrap();
+        assert_eq!(got, [&b""[..], b"abc", &big[..]]);
+        let cut = &run[..run.len() - 1];
+        let last = split(cut).last().unwrap();
+        assert!(last.unwrap_err().contains("only 299 follow"));
+        let endless = [0xffu8; 12];
+        assert!(split(&endless).next().unwrap().is_err());
+        assert_eq!(split(&endless).count(), 1, "no items after a corrupt one");
+    }
+
+    #[test]
+    fn exact_decoding_refuses_other_types() {
+        let bytes = postcard::to_stdvec(&(1u64, 2u64)).unwrap();
+        assert_eq!(decode_exact::<(u64, u64)>(&bytes), Ok((1, 2)));
+        assert!(
+            decode_exact::<u64>(&bytes)
+                .unwrap_err()
+                .contains("left over")
+        );
+    }
+}

@@ -1,0 +1,280 @@
+//! Typed task handles: what a worker process runs, with its argument and result types known to
+//! the compiler, and fingerprinted on the wire.
+//!
+//! A [`Task<A, R>`] takes an `A` and gives an `R`. The library's own tasks are typed constants in
+//! [`tasks`](super::tasks) (`tasks::CALC_PI` is a `Task<(u64, u64), PiEstimate>`);
+//! [`cell_task!(f)`](crate::cell_task) makes one from a function in a notebook cell, its types
+//! taken from `f`'s signature. Every call that runs a task (`process::spawn`, each pool method)
+//! takes the handle, so arguments of the wrong type do not compile, and integer literals take the
+//! task's types (`&(1_000_000, 1)` is a `(u64, u64)` for `CALC_PI`).
+//!
+//! What crosses the process boundary is checked again at run time: a request carries the
+//! [`Signature`] of the handle (a fingerprint of `A` and of `R`), and a worker whose task has other
+//! types (a stale worker binary, a handle made with [`Task::named`] and the wrong types) refuses
+//! it with an error naming both signatures. Bytes never decode as a value of another type.
+//!
+//! # Examples
+//! ```
+//! use parlab::process::{Task, tasks};
+//! let t: Task<(u64, u64), parlab::pi::PiEstimate> = tasks::CALC_PI;
+//! assert_eq!(t.name(), "calc_pi");
+//! assert_eq!(t.signature_text(), "(u64, u64) -> PiEstimate");
+//! ```
+
+use std::borrow::Cow;
+use std::fmt;
+use std::marker::PhantomData;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// What a worker runs, without its types: a task known by name, or a notebook cell's function.
+///
+/// # Examples
+/// ```
+/// use parlab::process::TaskId;
+/// assert_eq!(TaskId::Named("sleep".into()).to_string(), "sleep");
+/// let cell = TaskId::Library { path: "/tmp/libcode_3.so".into(), symbol: "parlab_task_v2_square__1_9".into() };
+/// assert_eq!(cell.to_string(), "square");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum TaskId {
+    /// A task in [`TASKS`](super::tasks::TASKS), by name.
+    Named(Cow<'static, str>),
+    /// A notebook cell's function, made by [`cell_task!`](crate::cell_task): the entry point
+    /// `symbol` (`parlab_task_NAME__LINE_COLUMN`) in the shared library at `path` (the one evcxr
+    /// compiled for a cell).
+    Library {
+        /// The shared library that holds the entry point.
+        path: PathBuf,
+        /// The entry point's symbol.
+        symbol: String,
+    },
+}
+
+impl fmt::Display for TaskId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TaskId::Named(name) => f.write_str(name),
+            TaskId::Library { symbol, .. } => f.write_str(super::cell::task_name(symbol)),
+        }
+    }
+}
+
+/// The fingerprints of a task's argument type and result type, sent with every request.
+///
+/// Made from the types' names ([`std::any::type_name`]), which the worker binary and the caller
+/// compute from the same source; a worker refuses a request whose signature differs from its
+/// task's.
+///
+/// # Examples
+/// ```
+/// use parlab::process::Signature;
+/// assert_eq!(Signature::of::<u64, u64>(), Signature::of::<u64, u64>());
+/// assert_ne!(Signature::of::<i32, u64>(), Signature::of::<u64, u64>());
+/// assert_eq!(Signature::text::<Vec<String>, Option<f64>>(), "Vec<String> -> Option<f64>");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Signature {
+    /// Fingerprint of the argument type.
+    pub args: u64,
+    /// Fingerprint of the result type.
+    pub result: u64,
+}
+
+impl Signature {
+    /// The signature of a task from `A` to `R`.
+    pub fn of<A: ?Sized, R: ?Sized>() -> Self {
+        Signature {
+            args: fingerprint(std::any::type_name::<A>()),
+            result: fingerprint(std::any::type_name::<R>()),
+        }
+    }
+
+    /// `A -> R` in words, module paths left out: `(u64, u64) -> PiEstimate`.
+    pub fn text<A: ?Sized, R: ?Sized>() -> String {
+        format!(
+            "{} -> {}",
+            short_type_name(std::any::type_name::<A>()),
+            short_type_name(std::any::type_name::<R>())
+        )
+    }
+}
+
+/// FNV-1a, 64 bits: a stable fingerprint of a type's name (std's hasher may change between
+/// releases; this must not).
+fn fingerprint(name: &str) -> u64 {
+    name.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// A type's name without module paths: `alloc::vec::Vec<parlab::pi::PiEstimate>` -> `Vec<PiEstimate>`.
+pub(crate) fn short_type_name(full: &str) -> String {
+    let mut out = String::with_capacity(full.len());
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        out.push_str(word.rsplit("::").next().unwrap_or(word));
+        word.clear();
+    };
+    for c in full.chars() {
+        if c.is_alphanumeric() || c == '_' || c == ':' {
+            word.push(c);
+        } else {
+            flush(&mut word, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
+}
+
+/// A task that takes an `A` and gives an `R`, run by spawned workers and pools.
+///
+/// Get one from [`tasks`](super::tasks) (`tasks::CALC_PI`, `tasks::echo::<T>()`, ...) or from
+/// [`cell_task!(f)`](crate::cell_task) for a function in a notebook cell. Handles are cheap to
+/// clone, and calls take them by value or by reference.
+///
+/// # Examples
+/// ```
+/// use parlab::process::{Task, tasks};
+/// let sum: Task<Vec<f64>, f64> = tasks::SUM;
+/// assert_eq!(sum.to_string(), "sum");
+/// // A handle you name yourself is checked by the worker, not the compiler:
+/// let wrong: Task<String, u8> = Task::named("calc_pi");
+/// assert_eq!(wrong.signature_text(), "String -> u8");
+/// ```
+pub struct Task<A, R> {
+    id: TaskId,
+    _types: PhantomData<fn(A) -> R>,
+}
+
+impl<A, R> Task<A, R> {
+    /// The task `name` in the worker's registry, with the types you say it has.
+    ///
+    /// Prefer the typed constants in [`tasks`](super::tasks): with this, the compiler cannot
+    /// check the types, and a worker whose task `name` has others refuses to run it (an error
+    /// naming both signatures).
+    pub const fn named(name: &'static str) -> Self {
+        Task {
+            id: TaskId::Named(Cow::Borrowed(name)),
+            _types: PhantomData,
+        }
+    }
+
+    /// The entry point `symbol` in the shared library at `path`, with the types you say it has:
+    /// what [`cell_task!`](crate::cell_task) makes, by hand (the worker checks the types).
+    ///
+    /// # Examples
+    /// ```
+    /// let t: parlab::process::Task<u64, u64> = parlab::process::Task::library("/tmp/libcode_1.so", "parlab_task_v2_square__1_1");
+    /// assert_eq!(t.name(), "square");
+    /// ```
+    pub fn library(path: impl Into<PathBuf>, symbol: impl Into<String>) -> Self {
+        Task::from_id(TaskId::Library {
+            path: path.into(),
+            symbol: symbol.into(),
+        })
+    }
+
+    /// A handle on an untyped id, with the types the caller vouches for (checked by the worker).
+    pub(crate) fn from_id(id: TaskId) -> Self {
+        Task {
+            id,
+            _types: PhantomData,
+        }
+    }
+
+    /// What the worker runs.
+    pub fn id(&self) -> &TaskId {
+        &self.id
+    }
+
+    /// The task's name (for a cell task, its function's name).
+    pub fn name(&self) -> String {
+        self.id.to_string()
+    }
+
+    /// The fingerprints sent with each request.
+    pub fn signature(&self) -> Signature {
+        Signature::of::<A, R>()
+    }
+
+    /// `A -> R` in words.
+    pub fn signature_text(&self) -> String {
+        Signature::text::<A, R>()
+    }
+}
+
+impl<A, R> Clone for Task<A, R> {
+    fn clone(&self) -> Self {
+        Task::from_id(self.id.clone())
+    }
+}
+
+impl<A, R> PartialEq for Task<A, R> {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+    }
+}
+
+impl<A, R> fmt::Debug for Task<A, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Task({}: {})", self.id, self.signature_text())
+    }
+}
+
+impl<A, R> fmt::Display for Task<A, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.id, f)
+    }
+}
+
+/// A [`Task`] or a reference to one: what the calls that run tasks accept, so that both
+/// `pool.apply(tasks::CALC_PI, ..)` and `pool.apply(&my_task, ..)` work.
+///
+/// # Examples
+/// ```
+/// use parlab::process::{AsTask, tasks};
+/// let t = tasks::PID;
+/// assert_eq!(AsTask::as_task(&t).name(), (&t).as_task().name());
+/// ```
+pub trait AsTask<A, R> {
+    /// The handle.
+    fn as_task(&self) -> &Task<A, R>;
+}
+
+impl<A, R> AsTask<A, R> for Task<A, R> {
+    fn as_task(&self) -> &Task<A, R> {
+        self
+    }
+}
+
+impl<A, R> AsTask<A, R> for &Task<A, R> {
+    fn as_task(&self) -> &Task<A, R> {
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_names() {
+        assert_eq!(
+            short_type_name("alloc::vec::Vec<(alloc::string::String, parlab::pi::PiEstimate)>"),
+            "Vec<(String, PiEstimate)>"
+        );
+        assert_eq!(short_type_name("()"), "()");
+        assert_eq!(short_type_name("[u8; 4]"), "[u8; 4]");
+    }
+
+    #[test]
+    fn fingerprints_are_stable() {
+        // FNV-1a of "u64": a value fixed forever, so old and new workers agree.
+        assert_eq!(fingerprint("u64"), 0x4d35_d319_3e8d_66f2_u64);
+        assert_ne!(Signature::of::<u64, u32>(), Signature::of::<u32, u64>());
+    }
+}
