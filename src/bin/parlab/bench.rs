@@ -41,6 +41,10 @@ pub struct BenchArgs {
     /// Also draw the speed-up chart into this SVG file.
     #[arg(long)]
     pub svg: Option<PathBuf>,
+    /// `pool` only: time the same cases with Python's multiprocessing (the project's .venv, else
+    /// python3) in the same run, and print how many times faster parlab is per case.
+    #[arg(long)]
+    pub compare_python: bool,
 }
 
 /// One measured case: a line of `--json` output and a row of the table.
@@ -107,6 +111,12 @@ fn save_chart(group: &str, rows: &[BenchRow], path: &std::path::Path) -> Result<
 
 /// Measures the group named in `args`.
 fn measure(args: &BenchArgs) -> Result<Vec<BenchRow>, String> {
+    if args.compare_python && args.group != "pool" {
+        return Err(format!(
+            "--compare-python compares the `pool` group with Python's multiprocessing; `{}` has no Python side",
+            args.group
+        ));
+    }
     match args.group.as_str() {
         "pi" => measure_pi(args),
         "process" => bench_process::rows(args),

@@ -160,16 +160,26 @@ pub fn rows(args: &BenchArgs) -> Result<Vec<BenchRow>, String> {
         }
     }
 
+    let m = timing::measure("process start + join (spawn)", 20, || {
+        parlab::process::spawn_with(tasks::PID, &(), &fresh_options())
+            .and_then(|mut w| w.join(Duration::from_secs(10)))
+    })
+    .map_err(err)?;
+    add("process_start", 1, 1, m.median());
+
+    if args.compare_python {
+        let python = python_rows(workers)?;
+        print_comparison(&rows, &python);
+        rows.extend(python);
+        return Ok(rows);
+    }
+
     let sizes: Vec<u64> = crossover::sizes(3, 18)
         .into_iter()
         .filter(|&n| n <= args.samples)
         .collect();
     let tasks = crossover::TASKS;
-    let fresh = Options {
-        output: Output::Discard,
-        worker: sibling_worker(),
-        ..Options::default()
-    };
+    let fresh = fresh_options();
     eprintln!(
         "the exercise: {tasks} calc_pi tasks per run, {} to {} samples per task",
         sizes[0],
@@ -204,6 +214,90 @@ pub fn rows(args: &BenchArgs) -> Result<Vec<BenchRow>, String> {
         }
     }
     Ok(rows)
+}
+
+/// Options for a fresh spawned worker: no output, the sibling worker binary.
+fn fresh_options() -> Options {
+    Options {
+        output: Output::Discard,
+        worker: sibling_worker(),
+        ..Options::default()
+    }
+}
+
+/// The Python side of `--compare-python`, shipped inside this binary.
+const PYTHON_BENCH: &str = include_str!("bench_pool.py");
+
+/// Runs the same cases with Python's `multiprocessing.Pool` (its default start method here), as
+/// rows of the group `pool-python`.
+fn python_rows(workers: usize) -> Result<Vec<BenchRow>, String> {
+    let venv = crate::project::venv_python();
+    let python = if venv.is_file() {
+        venv
+    } else {
+        "python3".into()
+    };
+    let script = std::env::temp_dir().join(format!("parlab-bench-pool-{}.py", std::process::id()));
+    std::fs::write(&script, PYTHON_BENCH)
+        .map_err(|e| format!("could not write {}: {e}", script.display()))?;
+    eprintln!("the same cases in Python ({}):", python.display());
+    let out = std::process::Command::new(&python)
+        .arg(&script)
+        .arg(workers.to_string())
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit())
+        .output();
+    let _ = std::fs::remove_file(&script);
+    let out = out.map_err(|e| format!("could not run {}: {e}", python.display()))?;
+    if !out.status.success() {
+        return Err(format!("the Python side failed ({})", out.status));
+    }
+    let mut rows = Vec::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let v: serde_json::Value = serde_json::from_str(line)
+            .map_err(|e| format!("the Python side printed {line:?}: {e}"))?;
+        let (Some(case), Some(median_s), Some(samples)) = (
+            v["case"].as_str(),
+            v["median_s"].as_f64(),
+            v["samples"].as_u64(),
+        ) else {
+            return Err(format!("the Python side printed {line:?}"));
+        };
+        eprintln!(
+            "  {case:<28} {:>10} ({})",
+            timing::format_duration(Duration::from_secs_f64(median_s)),
+            v["method"].as_str().unwrap_or("?")
+        );
+        rows.push(BenchRow {
+            bench: "pool-python".into(),
+            case: case.into(),
+            threads: if case == "process_start" { 1 } else { workers },
+            samples,
+            median_s,
+            per_s: samples as f64 / median_s,
+        });
+    }
+    Ok(rows)
+}
+
+/// Prints, per case measured on both sides, how many times faster parlab was.
+fn print_comparison(parlab: &[BenchRow], python: &[BenchRow]) {
+    eprintln!("\nparlab against Python's multiprocessing, same machine, same run:");
+    eprintln!(
+        "  {:<30} {:>12} {:>12} {:>14}",
+        "case", "parlab", "Python", "parlab faster"
+    );
+    for py in python {
+        if let Some(rs) = parlab.iter().find(|r| r.case == py.case) {
+            eprintln!(
+                "  {:<30} {:>12} {:>12} {:>13.1}x",
+                py.case,
+                timing::format_duration(Duration::from_secs_f64(rs.median_s)),
+                timing::format_duration(Duration::from_secs_f64(py.median_s)),
+                py.median_s / rs.median_s
+            );
+        }
+    }
 }
 
 /// One `apply` of the `echo` task, on either pool (a trait object for the bench loop).
