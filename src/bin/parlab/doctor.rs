@@ -3,7 +3,7 @@
 use std::process::Command;
 
 use crate::project::{self, output};
-use crate::setup;
+use crate::{kernel, setup};
 
 /// Prints one line per tool; fails when something the lessons need is missing.
 pub fn run() -> Result<(), String> {
@@ -77,6 +77,12 @@ pub fn run() -> Result<(), String> {
         Err("needs Jupyter first".into())
     };
     line("`rust` kernel", kernel, fix);
+    let parlab_kernel = if venv_py.is_file() {
+        kernel::check_spec().and_then(|found| found.ok_or("not registered".into()))
+    } else {
+        Err("needs Jupyter first".into())
+    };
+    line("`parlab` kernel (the lessons')", parlab_kernel, fix);
     let worker = project::root().join("target/release/parlab-worker");
     line(
         "worker binary",
@@ -87,6 +93,7 @@ pub fn run() -> Result<(), String> {
         },
         fix,
     );
+    slots();
     if missing == 0 {
         println!(
             "Everything the lessons need is in place: `cargo run --release -- lab` opens them."
@@ -94,5 +101,52 @@ pub fn run() -> Result<(), String> {
         Ok(())
     } else {
         Err(format!("{missing} thing(s) missing: `{fix}` installs them"))
+    }
+}
+
+/// Lists the parlab kernel's build slots and evcxr's compile cache, with their disk use.
+fn slots() {
+    let found = kernel::slots();
+    let total: u64 = found.iter().map(|s| s.bytes).sum();
+    println!(
+        "  info     {:<28} {} of {} in {}, {} (`parlab clean` removes them)",
+        "kernel build slots",
+        found.len(),
+        kernel::MAX_SLOTS,
+        kernel::slots_dir().display(),
+        kernel::human_bytes(total)
+    );
+    for slot in &found {
+        let when = slot
+            .last_used
+            .and_then(|t| t.elapsed().ok())
+            .map_or(String::new(), |ago| {
+                format!(", last leased {} ago", ago_text(ago))
+            });
+        println!(
+            "           {:<8} {:>9}  {}{when}",
+            slot.name,
+            kernel::human_bytes(slot.bytes),
+            slot.state
+        );
+    }
+    if let Some(cache) = kernel::evcxr_cache_dir() {
+        println!(
+            "  info     {:<28} {} in {} (limit {} MiB)",
+            "evcxr compile cache",
+            kernel::human_bytes(kernel::disk_use(&cache)),
+            cache.display(),
+            kernel::CACHE_MIB
+        );
+    }
+}
+
+fn ago_text(ago: std::time::Duration) -> String {
+    let s = ago.as_secs();
+    match s {
+        0..120 => format!("{s} s"),
+        120..7200 => format!("{} min", s / 60),
+        7200..172800 => format!("{} h", s / 3600),
+        _ => format!("{} days", s / 86400),
     }
 }

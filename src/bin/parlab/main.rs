@@ -7,10 +7,13 @@
 //! parlab test             setup where needed, then every test, notebooks included
 //! parlab doctor           what is installed, what is missing and how to fix it
 //! parlab bench GROUP      measurements outside Jupyter (pi, ...)
+//! parlab kernel ...       the "Rust (parlab)" Jupyter kernel (Jupyter starts it)
+//! parlab clean            remove the kernel's build slots
 //! ```
 
 mod bench;
 mod doctor;
+mod kernel;
 mod project;
 mod render;
 mod setup;
@@ -29,7 +32,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Install what the lessons need where it is missing: rust-src, evcxr_jupyter, Jupyter in .venv, the `rust` kernel, the crate's binaries.
+    /// Install what the lessons need where it is missing: rust-src, evcxr_jupyter, Jupyter in .venv, the `rust` kernel, the crate's binaries, the `parlab` kernel.
     Setup,
     /// Run setup where needed, then open JupyterLab on notebooks/.
     Lab(LabArgs),
@@ -41,6 +44,10 @@ enum Command {
     Doctor,
     /// Measure outside Jupyter: `parlab bench pi --threads 1,2 --json`.
     Bench(bench::BenchArgs),
+    /// The "Rust (parlab)" Jupyter kernel: evcxr_jupyter on a persistent build slot (Jupyter starts it).
+    Kernel(kernel::KernelArgs),
+    /// Remove the kernel's build slots (target/parlab-kernel/slot-N) that no running kernel uses.
+    Clean,
 }
 
 #[derive(clap::Args)]
@@ -62,6 +69,8 @@ fn main() -> ExitCode {
         Command::Test => test(),
         Command::Doctor => doctor::run(),
         Command::Bench(args) => bench::run(args),
+        Command::Kernel(args) => kernel::run(args).map_err(|e| format!("kernel: {e}")),
+        Command::Clean => kernel::clean(),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

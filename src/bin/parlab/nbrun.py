@@ -1,7 +1,7 @@
 """Execute parlab notebooks in the real evcxr kernel and check what a learner would see.
 
 Used by `parlab render` and by the notebook tests. For each notebook it runs every cell through
-nbclient (kernel `rust`), then checks each cell's outputs:
+nbclient (kernel `parlab` unless `--kernel` says otherwise), then checks each cell's outputs:
 
 - an error output fails the cell, unless the cell is tagged `expect-error` (then an error must be
   there, and must contain the text in the cell's `parlab.expect` metadata when given);
@@ -125,11 +125,11 @@ def check_cells(nb, mode):
     return problems
 
 
-def run(path, mode, out_dir, budget, cell_timeout, summary):
+def run(path, mode, out_dir, budget, cell_timeout, summary, kernel):
     nb = nbformat.read(path, as_version=4)
     if mode == "solved":
         put_solutions(nb)
-    client = NotebookClient(nb, kernel_name="rust", timeout=cell_timeout, allow_errors=True,
+    client = NotebookClient(nb, kernel_name=kernel, timeout=cell_timeout, allow_errors=True,
                             record_timing=True, resources={"metadata": {"path": str(path.parent)}})
     started = time.monotonic()
     fatal = None
@@ -166,7 +166,7 @@ def run(path, mode, out_dir, budget, cell_timeout, summary):
     if summary:
         cells = sorted(s for s, _ in timed)
         print("PARLAB-SUMMARY " + json.dumps({
-            "notebook": path.name, "mode": mode, "ok": not problems, "seconds": round(elapsed, 2),
+            "notebook": path.name, "mode": mode, "kernel": kernel, "ok": not problems, "seconds": round(elapsed, 2),
             "cells": len(cells), "median_cell_s": cells[len(cells) // 2] if cells else None,
             "slowest_cell_s": slowest[0], "slowest_cell": slowest[1],
             "first_cell_s": timed[0][0] if timed else None}), flush=True)
@@ -181,13 +181,14 @@ def main():
     ap.add_argument("--budget", type=float, default=120.0, help="seconds per notebook (0: none)")
     ap.add_argument("--cell-timeout", type=int, default=300)
     ap.add_argument("--summary", action="store_true", help="print a JSON summary line per notebook")
+    ap.add_argument("--kernel", default="parlab", help="the Jupyter kernel name (parlab, or rust for plain evcxr)")
     a = ap.parse_args()
     ok = True
     for p in a.notebooks:
         if not p.is_file():
             print(f"error: no notebook at {p}", file=sys.stderr)
             sys.exit(2)
-        ok &= run(p, a.mode, a.out, a.budget, a.cell_timeout, a.summary)
+        ok &= run(p, a.mode, a.out, a.budget, a.cell_timeout, a.summary, a.kernel)
     sys.exit(0 if ok else 1)
 
 

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use crate::{project, setup};
+use crate::{kernel, project, setup};
 
 /// The notebook runner (Python, nbclient), shipped inside this binary.
 const RUNNER: &str = include_str!("nbrun.py");
@@ -28,6 +28,9 @@ pub struct RenderArgs {
     /// Print a JSON summary line per notebook (times of the notebook, its first and slowest cells).
     #[arg(long)]
     summary: bool,
+    /// The Jupyter kernel: `parlab` (the lessons' kernel, on a persistent build slot) or `rust` (plain evcxr).
+    #[arg(long, default_value = kernel::KERNEL_NAME)]
+    kernel: String,
 }
 
 /// Runs the notebooks; an error names each notebook and cell that failed.
@@ -41,6 +44,12 @@ pub fn run(args: RenderArgs) -> Result<(), String> {
                 "the evcxr kernel is not installed: run `cargo run --release -- setup` first"
                     .into(),
             );
+        }
+        if args.kernel == kernel::KERNEL_NAME && kernel::check_spec()?.is_none() {
+            return Err(format!(
+                "the `{}` kernel is not registered with Jupyter: run `cargo run --release -- setup` first",
+                kernel::KERNEL_NAME
+            ));
         }
     } else {
         setup::run()?;
@@ -65,8 +74,9 @@ pub fn run(args: RenderArgs) -> Result<(), String> {
         project::root().join(args.out)
     };
     println!(
-        "Executing {} notebook(s) in the `rust` kernel ({} mode), output in {}",
+        "Executing {} notebook(s) in the `{}` kernel ({} mode), output in {}",
         notebooks.len(),
+        args.kernel,
         args.mode,
         out.display()
     );
@@ -79,6 +89,8 @@ pub fn run(args: RenderArgs) -> Result<(), String> {
         .arg(&out)
         .arg("--budget")
         .arg(args.budget.to_string())
+        .arg("--kernel")
+        .arg(&args.kernel)
         .stdin(std::process::Stdio::null());
     if args.summary {
         cmd.arg("--summary");

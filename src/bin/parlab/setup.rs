@@ -99,6 +99,13 @@ fn steps() -> Vec<Step> {
             note: "",
             fix: "run `cargo build --release --bins` and read the compiler's error",
         },
+        Step {
+            name: "`parlab` Jupyter kernel registered (\"Rust (parlab)\", the lessons' kernel)",
+            check: crate::kernel::check_spec,
+            install: crate::kernel::install_spec,
+            note: "",
+            fix: "check that .venv/share/jupyter/kernels can be written (or remove .venv), then run setup again",
+        },
     ]
 }
 
