@@ -934,13 +934,22 @@ impl Parallelism {
     /// ```
     pub fn busy_note(&self) -> Option<String> {
         self.is_busy().then(|| {
+            let limit = if self.available < 1.2 {
+                "threads cannot speed anything up now: with no second core free, they stay near 1x"
+                    .to_owned()
+            } else {
+                format!(
+                    "speed-ups measured now stop near {:.1}x instead of {}x",
+                    self.available, self.cores
+                )
+            };
             format!(
                 "This machine is busy: only about {:.1} of its {} cores are free for this kernel \
-                 right now (other programs use the rest). Speed-ups measured now stop near \
-                 {:.1}x instead of {}x; the dotted \"available now\" line on the speed-up charts \
-                 shows that limit. To see what the cores can do, close other programs (or wait \
-                 until the machine is quiet) and run the timing cells again.",
-                self.available, self.cores, self.available, self.cores
+                 right now (other programs use the rest), so {limit}. The dotted \"available \
+                 now\" line on the speed-up charts shows that limit. To see what the cores can do, \
+                 close other programs (or wait until the machine is quiet) and run the timing \
+                 cells again.",
+                self.available, self.cores
             )
         })
     }
