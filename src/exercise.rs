@@ -3,6 +3,22 @@
 //! A check never takes the kernel down: a `todo!()` or any other panic in the learner's code is
 //! caught (and kept out of stderr), and code that runs too long is reported, not waited on forever.
 //!
+//! In the lessons every check runs under a time limit, and tests only code that compiled:
+//!
+//! ```text
+//! // the exercise cell: the learner's function, then the line that says it compiled
+//! fn calc_pi_k(samples: u64, k: usize, seed: u64) -> Result<PiEstimate, PiError> { todo!() }
+//! let calc_pi_k_defined = exercise::defined("calc_pi_k");
+//!
+//! // the check cell
+//! calc_pi_k_defined.check_within(Duration::from_secs(20), || threads::check_calc_pi_k(calc_pi_k))
+//! ```
+//!
+//! - [`check_within`]: run an attempt on its own thread, give up after a limit.
+//! - [`defined`] and [`Defined::check_within`]: the same, once per successful run of the exercise
+//!   cell (see [`Defined`] for why).
+//! - [`check`]: no time limit, for code that cannot block (the crate's own tests).
+//!
 //! # Examples
 //! ```
 //! use parlab::exercise::{check, Verdict};
@@ -17,8 +33,8 @@
 //! ```
 
 use std::fmt;
-use std::sync::mpsc;
-use std::time::Duration;
+use std::sync::{Mutex, mpsc};
+use std::time::{Duration, Instant};
 
 use crate::{display, panics};
 
@@ -28,6 +44,8 @@ use crate::{display, panics};
 pub struct Verdict {
     exercise: String,
     solved: bool,
+    /// Instead of "Solved" / "Not solved yet", when set.
+    headline: Option<String>,
     message: String,
 }
 
@@ -43,6 +61,7 @@ impl Verdict {
         Verdict {
             exercise: exercise.to_owned(),
             solved: true,
+            headline: None,
             message: message.into(),
         }
     }
@@ -58,6 +77,7 @@ impl Verdict {
         Verdict {
             exercise: exercise.to_owned(),
             solved: false,
+            headline: None,
             message: message.into(),
         }
     }
@@ -95,6 +115,7 @@ impl Verdict {
         } else {
             ("not-solved", "#9a6700", "Not solved yet")
         };
+        let headline = self.headline.as_deref().unwrap_or(headline);
         format!(
             "<div data-parlab-verdict=\"{state}\" style=\"border-left:4px solid {color};padding:4px 8px\">\
              <b>{headline}: {}</b><br>{}</div>",
@@ -111,10 +132,10 @@ impl Verdict {
 
 impl fmt::Display for Verdict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let headline = if self.solved {
-            "Solved"
-        } else {
-            "Not solved yet"
+        let headline = match (&self.headline, self.solved) {
+            (Some(h), _) => h.as_str(),
+            (None, true) => "Solved",
+            (None, false) => "Not solved yet",
         };
         write!(f, "{headline}: {}: {}", self.exercise, self.message)
     }
@@ -174,14 +195,138 @@ where
     // The waiting thread holds no lock: a fork in the learner's code need not warn about it.
     match crate::process::idle_wait(|| rx.recv_timeout(limit)) {
         Ok(outcome) => verdict_from(exercise, outcome),
-        Err(_) => Verdict::not_yet(
-            exercise,
-            format!(
-                "your code did not finish within {:.1} s: is something waiting forever \
-                 (a lock never released, a message never sent)? It is still running in the background.",
-                limit.as_secs_f64()
-            ),
-        ),
+        Err(_) => Verdict::not_yet(exercise, did_not_finish(limit)),
+    }
+}
+
+/// What [`check_within`] says when the learner's code overruns its limit.
+fn did_not_finish(limit: Duration) -> String {
+    let secs = limit.as_secs_f64();
+    let secs = if secs.fract() == 0.0 {
+        format!("{secs:.0}")
+    } else {
+        format!("{secs:.1}")
+    };
+    format!(
+        "your code did not finish within {secs} s. Is something waiting forever? A lock that is \
+         never released; a `recv()` or a loop over a channel's receiver waiting for a message that \
+         never comes (`for x in rx` and `rx.iter()` end only once every `Sender` is dropped, the \
+         original `tx` too: `drop(tx)` after handing out its clones); a thread that is never \
+         joined. Your code is still running in the background (a thread cannot be stopped), but \
+         the kernel and its variables are fine: no need to interrupt."
+    )
+}
+
+/// Proof that an exercise cell compiled and ran, made by the cell's last line; its check tests
+/// the cell's function only through this, once.
+///
+/// When an exercise cell fails to compile, evcxr keeps the function as it was the last time the
+/// cell compiled, so a check run after a compile error would test code the learner no longer
+/// sees. A `Defined` is made only when the cell compiles and runs, and [`Defined::check_within`]
+/// checks once per `Defined`: run again without running the exercise cell again (after a
+/// compile error there, say), the check says so instead of giving a verdict on the old code.
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// use parlab::exercise;
+///
+/// fn double(x: u32) -> u32 { x * 2 }
+/// let double_defined = exercise::defined("double"); // the exercise cell's last line
+///
+/// let first = double_defined.check_within(Duration::from_secs(5), || {
+///     if double(21) == 42 { Ok("double(21) = 42".into()) } else { Err("not 42".into()) }
+/// });
+/// assert!(first.is_solved());
+/// assert!(first.message().contains("defined"));
+/// // Checking again without the exercise cell running again: no verdict on old code.
+/// let again = double_defined.check_within(Duration::from_secs(5), || Ok("unused".into()));
+/// assert!(!again.is_solved());
+/// assert!(again.message().contains("compile error"));
+/// ```
+#[derive(Debug)]
+pub struct Defined {
+    exercise: String,
+    at: Instant,
+    checked: Mutex<Option<Instant>>,
+}
+
+/// Marks that the exercise cell defining `exercise` compiled and ran: its last line,
+/// `let NAME_defined = exercise::defined("NAME");`.
+///
+/// # Examples
+/// ```
+/// let d = parlab::exercise::defined("calc_pi_k");
+/// assert_eq!(d.exercise(), "calc_pi_k");
+/// ```
+pub fn defined(exercise: &str) -> Defined {
+    Defined {
+        exercise: exercise.to_owned(),
+        at: Instant::now(),
+        checked: Mutex::new(None),
+    }
+}
+
+impl Defined {
+    /// The name of the exercise.
+    ///
+    /// # Examples
+    /// ```
+    /// assert_eq!(parlab::exercise::defined("sort").exercise(), "sort");
+    /// ```
+    pub fn exercise(&self) -> &str {
+        &self.exercise
+    }
+
+    /// Like [`check_within`], the first time; the verdict says which definition it tested. Later
+    /// calls run nothing and say that the exercise cell has not run since (fix its compile error,
+    /// if it shows one, and run it).
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// let d = parlab::exercise::defined("noop");
+    /// assert!(d.check_within(Duration::from_secs(1), || Ok("fine".into())).is_solved());
+    /// assert!(!d.check_within(Duration::from_secs(1), || Ok("fine".into())).is_solved());
+    /// ```
+    pub fn check_within<F>(&self, limit: Duration, attempt: F) -> Verdict
+    where
+        F: FnOnce() -> Result<String, String> + Send + 'static,
+    {
+        let name = &self.exercise;
+        let previous = {
+            let mut checked = self.checked.lock().unwrap_or_else(|e| e.into_inner());
+            checked.replace(Instant::now())
+        };
+        if let Some(at) = previous {
+            return Verdict {
+                exercise: name.clone(),
+                solved: false,
+                headline: Some("Not checked again".into()),
+                message: format!(
+                    "`{name}` has not been defined again since it was checked {}, so there is no \
+                     new code to check. Run the exercise cell above; if it shows a compile error, \
+                     fix that first: until the cell compiles, `{name}` is still the version that \
+                     was checked.",
+                    ago(at.elapsed())
+                ),
+            };
+        }
+        let mut verdict = check_within(name, limit, attempt);
+        verdict.message.push_str(&format!(
+            " (This tested the `{name}` that the exercise cell defined {}.)",
+            ago(self.at.elapsed())
+        ));
+        verdict
+    }
+}
+
+/// `"just now"`, `"12 s ago"`, `"3 min ago"`.
+fn ago(d: Duration) -> String {
+    match d.as_secs() {
+        0 => "just now".to_owned(),
+        s @ 1..=119 => format!("{s} s ago"),
+        s => format!("{} min ago", s / 60),
     }
 }
 
@@ -223,6 +368,65 @@ mod tests {
         let v = Verdict::not_yet("<t>", "a < b");
         assert!(v.to_html().contains("&lt;t&gt;"));
         assert!(v.to_html().contains("a &lt; b"));
+    }
+
+    #[test]
+    fn a_channel_whose_sender_is_never_dropped_is_reported_not_waited_on() {
+        // A learner's calc_pi_k collecting hits over a channel, the original sender kept alive.
+        fn calc_pi_k(
+            samples: u64,
+            k: usize,
+            seed: u64,
+        ) -> Result<crate::pi::PiEstimate, crate::pi::PiError> {
+            let (tx, rx) = mpsc::channel();
+            std::thread::scope(|s| {
+                for r in crate::pi::split(samples, k)? {
+                    let tx = tx.clone();
+                    s.spawn(move || tx.send(crate::pi::count_hits(seed, r.start, r.end - r.start)));
+                }
+                crate::pi::PiEstimate::from_hits(rx.iter().sum(), samples)
+            })
+        }
+        let start = Instant::now();
+        let v = check_within("calc_pi_k", Duration::from_millis(300), || {
+            calc_pi_k(1000, 2, 1)
+                .map(|e| e.to_string())
+                .map_err(|e| e.to_string())
+        });
+        assert!(start.elapsed() < Duration::from_secs(5));
+        assert!(!v.is_solved());
+        assert!(
+            v.message().contains("did not finish within 0.3 s"),
+            "{}",
+            v.message()
+        );
+        assert!(v.message().contains("drop(tx)"), "{}", v.message());
+    }
+
+    #[test]
+    fn a_definition_is_checked_once() {
+        let d = defined("t");
+        let v = d.check_within(Duration::from_secs(5), || Err("wrong".into()));
+        assert!(!v.is_solved());
+        assert!(
+            v.message().starts_with(
+                "wrong (This tested the `t` that the exercise cell defined just now.)"
+            ),
+            "{}",
+            v.message()
+        );
+        // Checked again, as after a compile error in the exercise cell: no verdict on old code.
+        let v = d.check_within(Duration::from_secs(5), || Ok("right".into()));
+        assert!(!v.is_solved());
+        assert!(
+            v.to_string()
+                .starts_with("Not checked again: t: `t` has not been defined again"),
+            "{v}"
+        );
+        assert!(v.to_html().contains("data-parlab-verdict=\"not-solved\""));
+        assert!(v.to_html().contains("Not checked again"));
+        assert_eq!(ago(Duration::from_secs(75)), "75 s ago");
+        assert_eq!(ago(Duration::from_secs(300)), "5 min ago");
     }
 
     #[test]

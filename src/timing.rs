@@ -547,16 +547,56 @@ impl Sweep {
         Series::new(self.name.clone(), points)
     }
 
-    /// The sweep as a [`Table`], with a speed-up column relative to the first point.
+    /// True when every point did the same known work, or the work is unknown everywhere: then a
+    /// speed-up means something. A sweep over work sizes (samples, items) does not compare equal work.
     ///
     /// # Examples
     /// ```
-    /// let s = parlab::timing::sweep("n", &[10, 100], 1, |n| parlab::pi::calc_pi(n, 1))?;
+    /// use parlab::{pi, timing};
+    /// let threads = timing::sweep("threads", &[1, 2], 1, |k| pi::calc_pi_threads(10_000, k, 1))?;
+    /// assert!(threads.equal_work());
+    /// let sizes = timing::sweep("samples", &[10_000u64, 100_000], 1, |n| pi::calc_pi(n, 1))?;
+    /// assert!(!sizes.equal_work());
+    /// # Ok::<(), timing::TimingError>(())
+    /// ```
+    pub fn equal_work(&self) -> bool {
+        let mut works = self.points.iter().map(|(_, m)| m.work);
+        let first = works.next().flatten();
+        works.all(|w| w == first)
+    }
+
+    /// The sweep as a [`Table`]: with a speed-up column relative to the first point when every
+    /// point did the same work, else with the time per unit of work (per sample, say), as a
+    /// speed-up between different amounts of work means nothing.
+    ///
+    /// # Examples
+    /// ```
+    /// use parlab::{pi, timing};
+    /// let s = timing::sweep("samples", &[10u64, 100], 1, |n| pi::calc_pi(n, 1))?;
     /// assert_eq!(s.table().rows.len(), 2);
-    /// # Ok::<(), parlab::timing::TimingError>(())
+    /// assert_eq!(s.table().headers.last().unwrap(), "time per sample");
+    /// let t = timing::sweep("threads", &[1, 2], 1, |k| pi::calc_pi_threads(1000, k, 1))?;
+    /// assert_eq!(t.table().headers.last().unwrap(), "speed-up");
+    /// # Ok::<(), timing::TimingError>(())
     /// ```
     pub fn table(&self) -> Table {
-        table_with_speedup(self.points.iter().map(|(_, m)| m))
+        if self.equal_work() {
+            return table_with_speedup(self.points.iter().map(|(_, m)| m));
+        }
+        let unit = self.param.strip_suffix('s').unwrap_or("unit of work");
+        let mut headers = MEASUREMENT_HEADERS.to_vec();
+        let per = format!("time per {unit}");
+        headers.push(&per);
+        let mut table = Table::new(headers);
+        for (_, m) in &self.points {
+            let mut row = measurement_row(m, None);
+            row.push(match m.work {
+                Some(w) if w > 0 => format_seconds(m.seconds() / w as f64),
+                _ => "-".to_owned(),
+            });
+            table.push(row);
+        }
+        table
     }
 
     /// Shows the sweep as an HTML table in evcxr (called by the kernel).
@@ -833,6 +873,239 @@ impl fmt::Display for Table {
     }
 }
 
+/// How much parallel work the machine offers this process right now: `cores` spinning threads
+/// against one, from [`available_parallelism`].
+///
+/// On an idle machine `available` is close to `cores`; when other programs keep cores busy it is
+/// lower, and no speed-up measured meanwhile can beat it.
+///
+/// # Examples
+/// ```
+/// let now = parlab::timing::Parallelism { cores: 2, available: 1.2, window: std::time::Duration::from_millis(100) };
+/// assert!(now.is_busy());
+/// assert!(now.to_string().contains("1.2 of 2 cores"));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Parallelism {
+    /// The cores the operating system offers this process (`std::thread::available_parallelism`).
+    pub cores: usize,
+    /// How many cores' worth of work `cores` threads got done at once, against one thread alone.
+    pub available: f64,
+    /// How long each spinning run lasted.
+    pub window: Duration,
+}
+
+/// Below this share of the cores, [`Parallelism::is_busy`] says the machine is busy.
+const BUSY_SHARE: f64 = 0.8;
+
+impl Parallelism {
+    /// True when well under the cores are free: less than 80% of them (1.6 of 2, say).
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// let quiet = parlab::timing::Parallelism { cores: 2, available: 1.95, window: Duration::ZERO };
+    /// assert!(!quiet.is_busy());
+    /// ```
+    pub fn is_busy(&self) -> bool {
+        self.available < BUSY_SHARE * self.cores as f64
+    }
+
+    /// The best speed-up `threads` threads can get now: `min(threads, available)`, at least 1.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// let now = parlab::timing::Parallelism { cores: 2, available: 1.3, window: Duration::ZERO };
+    /// assert_eq!(now.best_speedup(4.0), 1.3);
+    /// assert_eq!(now.best_speedup(1.0), 1.0);
+    /// ```
+    pub fn best_speedup(&self, threads: f64) -> f64 {
+        threads.min(self.available).max(1.0_f64.min(threads))
+    }
+
+    /// A note for the learner when the machine is busy ([`Parallelism::is_busy`]), else `None`.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// let busy = parlab::timing::Parallelism { cores: 2, available: 1.1, window: Duration::ZERO };
+    /// assert!(busy.busy_note().unwrap().contains("only about 1.1 of its 2 cores"));
+    /// ```
+    pub fn busy_note(&self) -> Option<String> {
+        self.is_busy().then(|| {
+            let limit = if self.available < 1.2 {
+                "threads cannot speed anything up now: with no second core free, they stay near 1x"
+                    .to_owned()
+            } else {
+                format!(
+                    "speed-ups measured now stop near {:.1}x instead of {}x",
+                    self.available, self.cores
+                )
+            };
+            format!(
+                "This machine is busy: only about {:.1} of its {} cores are free for this kernel \
+                 right now (other programs use the rest), so {limit}. The dotted \"available \
+                 now\" line on the speed-up charts shows that limit. To see what the cores can do, \
+                 close other programs (or wait until the machine is quiet) and run the timing \
+                 cells again.",
+                self.available, self.cores
+            )
+        })
+    }
+
+    /// Shows the measurement in evcxr: one line, and a visible note when the machine is busy.
+    ///
+    /// # Examples
+    /// ```
+    /// parlab::timing::available_parallelism()?.evcxr_display();
+    /// # Ok::<(), parlab::timing::TimingError>(())
+    /// ```
+    pub fn evcxr_display(&self) {
+        let mut html = format!(
+            "<p data-parlab-parallelism=\"{:.2}\">Available now: <b>{:.1} of {} cores</b> \
+             <small>({} spinning threads did {:.2}x the work of one, in {} each)</small></p>",
+            self.available,
+            self.available,
+            self.cores,
+            self.cores,
+            self.available,
+            format_duration(self.window)
+        );
+        if let Some(note) = self.busy_note() {
+            html += &busy_note_html(&note);
+        }
+        display::show("text/html", &html);
+    }
+}
+
+/// A busy-machine note as a visible HTML box.
+pub(crate) fn busy_note_html(note: &str) -> String {
+    format!(
+        "<div data-parlab-note=\"busy\" style=\"border-left:4px solid #b35900;background:#fff4e5;\
+         padding:4px 8px;margin:4px 0\"><b>Note:</b> {}</div>",
+        display::escape_html(note)
+    )
+}
+
+impl fmt::Display for Parallelism {
+    /// `available now: 1.9 of 2 cores`, and the note when busy.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "available now: {:.1} of {} cores ({} spinning threads did {:.2}x the work of one)",
+            self.available, self.cores, self.cores, self.available
+        )?;
+        if let Some(note) = self.busy_note() {
+            write!(f, "\nNote: {note}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Measures how much parallelism the machine offers right now: one thread spinning for 100 ms,
+/// then one thread per core for 100 ms (twice each, alternating); `available` is how many times
+/// the work of one thread they got done together.
+///
+/// Run it just before a timing section: a speed-up measured while other programs keep cores busy
+/// cannot beat it, and [`Parallelism::busy_note`] says so.
+///
+/// # Errors
+/// [`TimingError::Failed`] if a thread cannot start.
+///
+/// # Examples
+/// ```
+/// let now = parlab::timing::available_parallelism()?;
+/// assert!(now.available > 0.0 && now.cores >= 1);
+/// println!("{now}");
+/// # Ok::<(), parlab::timing::TimingError>(())
+/// ```
+pub fn available_parallelism() -> Result<Parallelism, TimingError> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    available_parallelism_with(cores, Duration::from_millis(100))
+}
+
+/// [`available_parallelism`] with `threads` spinning threads and runs of `window` each.
+///
+/// # Errors
+/// [`TimingError::ZeroRepeats`] for 0 threads or a zero window, [`TimingError::Failed`] if a
+/// thread cannot start.
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// let now = parlab::timing::available_parallelism_with(1, Duration::from_millis(20))?;
+/// assert!((0.5..1.5).contains(&now.available)); // one thread against one
+/// # Ok::<(), parlab::timing::TimingError>(())
+/// ```
+pub fn available_parallelism_with(
+    threads: usize,
+    window: Duration,
+) -> Result<Parallelism, TimingError> {
+    if threads == 0 || window.is_zero() {
+        return Err(TimingError::ZeroRepeats);
+    }
+    let mut one = 0u64;
+    let mut many = 0u64;
+    for _ in 0..2 {
+        one += spin(1, window)?;
+        many += spin(threads, window)?;
+    }
+    Ok(Parallelism {
+        cores: threads,
+        available: if one == 0 {
+            0.0
+        } else {
+            many as f64 / one as f64
+        },
+        window,
+    })
+}
+
+/// Blocks of work that `threads` threads, started together, get done in `window`.
+fn spin(threads: usize, window: Duration) -> Result<u64, TimingError> {
+    use std::sync::atomic::{AtomicU8, Ordering};
+    const BLOCK: u64 = 1 << 14; // about 16 µs of counting
+    const WAIT: u8 = 0;
+    const GO: u8 = 1;
+    // Not a Barrier: if a thread cannot start, the others must not wait for it forever.
+    let start = AtomicU8::new(WAIT);
+    std::thread::scope(|s| {
+        let handles = (0..threads)
+            .map(|i| {
+                let start = &start;
+                std::thread::Builder::new()
+                    .name("spin".into())
+                    .spawn_scoped(s, move || {
+                        while start.load(Ordering::Acquire) == WAIT {
+                            std::thread::yield_now();
+                        }
+                        if start.load(Ordering::Acquire) != GO {
+                            return 0;
+                        }
+                        let deadline = Instant::now() + window;
+                        let mut blocks = 0u64;
+                        while Instant::now() < deadline {
+                            black_box(crate::pi::count_hits_unwatched(
+                                i as u64,
+                                blocks * BLOCK,
+                                BLOCK,
+                            ));
+                            blocks += 1;
+                        }
+                        blocks
+                    })
+                    .map_err(|e| TimingError::Failed {
+                        label: "available parallelism".into(),
+                        message: format!("could not start a thread: {e}"),
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>();
+        start.store(if handles.is_ok() { GO } else { GO + 1 }, Ordering::Release);
+        Ok(handles?.into_iter().map(|h| h.join().unwrap_or(0)).sum())
+    })
+}
+
 /// A duration with 3 significant digits and a unit: `812 ns`, `1.50 ms`, `12.3 s`.
 ///
 /// # Examples
@@ -841,7 +1114,20 @@ impl fmt::Display for Table {
 /// assert_eq!(parlab::timing::format_duration(Duration::from_micros(1500)), "1.50 ms");
 /// ```
 pub fn format_duration(d: Duration) -> String {
-    let s = d.as_secs_f64();
+    format_seconds(d.as_secs_f64())
+}
+
+/// Seconds with 3 significant digits and a unit, below a nanosecond too: `1.02 ns`, `0.350 ns`.
+///
+/// # Examples
+/// ```
+/// assert_eq!(parlab::timing::format_seconds(1.02e-9), "1.02 ns");
+/// assert_eq!(parlab::timing::format_seconds(2.5), "2.50 s");
+/// ```
+pub fn format_seconds(s: f64) -> String {
+    if s > 0.0 && s < 1e-9 {
+        return format!("{:.3} ns", s * 1e9);
+    }
     let (value, unit) = if s >= 1.0 {
         (s, "s")
     } else if s >= 1e-3 {
@@ -944,8 +1230,12 @@ mod tests {
         assert_eq!(s.to_series(Metric::Seconds).points[1].0, 1_000_000.0);
         let text = s.to_string();
         assert!(
-            text.contains("samples = 1000000") && text.contains("speed-up"),
+            text.contains("samples = 1000000") && text.contains("time per sample"),
             "{text}"
+        );
+        assert!(
+            !text.contains("speed-up"),
+            "a size sweep has no speed-up: {text}"
         );
     }
 

@@ -10,10 +10,14 @@ static FONT: &[u8] = include_bytes!("DejaVuSans.ttf");
 /// The font family plotters looks up, and the SVG asks the viewer for.
 const FAMILY: &str = "sans-serif";
 
-const TITLE_SIZE: u32 = 22;
-const DESC_SIZE: u32 = 17;
-const LABEL_SIZE: u32 = 15;
-const LEGEND_SIZE: u32 = 15;
+// Font sizes as plotters takes them; its SVG says `font-size` = size / 1.24 pixels, so 17 is
+// drawn at 13.7 px, just above MIN_TEXT.
+const TITLE_SIZE: u32 = 24;
+const DESC_SIZE: u32 = 18;
+const LABEL_SIZE: u32 = 17;
+const LEGEND_SIZE: u32 = 17;
+/// plotters' SVG backend writes a font of size `s` as `font-size = s / SVG_SCALE`.
+const SVG_SCALE: f64 = 1.24;
 
 /// Colour-blind-safe colours (Okabe and Ito), one per series in turn.
 const PALETTE: [RGBColor; 6] = [
@@ -25,6 +29,8 @@ const PALETTE: [RGBColor; 6] = [
     RGBColor(86, 180, 233),  // sky blue
 ];
 const IDEAL: RGBColor = RGBColor(128, 128, 128);
+/// The "available now" line: near-black, dotted, so it differs from the grey dashed ideal.
+const AVAILABLE: RGBColor = RGBColor(40, 40, 40);
 
 /// Registers the bundled font under "sans-serif". Called by every chart: a registration made in one
 /// evcxr cell is gone in the next (each cell has its own copy of plotters' statics).
@@ -72,39 +78,52 @@ pub(super) enum Kind {
     LogLog,
 }
 
-/// A bar chart, as SVG text.
+/// The smallest text any chart draws: its SVG `font-size` in pixels, at the chart's own 720 px.
+pub(super) const MIN_TEXT: u32 = 13;
+
+/// About how wide a character of DejaVu Sans is, as a share of plotters' font size (0.56 of the
+/// SVG font size).
+const CHAR_WIDTH: f64 = 0.56 / SVG_SCALE;
+
+/// A bar chart, as SVG text: bars standing up with their names below when the names fit there
+/// at a readable size, else lying bars with the names (wrapped if long) on the left.
 pub(super) fn bars(title: &str, y_label: &str, bars: &[(&str, f64)]) -> Result<String, ChartError> {
     register_font()?;
     let n = bars.len();
-    let (lo, hi) = min_max(bars.iter().map(|b| b.1));
-    let (lo, hi) = (lo.min(0.0), hi.max(0.0));
-    let span = if hi > lo { hi - lo } else { 1.0 };
-    // Room for the value labels above (and below) the bars.
-    let y_range = (if lo < 0.0 { lo - 0.12 * span } else { 0.0 })..(hi + 0.12 * span);
-
-    // Bar names: smaller when they would run into each other (a character is about 0.45 of the
-    // font size), and turned on their side when even that is not enough.
-    let labels: Vec<String> = bars.iter().map(|b| b.0.to_string()).collect();
-    let longest = labels
+    let longest = bars
         .iter()
-        .map(|l| l.chars().count())
+        .map(|b| b.0.chars().count())
         .max()
         .unwrap_or(1)
         .max(1) as f64;
     let per_bar = (WIDTH - 105) as f64 / n as f64;
-    let fit = 0.9 * per_bar / (0.45 * longest);
-    let turned = fit < 11.0;
-    let name_size = fit.clamp(11.0, LABEL_SIZE as f64);
-    // Turned names get at most a third of the height: a smaller font when they are long
-    // (DejaVu Sans averages about 0.55 of the font size per character).
-    let turned_size = ((HEIGHT as f64 / 3.0 - 20.0) / (0.55 * longest)).clamp(8.0, 13.0);
-    let name_area = if turned {
-        (0.55 * turned_size * longest + 20.0).min(HEIGHT as f64 / 3.0) as u32
+    let fit = 0.92 * per_bar / (CHAR_WIDTH * longest);
+    if fit >= MIN_TEXT as f64 * SVG_SCALE {
+        upright_bars(title, y_label, bars, fit.min(LABEL_SIZE as f64))
     } else {
-        40
-    };
-    let bottom = y_range.start;
+        lying_bars(title, y_label, bars)
+    }
+}
 
+/// The value axis of a bar chart: from 0 (or below, for negative values), with room for the
+/// value written at the end of each bar.
+fn value_range(bars: &[(&str, f64)], room: f64) -> std::ops::Range<f64> {
+    let (lo, hi) = min_max(bars.iter().map(|b| b.1));
+    let (lo, hi) = (lo.min(0.0), hi.max(0.0));
+    let span = if hi > lo { hi - lo } else { 1.0 };
+    (if lo < 0.0 { lo - room * span } else { 0.0 })..(hi + room * span)
+}
+
+/// Bars standing up, their names under them at `name_size` pixels.
+fn upright_bars(
+    title: &str,
+    y_label: &str,
+    bars: &[(&str, f64)],
+    name_size: f64,
+) -> Result<String, ChartError> {
+    let n = bars.len();
+    let labels: Vec<String> = bars.iter().map(|b| b.0.to_string()).collect();
+    let y_range = value_range(bars, 0.12);
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
@@ -112,12 +131,12 @@ pub(super) fn bars(title: &str, y_label: &str, bars: &[(&str, f64)]) -> Result<S
         let mut chart = ChartBuilder::on(&root)
             .caption(title, (FAMILY, TITLE_SIZE))
             .margin(15)
-            .x_label_area_size(name_area)
+            .x_label_area_size(40)
             .y_label_area_size(75)
             .build_cartesian_2d((0..n - 1).into_segmented(), y_range)
             .map_err(draw_err)?;
         let x_fmt = |v: &SegmentValue<usize>| match v {
-            SegmentValue::CenterOf(i) if !turned => labels.get(*i).cloned().unwrap_or_default(),
+            SegmentValue::CenterOf(i) => labels.get(*i).cloned().unwrap_or_default(),
             _ => String::new(),
         };
         let y_fmt = |v: &f64| fmt_num(*v);
@@ -134,23 +153,6 @@ pub(super) fn bars(title: &str, y_label: &str, bars: &[(&str, f64)]) -> Result<S
             .light_line_style(WHITE)
             .draw()
             .map_err(draw_err)?;
-
-        if turned {
-            // plotters centres turned tick labels on the tick, across the axis: draw them here,
-            // each ending just below its bar and reading upwards.
-            let style = (FAMILY, turned_size)
-                .into_font()
-                .transform(FontTransform::Rotate270)
-                .color(&BLACK)
-                .pos(Pos::new(HPos::Right, VPos::Center));
-            for (i, label) in labels.iter().enumerate() {
-                let (x, y) = chart
-                    .plotting_area()
-                    .map_coordinate(&(SegmentValue::CenterOf(i), bottom));
-                root.draw(&Text::new(label.as_str(), (x, y + 10), &style))
-                    .map_err(draw_err)?;
-            }
-        }
 
         let plot_width = chart.plotting_area().dim_in_pixel().0;
         let gap = (plot_width as f64 / n as f64 * 0.15).round() as u32;
@@ -183,6 +185,111 @@ pub(super) fn bars(title: &str, y_label: &str, bars: &[(&str, f64)]) -> Result<S
     Ok(svg)
 }
 
+/// `text` in lines of at most `width` characters, broken at spaces where it can be.
+pub(super) fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for word in text.split(' ') {
+        match lines.last_mut() {
+            Some(line) if line.chars().count() + 1 + word.chars().count() <= width => {
+                line.push(' ');
+                line.push_str(word);
+            }
+            _ => lines.push(word.to_owned()),
+        }
+    }
+    lines
+}
+
+/// Bars lying down, first at the top, their names on the left (wrapped to fit).
+fn lying_bars(title: &str, x_label: &str, bars: &[(&str, f64)]) -> Result<String, ChartError> {
+    let n = bars.len();
+    // Names get at most 40% of the width, in lines of at least 12 characters.
+    let max_chars = ((0.4 * WIDTH as f64 - 20.0) / (CHAR_WIDTH * LABEL_SIZE as f64)) as usize;
+    let names: Vec<Vec<String>> = bars.iter().map(|b| wrap(b.0, max_chars.max(12))).collect();
+    let widest = names
+        .iter()
+        .flatten()
+        .map(|l| l.chars().count())
+        .max()
+        .unwrap_or(1) as f64;
+    let name_area = (CHAR_WIDTH * LABEL_SIZE as f64 * widest + 20.0) as u32;
+    let x_range = value_range(bars, 0.16);
+    let line_height = LABEL_SIZE as f64 * 1.2;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+        root.fill(&WHITE).map_err(draw_err)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, (FAMILY, TITLE_SIZE))
+            .margin(15)
+            .x_label_area_size(50)
+            .y_label_area_size(name_area)
+            .build_cartesian_2d(x_range, (0..n - 1).into_segmented())
+            .map_err(draw_err)?;
+        let x_fmt = |v: &f64| fmt_num(*v);
+        let no_names = |_: &SegmentValue<usize>| String::new();
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .y_labels(n + 1)
+            .y_label_formatter(&no_names)
+            .x_label_formatter(&x_fmt)
+            .x_desc(x_label)
+            .label_style((FAMILY, LABEL_SIZE))
+            .axis_desc_style((FAMILY, DESC_SIZE))
+            .light_line_style(WHITE)
+            .draw()
+            .map_err(draw_err)?;
+        // Bar i lies in segment n - 1 - i, so the first bar is at the top.
+        let slot = |i: usize| n - 1 - i;
+        let name_style = (FAMILY, LABEL_SIZE)
+            .into_font()
+            .color(&BLACK)
+            .pos(Pos::new(HPos::Right, VPos::Center));
+        for (i, lines) in names.iter().enumerate() {
+            let (x0, y) = chart
+                .plotting_area()
+                .map_coordinate(&(chart.x_range().start, SegmentValue::CenterOf(slot(i))));
+            let top = y as f64 - line_height * (lines.len() as f64 - 1.0) / 2.0;
+            for (j, line) in lines.iter().enumerate() {
+                let at = (x0 - 8, (top + j as f64 * line_height).round() as i32);
+                root.draw(&Text::new(line.as_str(), at, &name_style))
+                    .map_err(draw_err)?;
+            }
+        }
+        let plot_height = chart.plotting_area().dim_in_pixel().1;
+        let gap = (plot_height as f64 / n as f64 * 0.18).round() as u32;
+        let bar_style = PALETTE[0].filled();
+        chart
+            .draw_series(bars.iter().enumerate().map(|(i, &(_, v))| {
+                let mut r = Rectangle::new(
+                    [
+                        (0.0, SegmentValue::Exact(slot(i))),
+                        (v, SegmentValue::Exact(slot(i) + 1)),
+                    ],
+                    bar_style,
+                );
+                r.set_margin(gap, gap, 0, 0);
+                r
+            }))
+            .map_err(draw_err)?;
+        chart
+            .draw_series(bars.iter().enumerate().map(|(i, &(_, v))| {
+                let h_pos = if v < 0.0 { HPos::Right } else { HPos::Left };
+                let style = (FAMILY, LABEL_SIZE)
+                    .into_font()
+                    .color(&BLACK)
+                    .pos(Pos::new(h_pos, VPos::Center));
+                let dx = if v < 0.0 { -5 } else { 5 };
+                EmptyElement::at((v, SegmentValue::CenterOf(slot(i))))
+                    + Text::new(fmt_num(v), (dx, 0), style)
+            }))
+            .map_err(draw_err)?;
+        root.present().map_err(draw_err)?;
+    }
+    Ok(svg)
+}
+
 /// A line chart (linear, speed-up or log-log), as SVG text.
 pub(super) fn lines(
     title: &str,
@@ -190,6 +297,7 @@ pub(super) fn lines(
     y_label: &str,
     series: &[Series],
     kind: Kind,
+    available: Option<&Series>,
 ) -> Result<String, ChartError> {
     register_font()?;
     let (x0, x1) = min_max(series.iter().flat_map(|s| s.points.iter().map(|p| p.0)));
@@ -222,9 +330,9 @@ pub(super) fn lines(
                 .collect()
         })
         .collect();
-    if let Some(ideal) = &ideal {
+    for extra in ideal.iter().chain(available.map(|a| &a.points)) {
         paths.push(
-            ideal
+            extra
                 .iter()
                 .map(|&(x, y)| (norm(x, xr), norm(y, yr)))
                 .collect(),
@@ -233,6 +341,9 @@ pub(super) fn lines(
     let mut names: Vec<&str> = series.iter().map(|s| s.name.as_str()).collect();
     if ideal.is_some() {
         names.push(IDEAL_NAME);
+    }
+    if let Some(a) = available {
+        names.push(&a.name);
     }
     let position = legend_corner(&paths, &names);
 
@@ -247,6 +358,7 @@ pub(super) fn lines(
             y_label,
             series,
             ideal: ideal.as_deref(),
+            available,
             position,
             // Thread counts are whole numbers: tick only those (up to 16 of them).
             whole_x: (kind == Kind::Speedup)
@@ -329,6 +441,8 @@ struct Area<'r> {
     y_label: &'r str,
     series: &'r [Series],
     ideal: Option<&'r [(f64, f64)]>,
+    /// The best speed-up the machine allowed when measured (dotted).
+    available: Option<&'r Series>,
     position: SeriesLabelPosition,
     /// How many whole-number ticks the x axis gets, when every x is a whole number.
     whole_x: Option<usize>,
@@ -399,6 +513,24 @@ impl Area<'_> {
                     EmptyElement::at((x, y))
                         + PathElement::new(vec![(0, 0), (7, 0)], style)
                         + PathElement::new(vec![(13, 0), (20, 0)], style)
+                });
+        }
+        if let Some(available) = self.available {
+            let style = AVAILABLE.stroke_width(2);
+            chart
+                .draw_series(DashedLineSeries::new(
+                    available.points.iter().copied(),
+                    2,
+                    5,
+                    style,
+                ))
+                .map_err(draw_err)?
+                .label(available.name.as_str())
+                .legend(move |(x, y)| {
+                    EmptyElement::at((x, y))
+                        + PathElement::new(vec![(0, 0), (2, 0)], style)
+                        + PathElement::new(vec![(7, 0), (9, 0)], style)
+                        + PathElement::new(vec![(14, 0), (16, 0)], style)
                 });
         }
         for (i, s) in self.series.iter().enumerate() {

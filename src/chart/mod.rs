@@ -1,12 +1,14 @@
 //! Charts: plotters charts as inline SVG in evcxr, and the same charts as SVG files.
 //!
 //! - [`bars`]: one bar per variant (seconds per variant, say).
-//! - [`speedup`]: speed-up against threads, with the ideal line y = x.
+//! - [`speedup`]: speed-up against threads, with the ideal line y = x;
+//!   [`speedup_available`] adds what the machine offered when measured.
 //! - [`loglog`]: log-log axes (time against samples, a series per method).
 //! - [`lines`]: lines on linear axes.
 //!
 //! Each returns a [`Chart`]: SVG text plus a text description (alt text). In evcxr a `Chart` shows
-//! inline; elsewhere it prints its description, and [`Chart::save`] writes an SVG file.
+//! inline, as an image whose alt text is the description; elsewhere it prints its description,
+//! and [`Chart::save`] writes an SVG file.
 //! Text stays as SVG `<text>` (drawn by the viewer's sans-serif font); the bundled DejaVu Sans is
 //! registered inside every call, because plotters has no system font here and a `static` does not
 //! carry over from one evcxr cell to the next.
@@ -150,6 +152,8 @@ pub enum ChartError {
 pub struct Chart {
     svg: String,
     description: String,
+    /// A note shown under the chart (a busy machine, say), also in the description.
+    note: Option<String>,
 }
 
 impl Chart {
@@ -167,7 +171,53 @@ impl Chart {
             Some(end) => format!("{}{}{}", &svg[..end], head, &svg[end + 1..]),
             None => svg,
         };
-        Chart { svg, description }
+        Chart {
+            svg,
+            description,
+            note: None,
+        }
+    }
+
+    /// The same chart with a note shown under it (and added to its description).
+    ///
+    /// # Examples
+    /// ```
+    /// let c = parlab::chart::bars("t", "time (s)", &[("a", 1.0)])?.with_note("measured on a busy machine");
+    /// assert!(c.description().ends_with("Note: measured on a busy machine"));
+    /// assert!(c.to_html().contains("measured on a busy machine"));
+    /// # Ok::<(), parlab::chart::ChartError>(())
+    /// ```
+    #[must_use]
+    pub fn with_note(mut self, note: impl Into<String>) -> Self {
+        let note = note.into();
+        self.description = format!("{} Note: {note}", self.description);
+        self.note = Some(note);
+        self
+    }
+
+    /// The chart as HTML: an `<img>` of the SVG whose alt text is the description (what
+    /// JupyterLab and the rendered HTML pages show, so a screen reader reads the description),
+    /// then the note, if any.
+    ///
+    /// # Examples
+    /// ```
+    /// let c = parlab::chart::bars("t", "time (s)", &[("a", 1.0)])?;
+    /// let html = c.to_html();
+    /// assert!(html.contains("<img src=\"data:image/svg+xml;base64,"));
+    /// assert!(html.contains("alt=\"Bar chart &quot;t&quot;: time (s) per variant: a 1.\""));
+    /// # Ok::<(), parlab::chart::ChartError>(())
+    /// ```
+    pub fn to_html(&self) -> String {
+        let note = self
+            .note
+            .as_deref()
+            .map_or(String::new(), crate::timing::busy_note_html);
+        format!(
+            "<figure style=\"margin:0\"><img src=\"data:image/svg+xml;base64,{}\" alt=\"{}\" \
+             width=\"{WIDTH}\" height=\"{HEIGHT}\" style=\"max-width:100%;height:auto\">{note}</figure>",
+            crate::display::base64(self.svg.as_bytes()),
+            crate::display::escape_html(&self.description),
+        )
     }
 
     /// The SVG text, with `<title>` and `<desc>` for accessibility.
@@ -217,7 +267,8 @@ impl Chart {
         })
     }
 
-    /// Shows the chart inline in evcxr (as `image/svg+xml`).
+    /// Shows the chart inline in evcxr: as `text/html` ([`Chart::to_html`], what Jupyter shows)
+    /// and as `image/svg+xml`.
     ///
     /// # Examples
     /// ```
@@ -226,7 +277,9 @@ impl Chart {
     /// # Ok::<(), parlab::chart::ChartError>(())
     /// ```
     pub fn evcxr_display(&self) {
+        // Both: frontends prefer the HTML (with its alt text); the SVG is there for the others.
         crate::display::show("image/svg+xml", &self.svg);
+        crate::display::show("text/html", &self.to_html());
     }
 }
 
@@ -240,6 +293,7 @@ impl fmt::Debug for Chart {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Chart")
             .field("description", &self.description)
+            .field("note", &self.note)
             .field("svg_bytes", &self.svg.len())
             .finish()
     }
@@ -307,17 +361,84 @@ pub fn bars<L: AsRef<str>>(
 /// # Ok::<(), parlab::chart::ChartError>(())
 /// ```
 pub fn speedup(title: &str, series: &[Series]) -> Result<Chart, ChartError> {
+    speedup_chart(title, series, None)
+}
+
+/// A speed-up chart as [`speedup`], with a dotted line for what the machine offered when
+/// measured: `min(threads, available)` from [`crate::timing::available_parallelism`]. When the
+/// machine was busy, the chart carries the note of [`crate::timing::Parallelism::busy_note`].
+///
+/// # Errors
+/// As [`speedup`].
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// use parlab::{chart::{self, Series}, timing::Parallelism};
+/// let free = Series::new("threads", vec![(1.0, 1.0), (2.0, 1.3), (4.0, 1.3)]);
+/// let busy = Parallelism { cores: 2, available: 1.3, window: Duration::from_millis(100) };
+/// let c = chart::speedup_available("calc_pi on threads", &[free], &busy)?;
+/// assert!(c.svg().contains("available now (1.3 of 2 cores)"));
+/// assert!(c.description().contains("This machine is busy"));
+/// # Ok::<(), parlab::chart::ChartError>(())
+/// ```
+pub fn speedup_available(
+    title: &str,
+    series: &[Series],
+    now: &crate::timing::Parallelism,
+) -> Result<Chart, ChartError> {
+    check(series, false)?;
+    if !now.available.is_finite() {
+        return Err(ChartError::NotFinite {
+            name: "available now".into(),
+            index: 0,
+            x: now.cores as f64,
+            y: now.available,
+        });
+    }
+    let (x0, x1) = draw::min_max(series.iter().flat_map(|s| s.points.iter().map(|p| p.0)));
+    let a = now.available;
+    let mut points = vec![(x0, now.best_speedup(x0))];
+    if x0 < a && a < x1 {
+        points.push((a, a));
+    }
+    points.push((x1, now.best_speedup(x1)));
+    let line = Series::new(
+        format!("available now ({:.1} of {} cores)", a, now.cores),
+        points,
+    );
+    let chart = speedup_chart(title, series, Some(&line))?;
+    Ok(match now.busy_note() {
+        Some(note) => chart.with_note(note),
+        None => chart,
+    })
+}
+
+fn speedup_chart(
+    title: &str,
+    series: &[Series],
+    available: Option<&Series>,
+) -> Result<Chart, ChartError> {
     let (x_label, y_label) = ("threads", "speed-up (x)");
     check(series, false)?;
-    let svg = draw::lines(title, x_label, y_label, series, draw::Kind::Speedup)?;
-    let description = describe(
-        "Line chart",
+    let svg = draw::lines(
         title,
         x_label,
         y_label,
         series,
-        " A dashed grey line shows the ideal speed-up (y = x).",
-    );
+        draw::Kind::Speedup,
+        available,
+    )?;
+    let mut extra = " A dashed grey line shows the ideal speed-up (y = x).".to_owned();
+    if let Some(a) = available {
+        extra += &format!(
+            " A dotted black line, \"{}\", shows the best speed-up this machine allowed when \
+             measured, min(threads, {}).",
+            a.name,
+            draw::fmt_num(a.points.iter().map(|p| p.1).fold(0.0, f64::max))
+        );
+    }
+    let description = describe("Line chart", title, x_label, y_label, series, &extra);
     Ok(Chart::new(title, svg, description))
 }
 
@@ -343,7 +464,7 @@ pub fn loglog(
     series: &[Series],
 ) -> Result<Chart, ChartError> {
     check(series, true)?;
-    let svg = draw::lines(title, x_label, y_label, series, draw::Kind::LogLog)?;
+    let svg = draw::lines(title, x_label, y_label, series, draw::Kind::LogLog, None)?;
     let description = describe("Log-log chart", title, x_label, y_label, series, "");
     Ok(Chart::new(title, svg, description))
 }
@@ -370,7 +491,7 @@ pub fn lines(
     series: &[Series],
 ) -> Result<Chart, ChartError> {
     check(series, false)?;
-    let svg = draw::lines(title, x_label, y_label, series, draw::Kind::Linear)?;
+    let svg = draw::lines(title, x_label, y_label, series, draw::Kind::Linear, None)?;
     let description = describe("Line chart", title, x_label, y_label, series, "");
     Ok(Chart::new(title, svg, description))
 }

@@ -296,3 +296,118 @@ fn legend_avoids_the_data() {
         "UpperLeft"
     );
 }
+
+/// Every `font-size` in an SVG, in pixels.
+fn font_sizes(svg: &str) -> Vec<f64> {
+    svg.split("font-size=\"")
+        .skip(1)
+        .filter_map(|t| t.split('"').next()?.trim_end_matches("px").parse().ok())
+        .collect()
+}
+
+#[test]
+fn long_bar_names_lie_down_and_stay_readable() {
+    // The release-vs-debug chart of lesson 00: four long names.
+    let rates = [
+        ("calc_pi (learner), release", 105.0),
+        ("calc_pi (learner), debug", 4.1),
+        ("pi::calc_pi (kernel), release", 980.0),
+        ("pi::calc_pi (kernel), debug", 21.0),
+    ];
+    let c = bars(
+        "release vs debug build, one thread",
+        "million samples per second",
+        &rates,
+    )
+    .unwrap();
+    let sizes = font_sizes(c.svg());
+    assert!(!sizes.is_empty());
+    assert!(
+        sizes.iter().all(|&s| s >= f64::from(draw::MIN_TEXT)),
+        "text below {} px: {sizes:?}",
+        draw::MIN_TEXT
+    );
+    let t = texts(c.svg());
+    for (name, _) in rates {
+        assert!(
+            t.iter().any(|s| s == name),
+            "{name:?} not drawn whole in {t:?}"
+        );
+    }
+    assert!(!c.svg().contains("rotate"), "no turned labels");
+    let out = std::env::temp_dir().join("parlab-chart-tests");
+    std::fs::create_dir_all(&out).unwrap();
+    c.save(out.join("bars-long-names.svg")).unwrap();
+
+    // Names too long for one line are wrapped, each line readable.
+    let long = [
+        ("a very long name for a bar that goes on and on and on", 1.0),
+        ("short", 2.0),
+    ];
+    let c = bars("t", "y", &long).unwrap();
+    assert!(
+        font_sizes(c.svg())
+            .iter()
+            .all(|&s| s >= f64::from(draw::MIN_TEXT))
+    );
+    let t = texts(c.svg());
+    assert!(t.iter().any(|s| s.starts_with("a very long name")), "{t:?}");
+    assert!(t.iter().all(|s| s.chars().count() <= 40), "{t:?}");
+
+    // Short names stay under standing bars.
+    let c = bars("t", "time (s)", &[("serial", 0.09), ("threads", 0.046)]).unwrap();
+    assert!(
+        font_sizes(c.svg())
+            .iter()
+            .all(|&s| s >= f64::from(draw::MIN_TEXT))
+    );
+}
+
+#[test]
+fn wrap_breaks_at_spaces() {
+    assert_eq!(draw::wrap("one two three", 7), vec!["one two", "three"]);
+    assert_eq!(draw::wrap("unbreakable", 4), vec!["unbreakable"]);
+}
+
+#[test]
+fn available_line_and_busy_note() {
+    use crate::timing::Parallelism;
+    let busy = Parallelism {
+        cores: 2,
+        available: 1.2,
+        window: std::time::Duration::from_millis(100),
+    };
+    let c = speedup_available("t", &speedups(), &busy).unwrap();
+    assert!(
+        texts(c.svg())
+            .iter()
+            .any(|s| s == "available now (1.2 of 2 cores)")
+    );
+    assert!(
+        c.description().contains("min(threads, 1.2)"),
+        "{}",
+        c.description()
+    );
+    let html = c.to_html();
+    assert!(html.contains("data-parlab-note=\"busy\""), "{html}");
+    assert!(html.contains(&format!(
+        "alt=\"{}\"",
+        crate::display::escape_html(c.description())
+    )));
+    let quiet = Parallelism {
+        available: 1.97,
+        ..busy
+    };
+    let c = speedup_available("t", &speedups(), &quiet).unwrap();
+    assert!(!c.to_html().contains("data-parlab-note"));
+    let out = std::env::temp_dir().join("parlab-chart-tests");
+    std::fs::create_dir_all(&out).unwrap();
+    speedup_available(
+        "calc_pi, 10⁸ samples: speed-up against threads",
+        &speedups()[..1],
+        &busy,
+    )
+    .unwrap()
+    .save(out.join("speedup-busy.svg"))
+    .unwrap();
+}

@@ -25,6 +25,9 @@ pub struct Account {
     balance: Mutex<i64>,
     timeout: Duration,
     hold: Duration,
+    /// A pause before each [`Account::lock`] asks for the lock (the transfer check's auditor
+    /// slips in there when a transfer holds nothing between its two updates).
+    pause: Duration,
 }
 
 impl Account {
@@ -40,6 +43,7 @@ impl Account {
             balance: Mutex::new(balance),
             timeout: DEFAULT_TIMEOUT,
             hold: Duration::ZERO,
+            pause: Duration::ZERO,
         }
     }
 
@@ -109,6 +113,9 @@ impl Account {
     /// # Ok::<(), parlab::locks::LockTimeout>(())
     /// ```
     pub fn lock(&self) -> Result<MutexGuard<'_, i64>, LockTimeout> {
+        if !self.pause.is_zero() {
+            thread::sleep(self.pause);
+        }
         let guard = lock_within(&self.balance, self.timeout).map_err(|e| LockTimeout {
             what: format!("account {}", self.id),
             waited: e.waited,
@@ -340,13 +347,16 @@ pub fn deadlock_demo(order: LockOrder, timeout: Duration) -> Result<DeadlockOutc
     })
 }
 
-/// Checks a learner's `transfer(from, to, amount)`: the right amounts move, and two threads
-/// transferring in opposite directions never deadlock.
+/// Checks a learner's `transfer(from, to, amount)`: the right amounts move, two threads
+/// transferring in opposite directions never deadlock, and no other thread ever sees a transfer
+/// half done.
 ///
 /// It runs the transfer once each way on one thread, then on two threads at once with accounts
 /// whose locks are held 20 ms (a deadlock would be certain if the order were wrong; locks give up
-/// after 300 ms), then 2 × 500 quick transfers in opposite directions. Nothing can hang: every
-/// lock has a time-out.
+/// after 300 ms), then 2 × 500 quick transfers in opposite directions, then 10 transfers while an
+/// auditor thread adds up both balances holding both locks (a transfer that updates one account,
+/// releases it and only then locks the other shows money in neither account). Nothing can hang:
+/// every lock has a time-out.
 ///
 /// # Errors
 /// A message saying what is wrong, for [`crate::exercise::check`].
@@ -450,7 +460,86 @@ fn check_transfer_dyn(
             "money was created or lost: the total is {total}, expected 2000000"
         ));
     }
-    Ok("the right amounts move, and transfers in opposite directions never deadlock".into())
+    audit(transfer)?;
+    Ok(
+        "the right amounts move, transfers in opposite directions never deadlock, and an auditor \
+        adding up both balances meanwhile never saw money in flight"
+            .into(),
+    )
+}
+
+/// Transfers back and forth on one thread while an auditor on another adds up both balances,
+/// holding both locks: with an atomic transfer the total is always 200.
+///
+/// Every [`Account::lock`] first pauses 3 ms, so a transfer that releases one account before it
+/// locks the other leaves the money in no account for 3 ms, long enough for the auditor to see.
+fn audit(
+    transfer: &(dyn Fn(&Account, &Account, i64) -> Result<(), LockTimeout> + Sync),
+) -> Result<(), String> {
+    let pause = Duration::from_millis(3);
+    let accounts = [0, 1].map(|id| {
+        let mut a = Account::new(id, 100);
+        a.pause = pause;
+        a
+    });
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let (failed, seen) = thread::scope(|s| {
+        let (accounts, done) = (&accounts, &done);
+        let auditor = s.spawn(move || {
+            let mut audits = 0u32;
+            let mut wrong = None;
+            while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                // Both locks, lower id first; never wait for the second while holding the first.
+                if let Ok(first) = lock_within(&accounts[0].balance, Duration::from_millis(50)) {
+                    if let Ok(second) = accounts[1].balance.try_lock() {
+                        audits += 1;
+                        let total = *first + *second;
+                        if total != 200 && wrong.is_none() {
+                            wrong = Some((*first, *second));
+                        }
+                    }
+                }
+                thread::sleep(Duration::from_micros(200));
+            }
+            (audits, wrong)
+        });
+        let mut failed = None;
+        for i in 0..10 {
+            let (from, to) = if i % 2 == 0 { (0, 1) } else { (1, 0) };
+            if let Err(e) = transfer(&accounts[from], &accounts[to], 10) {
+                failed = Some(e);
+                break;
+            }
+        }
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        (
+            failed,
+            auditor
+                .join()
+                .map_err(|p| crate::panics::message(p.as_ref())),
+        )
+    });
+    if let Some(e) = failed {
+        return Err(format!(
+            "a transfer failed while nothing else held the accounts: {e}"
+        ));
+    }
+    match seen {
+        Err(panic) => Err(format!("the auditor thread panicked: {panic}")),
+        Ok((_, Some((a, b)))) => Err(format!(
+            "another thread adding up both balances during your transfers saw {a} + {b} = {}, \
+             not 200: between your two updates the money was in neither account. Hold both locks \
+             while you change both balances (take both guards first, lower id first, then \
+             change them), so that no thread ever sees a transfer half done",
+            a + b
+        )),
+        Ok((0, None)) => Err(
+            "the auditor never got both locks during 10 transfers: is a lock kept after a \
+             transfer returns?"
+                .into(),
+        ),
+        Ok(_) => Ok(()),
+    }
 }
 
 #[cfg(test)]
@@ -508,5 +597,14 @@ mod tests {
         assert!(msg.starts_with("deadlock"), "{msg}");
         let backwards = |from: &Account, to: &Account, amount: i64| ordered(to, from, amount);
         assert!(check_transfer(backwards).unwrap_err().contains("expected"));
+        // Never deadlocks, because it never holds both locks: but not atomic.
+        let one_at_a_time = |from: &Account, to: &Account, amount: i64| {
+            *from.lock()? -= amount;
+            *to.lock()? += amount;
+            Ok(())
+        };
+        let msg = check_transfer(one_at_a_time).unwrap_err();
+        assert!(msg.contains("the money was in neither account"), "{msg}");
+        assert!(msg.contains("= 190, not 200"), "{msg}");
     }
 }
