@@ -46,7 +46,50 @@ pub struct Verdict {
     solved: bool,
     /// Instead of "Solved" / "Not solved yet", when set.
     headline: Option<String>,
+    outcome: Outcome,
     message: String,
+}
+
+/// Why a check ended as it did; `parlab check` reads it to tell PENDING from ERROR.
+///
+/// # Examples
+/// ```
+/// use parlab::exercise::{check, Outcome};
+/// let v = check("boom", || -> Result<String, String> { panic!("index out of range") });
+/// assert_eq!(v.outcome(), Outcome::Panicked);
+/// assert_eq!(v.outcome().as_str(), "panicked");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The check passed.
+    Solved,
+    /// The learner's code ran and gave a wrong answer.
+    Wrong,
+    /// The learner's code still has its `todo!()` stub.
+    Todo,
+    /// The learner's code panicked (other than `todo!()`).
+    Panicked,
+    /// The learner's code did not finish within the check's time limit.
+    TimedOut,
+}
+
+impl Outcome {
+    /// The outcome as written in the verdict's HTML (`data-parlab-outcome`): `solved`, `wrong`,
+    /// `todo`, `panicked` or `timed-out`.
+    ///
+    /// # Examples
+    /// ```
+    /// assert_eq!(parlab::exercise::Outcome::TimedOut.as_str(), "timed-out");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Solved => "solved",
+            Outcome::Wrong => "wrong",
+            Outcome::Todo => "todo",
+            Outcome::Panicked => "panicked",
+            Outcome::TimedOut => "timed-out",
+        }
+    }
 }
 
 impl Verdict {
@@ -62,6 +105,7 @@ impl Verdict {
             exercise: exercise.to_owned(),
             solved: true,
             headline: None,
+            outcome: Outcome::Solved,
             message: message.into(),
         }
     }
@@ -74,12 +118,37 @@ impl Verdict {
     /// assert!(!v.is_solved());
     /// ```
     pub fn not_yet(exercise: &str, message: impl Into<String>) -> Self {
+        Self::not_yet_because(exercise, Outcome::Wrong, message)
+    }
+
+    /// A verdict with why the check ended and the reason (not solved, unless `outcome` is `Solved`).
+    ///
+    /// # Examples
+    /// ```
+    /// use parlab::exercise::{Outcome, Verdict};
+    /// let v = Verdict::not_yet_because("sort", Outcome::TimedOut, "still running after 5 s");
+    /// assert!(!v.is_solved());
+    /// assert_eq!(v.outcome(), Outcome::TimedOut);
+    /// ```
+    pub fn not_yet_because(exercise: &str, outcome: Outcome, message: impl Into<String>) -> Self {
         Verdict {
             exercise: exercise.to_owned(),
-            solved: false,
+            solved: outcome == Outcome::Solved,
             headline: None,
+            outcome,
             message: message.into(),
         }
+    }
+
+    /// Why the check ended as it did.
+    ///
+    /// # Examples
+    /// ```
+    /// use parlab::exercise::{Outcome, Verdict};
+    /// assert_eq!(Verdict::not_yet("x", "off by one").outcome(), Outcome::Wrong);
+    /// ```
+    pub fn outcome(&self) -> Outcome {
+        self.outcome
     }
 
     /// True when the check passed.
@@ -108,6 +177,7 @@ impl Verdict {
     /// ```
     /// let html = parlab::exercise::Verdict::solved("x", "ok").to_html();
     /// assert!(html.contains("data-parlab-verdict=\"solved\""));
+    /// assert!(html.contains("data-parlab-outcome=\"solved\""));
     /// ```
     pub fn to_html(&self) -> String {
         let (state, color, headline) = if self.solved {
@@ -117,8 +187,10 @@ impl Verdict {
         };
         let headline = self.headline.as_deref().unwrap_or(headline);
         format!(
-            "<div data-parlab-verdict=\"{state}\" style=\"border-left:4px solid {color};padding:4px 8px\">\
+            "<div data-parlab-verdict=\"{state}\" data-parlab-outcome=\"{}\" \
+             style=\"border-left:4px solid {color};padding:4px 8px\">\
              <b>{headline}: {}</b><br>{}</div>",
+            self.outcome.as_str(),
             display::escape_html(&self.exercise),
             display::escape_html(&self.message),
         )
@@ -195,7 +267,7 @@ where
     // The waiting thread holds no lock: a fork in the learner's code need not warn about it.
     match crate::process::idle_wait(|| rx.recv_timeout(limit)) {
         Ok(outcome) => verdict_from(exercise, outcome),
-        Err(_) => Verdict::not_yet(exercise, did_not_finish(limit)),
+        Err(_) => Verdict::not_yet_because(exercise, Outcome::TimedOut, did_not_finish(limit)),
     }
 }
 
@@ -303,6 +375,7 @@ impl Defined {
                 exercise: name.clone(),
                 solved: false,
                 headline: Some("Not checked again".into()),
+                outcome: Outcome::Wrong,
                 message: format!(
                     "`{name}` has not been defined again since it was checked {}, so there is no \
                      new code to check. Run the exercise cell above; if it shows a compile error, \
@@ -337,11 +410,16 @@ fn verdict_from(
     match outcome {
         Ok(Ok(what)) => Verdict::solved(exercise, what),
         Ok(Err(wrong)) => Verdict::not_yet(exercise, wrong),
-        Err(panic) if panic.message.starts_with("not yet implemented") => Verdict::not_yet(
+        Err(panic) if panic.message.starts_with("not yet implemented") => Verdict::not_yet_because(
             exercise,
+            Outcome::Todo,
             "the function still has its `todo!()`: replace it with your code and run this cell again.",
         ),
-        Err(panic) => Verdict::not_yet(exercise, format!("your code panicked: {}", panic.message)),
+        Err(panic) => Verdict::not_yet_because(
+            exercise,
+            Outcome::Panicked,
+            format!("your code panicked: {}", panic.message),
+        ),
     }
 }
 
@@ -353,6 +431,8 @@ mod tests {
     fn todo_is_reported_as_not_solved() {
         let v = check("t", || -> Result<String, String> { todo!() });
         assert!(!v.is_solved());
+        assert_eq!(v.outcome(), Outcome::Todo);
+        assert!(v.to_html().contains("data-parlab-outcome=\"todo\""));
         assert!(v.message().contains("todo!()"), "{}", v.message());
     }
 
@@ -360,6 +440,7 @@ mod tests {
     fn err_message_is_kept() {
         let v = check("t", || Err("wrong sum".into()));
         assert_eq!(v.message(), "wrong sum");
+        assert_eq!(v.outcome(), Outcome::Wrong);
         assert!(v.to_html().contains("Not solved yet"));
     }
 

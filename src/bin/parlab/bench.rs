@@ -280,6 +280,7 @@ mod tests {
             repeats: 1,
             json: true,
             svg: None,
+            compare_python: false,
         }
     }
 

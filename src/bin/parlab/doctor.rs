@@ -94,6 +94,25 @@ pub fn run() -> Result<(), String> {
         fix,
     );
     slots();
+    // Only the browser test needs these: reported, but not counted as missing.
+    let chromium = setup::chromium()
+        .ok_or("not installed")
+        .and_then(|p| output(Command::new(p).arg("--version")).map_err(|_| "does not run"));
+    let playwright = output(Command::new(&venv_py).args([
+        "-c",
+        "import importlib.metadata as m; print('Playwright', m.version('playwright'))",
+    ]));
+    for (what, found) in [
+        ("chromium (browser test)", chromium.map_err(str::to_owned)),
+        ("playwright (browser test)", playwright),
+    ] {
+        match found {
+            Ok(v) => println!("  ok       {what:<28} {v}"),
+            Err(_) => println!(
+                "  optional {what:<28} not installed; only the browser test needs it\n           fix: {fix} (as root)"
+            ),
+        }
+    }
     if missing == 0 {
         println!(
             "Everything the lessons need is in place: `cargo run --release -- lab` opens them."

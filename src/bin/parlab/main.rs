@@ -4,6 +4,7 @@
 //! parlab setup            install what the lessons need (idempotent)
 //! parlab lab              setup where needed, then JupyterLab on notebooks/
 //! parlab render           execute every notebook headlessly into rendered/
+//! parlab check NOTEBOOK   which exercises a learner's notebook solves (DONE / PENDING / ERROR)
 //! parlab test             setup where needed, then every test, notebooks included
 //! parlab doctor           what is installed, what is missing and how to fix it
 //! parlab bench GROUP      measurements outside Jupyter (pi, ...)
@@ -12,6 +13,7 @@
 //! ```
 
 mod bench;
+mod check;
 mod doctor;
 mod kernel;
 mod project;
@@ -32,12 +34,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Install what the lessons need where it is missing: rust-src, evcxr_jupyter, Jupyter in .venv, the `rust` kernel, the crate's binaries, the `parlab` kernel.
+    /// Install what the lessons need where it is missing: rust-src, evcxr_jupyter, Jupyter in .venv, Chromium and Playwright (for the browser test), the `rust` kernel, the crate's binaries, the `parlab` kernel.
     Setup,
     /// Run setup where needed, then open JupyterLab on notebooks/.
     Lab(LabArgs),
     /// Execute every notebook headlessly; write executed notebooks and HTML pages to rendered/.
     Render(render::RenderArgs),
+    /// Run learners' notebooks with the shipped checks put back: DONE / PENDING / ERROR per exercise (exit 0 when all are solved).
+    Check(check::CheckArgs),
     /// Run setup where needed, then every test: unit, doc, CLI and notebook tests (`cargo test --release`).
     Test,
     /// Show what is installed and its versions, the cores, what is missing and the command that fixes it.
@@ -58,6 +62,12 @@ struct LabArgs {
     /// The port JupyterLab listens on.
     #[arg(long, default_value_t = 8888)]
     port: u16,
+    /// Do not run setup first; fail with the command to run if Jupyter is missing (used by the tests).
+    #[arg(long)]
+    no_setup: bool,
+    /// Further options for `jupyter lab`, after `--` (`-- --expose-app-in-browser`).
+    #[arg(last = true, value_name = "JUPYTER_OPTIONS")]
+    jupyter_options: Vec<String>,
 }
 
 fn main() -> ExitCode {
@@ -66,6 +76,14 @@ fn main() -> ExitCode {
         Command::Setup => setup::run().map(|_| ()),
         Command::Lab(args) => lab(args),
         Command::Render(args) => render::run(args),
+        Command::Check(args) => match check::run(args) {
+            Ok(true) => Ok(()),
+            Ok(false) => return ExitCode::FAILURE,
+            Err(message) => {
+                eprintln!("parlab: {message}");
+                return ExitCode::from(2);
+            }
+        },
         Command::Test => test(),
         Command::Doctor => doctor::run(),
         Command::Bench(args) => bench::run(args),
@@ -82,13 +100,21 @@ fn main() -> ExitCode {
 }
 
 fn lab(args: LabArgs) -> Result<(), String> {
-    let env = setup::run()?;
+    let jupyter = if args.no_setup {
+        let jupyter = project::venv().join("bin").join("jupyter");
+        if !jupyter.is_file() {
+            return Err("Jupyter is not set up: run `cargo run --release -- setup` first".into());
+        }
+        jupyter
+    } else {
+        setup::run()?.jupyter()
+    };
     let notebooks = project::root().join("notebooks");
     println!(
         "Opening JupyterLab on {} (stop it with Ctrl-C)",
         notebooks.display()
     );
-    let mut cmd = std::process::Command::new(env.jupyter());
+    let mut cmd = std::process::Command::new(jupyter);
     cmd.arg("lab")
         .arg(format!("--notebook-dir={}", notebooks.display()))
         .arg(format!("--port={}", args.port));
@@ -100,6 +126,7 @@ fn lab(args: LabArgs) -> Result<(), String> {
         // JupyterLab refuses to start as root without it (containers, cloud machines).
         cmd.arg("--allow-root");
     }
+    cmd.args(&args.jupyter_options);
     project::run_inherit(&mut cmd, "JupyterLab")
 }
 

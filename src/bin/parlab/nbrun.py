@@ -15,6 +15,13 @@ nbclient (kernel `parlab` unless `--kernel` says otherwise), then checks each ce
 
 Prints one line per notebook and a JSON summary line per notebook on request; exits 1 naming the
 notebook and the cell on any failure, 2 on bad usage or a missing tool.
+
+With `--run-only` (used by `parlab check`) it only executes: each notebook runs in a fresh kernel
+(the one `--kernel` names if installed, else `parlab` or `rust`), in the folder `--cwd`, with
+`--cell-timeout` seconds per cell (a `:dep` cell, which builds crates, gets at least
+`DEP_CELL_TIMEOUT`); a cell that overruns is interrupted and the notebook goes on. The executed
+notebook is written to `--out`, and a line `PARLAB-RUN {json}` says which kernel ran, how long it
+took, which cells timed out and what stopped the run early (a dead kernel), if anything.
 """
 import argparse
 import json
@@ -173,6 +180,59 @@ def run(path, mode, out_dir, budget, cell_timeout, summary, kernel):
     return not problems
 
 
+DEP_CELL_TIMEOUT = 600
+
+
+def pick_kernel(preferred):
+    """The kernel to run a learner's notebook in: `preferred` if installed, else `parlab` or `rust`."""
+    from jupyter_client.kernelspec import KernelSpecManager
+    installed = KernelSpecManager().find_kernel_specs()
+    for name in [preferred, "parlab", "rust"]:
+        if name and name in installed:
+            return name
+    return None
+
+
+def run_only(path, out_dir, kernel, cwd, cell_timeout):
+    """Executes one notebook without judging it; prints a PARLAB-RUN line. False: nothing ran."""
+    nb = nbformat.read(path, as_version=4)
+    started_at = {}
+    timed_out = []
+
+    def on_start(cell, cell_index, **_):
+        started_at[cell_index] = time.monotonic()
+
+    def on_done(cell, cell_index, **_):
+        limit = timeout_of(cell)
+        if time.monotonic() - started_at.get(cell_index, time.monotonic()) >= limit:
+            timed_out.append(cell_index)
+
+    def timeout_of(cell):
+        if cell.source.lstrip().startswith(":dep"):
+            return max(cell_timeout, DEP_CELL_TIMEOUT)
+        return cell_timeout
+
+    client = NotebookClient(nb, kernel_name=kernel, timeout=cell_timeout, timeout_func=timeout_of,
+                            interrupt_on_timeout=True, allow_errors=True, record_timing=True,
+                            on_cell_start=on_start, on_cell_executed=on_done,
+                            resources={"metadata": {"path": str(cwd)}})
+    started = time.monotonic()
+    fatal = None
+    try:
+        client.execute()
+    except DeadKernelError as e:
+        fatal = f"the kernel died (abort, segfault or killed): {e}"
+    except Exception as e:  # the kernel failed to start, a timeout the interrupt did not end, ...
+        fatal = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+    elapsed = time.monotonic() - started
+    out_dir.mkdir(parents=True, exist_ok=True)
+    executed = out_dir / path.name
+    nbformat.write(nb, executed)
+    print("PARLAB-RUN " + json.dumps({
+        "notebook": str(path), "executed": str(executed), "kernel": kernel, "fatal": fatal,
+        "seconds": round(elapsed, 2), "timed_out": sorted(set(timed_out))}), flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("notebooks", nargs="+", type=Path)
@@ -182,7 +242,20 @@ def main():
     ap.add_argument("--cell-timeout", type=int, default=300)
     ap.add_argument("--summary", action="store_true", help="print a JSON summary line per notebook")
     ap.add_argument("--kernel", default="parlab", help="the Jupyter kernel name (parlab, or rust for plain evcxr)")
+    ap.add_argument("--run-only", action="store_true", help="execute and write out, judge nothing")
+    ap.add_argument("--cwd", type=Path, help="with --run-only: the folder the kernel runs in")
     a = ap.parse_args()
+    if a.run_only:
+        if not a.out:
+            print("error: --run-only needs --out", file=sys.stderr)
+            sys.exit(2)
+        kernel = pick_kernel(a.kernel)
+        if kernel is None:
+            print(f"error: no Jupyter kernel named {a.kernel!r}, `parlab` or `rust` is installed; run `cargo run --release -- setup`", file=sys.stderr)
+            sys.exit(2)
+        for p in a.notebooks:
+            run_only(p, a.out, kernel, a.cwd or p.parent, a.cell_timeout)
+        sys.exit(0)
     ok = True
     for p in a.notebooks:
         if not p.is_file():

@@ -59,15 +59,7 @@ pub fn run(args: RenderArgs) -> Result<(), String> {
     } else {
         args.notebooks
     };
-    let runner = project::root().join("target").join("parlab-nbrun.py");
-    std::fs::create_dir_all(runner.parent().unwrap_or(project::root()))
-        .and_then(|_| std::fs::write(&runner, RUNNER))
-        .map_err(|e| {
-            format!(
-                "could not write the notebook runner to {}: {e}",
-                runner.display()
-            )
-        })?;
+    let runner = write_runner()?;
     let out = if args.out.is_absolute() {
         args.out
     } else {
@@ -97,6 +89,20 @@ pub fn run(args: RenderArgs) -> Result<(), String> {
     }
     project::run_inherit(&mut cmd, "rendering the notebooks")
         .map_err(|_| "some notebooks failed: the notebook and cell are named above".to_owned())
+}
+
+/// Writes the notebook runner to target/ (where Python runs it from) and returns its path.
+pub fn write_runner() -> Result<PathBuf, String> {
+    let runner = project::root().join("target").join("parlab-nbrun.py");
+    std::fs::create_dir_all(runner.parent().unwrap_or(project::root()))
+        .and_then(|_| std::fs::write(&runner, RUNNER))
+        .map_err(|e| {
+            format!(
+                "could not write the notebook runner to {}: {e}",
+                runner.display()
+            )
+        })?;
+    Ok(runner)
 }
 
 /// Every `notebooks/*.ipynb`, sorted by name.

@@ -12,6 +12,12 @@ pub const EVCXR_VERSION: &str = "0.22.0";
 /// The Python packages installed into `.venv`, one requirement per line (pip's format).
 const PYTHON_REQUIREMENTS: &str = include_str!("requirements.txt");
 
+/// The Playwright release the browser test drives Chromium with (built for Chromium 156).
+pub const PLAYWRIGHT_REQUIREMENT: &str = "playwright==1.64.1";
+
+/// The Debian packages of the browser test: the browser, and a font for the charts' text.
+const CHROMIUM_PACKAGES: [&str; 2] = ["chromium", "fonts-dejavu-core"];
+
 /// The modules that prove the Python packages are importable.
 const PYTHON_MODULES: &str = "import jupyterlab, nbclient, nbconvert, nbformat";
 
@@ -72,6 +78,20 @@ fn steps() -> Vec<Step> {
             install: install_venv,
             note: "pip install into the project's .venv: a minute or two",
             fix: "remove .venv (`rm -rf .venv`), check that `python3 -m venv` and pip can reach PyPI, then run setup again",
+        },
+        Step {
+            name: "Chromium, for the browser test",
+            check: check_chromium,
+            install: install_chromium,
+            note: "apt-get install chromium: a minute or two",
+            fix: "as root: `apt-get update && apt-get install -y --no-install-recommends chromium fonts-dejavu-core`",
+        },
+        Step {
+            name: "Playwright in .venv, for the browser test",
+            check: check_playwright,
+            install: install_playwright,
+            note: "pip install playwright (it drives the system Chromium: no browser download)",
+            fix: "run `.venv/bin/python -m pip install playwright==1.64.1` and read pip's error",
         },
         Step {
             name: "`rust` Jupyter kernel registered",
@@ -303,4 +323,74 @@ fn check_kernel() -> Result<Option<String>, String> {
         "at {}",
         rust["resource_dir"].as_str().unwrap_or("?")
     )))
+}
+
+/// The system Chromium the browser test drives: `$PARLAB_CHROMIUM`, or `chromium` on PATH.
+pub fn chromium() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("PARLAB_CHROMIUM") {
+        return Some(PathBuf::from(p));
+    }
+    project::find_tool("chromium")
+}
+
+fn is_root() -> bool {
+    // Safety: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+fn check_chromium() -> Result<Option<String>, String> {
+    if let Some(path) = chromium() {
+        let version = output(Command::new(&path).arg("--version"))
+            .map_err(|e| format!("{} does not run: {e}", path.display()))?;
+        return Ok(Some(version));
+    }
+    if !is_root() {
+        // Only the browser test needs it; the lessons do not, so setup goes on without it.
+        return Ok(Some(format!(
+            "not installed, and only root can install it; the browser test needs it: \
+             `sudo apt-get install -y --no-install-recommends {}`",
+            CHROMIUM_PACKAGES.join(" ")
+        )));
+    }
+    Ok(None)
+}
+
+fn install_chromium() -> Result<(), String> {
+    let apt = |args: &[&str], what: &str| {
+        let mut cmd = Command::new("apt-get");
+        cmd.args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .stdin(std::process::Stdio::null());
+        run_inherit(&mut cmd, what)
+    };
+    apt(&["update", "-qq"], "apt-get update")?;
+    let mut install = vec!["install", "-y", "-q", "--no-install-recommends"];
+    install.extend(CHROMIUM_PACKAGES);
+    apt(&install, "apt-get install chromium")
+}
+
+fn check_playwright() -> Result<Option<String>, String> {
+    let py = project::venv_python();
+    if !py.is_file() {
+        return Err("Jupyter's .venv is not there yet".into());
+    }
+    let probe = "import playwright, importlib.metadata as m; print(m.version('playwright'))";
+    let wanted = PLAYWRIGHT_REQUIREMENT.trim_start_matches("playwright==");
+    Ok(match output(Command::new(&py).args(["-c", probe])) {
+        Ok(v) if v == wanted => Some(format!("Playwright {v}")),
+        _ => None,
+    })
+}
+
+fn install_playwright() -> Result<(), String> {
+    let mut pip = Command::new(project::venv_python());
+    pip.args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        PLAYWRIGHT_REQUIREMENT,
+    ]);
+    run_inherit(&mut pip, "pip install playwright")
 }

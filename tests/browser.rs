@@ -1,0 +1,291 @@
+//! The lessons in a real browser: `parlab lab` serves them, headless Chromium (driven by
+//! Playwright, tests/browser_lab.py) opens lessons 00 and 04, runs every cell with JupyterLab's
+//! own "Run All", and checks what the page shows: each chart cell's SVG loads with a non-zero
+//! size, no cell shows an error. A screenshot of each chart goes to target/browser-test/. The
+//! server is stopped afterwards and the test fails if any process it started is left behind.
+//!
+//! Needs `cargo run --release -- setup` first (Jupyter, the kernel, Chromium, Playwright). Without
+//! Chromium or Playwright the test says what to install, and fails where `CI` is set.
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The lessons opened in the browser.
+const LESSONS: [&str; 2] = ["00-setup-and-timing.ipynb", "04-pools.ipynb"];
+
+/// The whole test, browser and server, must end within this.
+const TEST_LIMIT: Duration = Duration::from_secs(900);
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn chromium() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("PARLAB_CHROMIUM") {
+        return Some(PathBuf::from(p));
+    }
+    std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .map(|d| d.join("chromium"))
+        .find(|p| p.is_file())
+}
+
+/// What is missing for this test, with the command that installs it.
+fn missing() -> Vec<String> {
+    let mut missing = Vec::new();
+    let py = root().join(".venv/bin/python");
+    if !py.is_file() {
+        missing.push("Jupyter's .venv: run `cargo run --release -- setup`".to_owned());
+        return missing;
+    }
+    if chromium().is_none() {
+        missing.push(
+            "Chromium: run `cargo run --release -- setup` as root, or \
+             `sudo apt-get install -y --no-install-recommends chromium fonts-dejavu-core`"
+                .to_owned(),
+        );
+    }
+    let playwright = Command::new(&py)
+        .args(["-c", "import playwright.sync_api"])
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    if !playwright.is_ok_and(|s| s.success()) {
+        missing.push(
+            "Playwright in .venv: run `cargo run --release -- setup`, or \
+             `.venv/bin/python -m pip install playwright==1.64.1`"
+                .to_owned(),
+        );
+    }
+    missing
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("no free port on 127.0.0.1")
+}
+
+/// Processes whose environment carries `marker` (everything this test started, kernels and
+/// browser included, since children inherit the environment).
+fn processes_with(marker: &str) -> Vec<(u32, String)> {
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return found;
+    };
+    for entry in entries.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(env) = std::fs::read(entry.path().join("environ")) else {
+            continue;
+        };
+        if env.split(|b| *b == 0).any(|kv| kv == marker.as_bytes()) {
+            let cmd = std::fs::read(entry.path().join("cmdline"))
+                .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+                .unwrap_or_default();
+            found.push((pid, cmd.trim().chars().take(120).collect()));
+        }
+    }
+    found
+}
+
+fn signal_group(child: &Child, signal: i32) {
+    // Safety: kill has no memory-safety preconditions; a negative pid names the process group
+    // that the child leads (it was started with process_group(0)).
+    unsafe {
+        libc::kill(-(child.id() as i32), signal);
+    }
+}
+
+/// Waits for `child` until `deadline`, collecting its output; kills its group when time is up.
+fn wait_with_output(mut child: Child, deadline: Instant) -> (Option<i32>, String) {
+    let mut out = child.stdout.take().expect("stdout is piped");
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = out.read_to_string(&mut text);
+        text
+    });
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status.code(),
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(200)),
+            _ => {
+                signal_group(&child, libc::SIGKILL);
+                let _ = child.wait();
+                break None;
+            }
+        }
+    };
+    (status, reader.join().unwrap_or_default())
+}
+
+/// Writes the JupyterLab settings of the test: no autosave (the lessons in git must stay
+/// without outputs), every cell in the page (no windowing), no news or update checks.
+fn lab_settings(dir: &Path) {
+    let settings = [
+        (
+            "@jupyterlab/docmanager-extension/plugin",
+            r#"{"autosave": false}"#,
+        ),
+        (
+            "@jupyterlab/notebook-extension/tracker",
+            r#"{"windowingMode": "none"}"#,
+        ),
+        (
+            "@jupyterlab/apputils-extension/notification",
+            r#"{"fetchNews": "false", "checkForUpdates": false}"#,
+        ),
+    ];
+    for (plugin, json) in settings {
+        let path = dir.join(format!("{plugin}.jupyterlab-settings"));
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, json).unwrap();
+    }
+}
+
+#[test]
+fn lessons_render_in_jupyterlab_in_chromium() {
+    let started = Instant::now();
+    let deadline = started + TEST_LIMIT;
+    let missing = missing();
+    if !missing.is_empty() {
+        let what = missing.join("\n  ");
+        if std::env::var_os("CI").is_some() {
+            panic!("the browser test cannot run; install:\n  {what}");
+        }
+        eprintln!("SKIPPED the browser test (it runs in CI); to run it here, install:\n  {what}");
+        return;
+    }
+    let chromium = chromium().unwrap();
+    let work = root().join("target/browser-test");
+    let _ = std::fs::remove_dir_all(&work);
+    lab_settings(&work.join("settings"));
+    let shots = work.join("screenshots");
+    let before: Vec<Vec<u8>> = LESSONS
+        .iter()
+        .map(|l| std::fs::read(root().join("notebooks").join(l)).unwrap())
+        .collect();
+
+    let port = free_port();
+    let token = format!("parlab-browser-test-{}-{port}", std::process::id());
+    let marker = format!("PARLAB_BROWSER_TEST={token}");
+    let lab_log = std::fs::File::create(work.join("lab.log")).unwrap();
+    let mut lab = Command::new(env!("CARGO_BIN_EXE_parlab"));
+    lab.args(["lab", "--no-setup", "--no-browser", "--port"])
+        .arg(port.to_string())
+        .args([
+            "--",
+            "--expose-app-in-browser",
+            "--ServerApp.ip=127.0.0.1",
+            &format!("--IdentityProvider.token={token}"),
+        ])
+        .env("PARLAB_BROWSER_TEST", &token)
+        .env("JUPYTERLAB_SETTINGS_DIR", work.join("settings"))
+        .env("JUPYTERLAB_WORKSPACES_DIR", work.join("workspaces"))
+        .stdin(Stdio::null())
+        .stdout(lab_log.try_clone().unwrap())
+        .stderr(lab_log);
+    std::os::unix::process::CommandExt::process_group(&mut lab, 0);
+    let lab = lab.spawn().expect("could not start `parlab lab`");
+
+    let mut browser = Command::new(root().join(".venv/bin/python"));
+    browser
+        .arg(root().join("tests/browser_lab.py"))
+        .args(LESSONS)
+        .arg("--url")
+        .arg(format!("http://127.0.0.1:{port}"))
+        .arg("--token")
+        .arg(&token)
+        .arg("--chromium")
+        .arg(&chromium)
+        .arg("--shots")
+        .arg(&shots)
+        .env("PARLAB_BROWSER_TEST", &token)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    std::os::unix::process::CommandExt::process_group(&mut browser, 0);
+    let browser = browser
+        .spawn()
+        .expect("could not start tests/browser_lab.py");
+    let (status, said) = wait_with_output(browser, deadline - Duration::from_secs(60));
+    print!("{said}");
+
+    // Stop the server: SIGTERM makes Jupyter shut its kernels down; then nothing may be left.
+    signal_group(&lab, libc::SIGTERM);
+    let stop_by = Instant::now() + Duration::from_secs(30);
+    let mut left = processes_with(&marker);
+    while !left.is_empty() && Instant::now() < stop_by {
+        std::thread::sleep(Duration::from_millis(300));
+        left = processes_with(&marker);
+    }
+    for (pid, _) in &left {
+        // Safety: kill has no memory-safety preconditions; these are processes this test started.
+        unsafe {
+            libc::kill(*pid as i32, libc::SIGKILL);
+        }
+    }
+    let mut lab = lab;
+    let _ = lab.wait();
+    let log = std::fs::read_to_string(work.join("lab.log")).unwrap_or_default();
+
+    assert_eq!(
+        status,
+        Some(0),
+        "the lessons failed in the browser (problems above); JupyterLab's log, {}:\n{}",
+        work.join("lab.log").display(),
+        log.lines()
+            .rev()
+            .take(30)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    assert!(
+        left.is_empty(),
+        "processes were left running 30 s after the server was stopped (now killed): {left:?}"
+    );
+    for (lesson, was) in LESSONS.iter().zip(&before) {
+        let now = std::fs::read(root().join("notebooks").join(lesson)).unwrap();
+        assert!(
+            &now == was,
+            "notebooks/{lesson} changed while it was open in JupyterLab: restore it with `git checkout`"
+        );
+    }
+    let reports: Vec<serde_json::Value> = said
+        .lines()
+        .filter_map(|l| l.strip_prefix("PARLAB-BROWSER "))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        reports.len(),
+        LESSONS.len(),
+        "a lesson has no report:\n{said}"
+    );
+    for r in &reports {
+        let shots = r["screenshots"].as_array().unwrap();
+        assert!(!shots.is_empty(), "no chart screenshots for {r}");
+        for s in shots {
+            let size = std::fs::metadata(s.as_str().unwrap()).map_or(0, |m| m.len());
+            assert!(size > 1000, "the screenshot {s} is empty ({size} bytes)");
+        }
+    }
+    eprintln!(
+        "browser test: {} lessons in {:.0} s, screenshots in {}",
+        LESSONS.len(),
+        started.elapsed().as_secs_f64(),
+        shots.display()
+    );
+}
