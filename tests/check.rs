@@ -340,7 +340,8 @@ fn exercise_and_check_cells_carry_nbgrader_and_parlab_metadata() {
                     .collect();
                 assert!(
                     source.contains(&format!("check(\"{name}\""))
-                        || source.contains(&format!("check_within(\"{name}\"")),
+                        || source.contains(&format!("check_within(\"{name}\""))
+                        || source.contains(&format!("{name}_defined.check")),
                     "{where_}: the check does not name its exercise {name}"
                 );
                 exercises += 1;

@@ -116,7 +116,8 @@ pub const ABI_MISMATCH: i32 = 4;
 /// result, `serde::Serialize`. So `pool.map(parlab::cell_task!(hits), args, None)` is checked by
 /// the compiler like a call of `hits` itself.
 ///
-/// What is refused, with [`WHAT_A_CELL_TASK_IS`] or a compile error naming the bound: a closure
+/// What is refused, with [`WHAT_A_CELL_TASK_IS`] or a compile error naming the bound (for a
+/// reference parameter: "`&[u64]: DeserializeOwned` is not satisfied"): a closure
 /// (it captures values the worker does not have: use `process::fork` for closures), a path such as
 /// `pi::calc_pi` (the library's own tasks are in [`tasks`](super::tasks)), a generic function, a
 /// function taking a reference.
