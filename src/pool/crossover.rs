@@ -53,7 +53,7 @@ pub fn sizes(from: u32, to: u32) -> Vec<u64> {
 
 /// Adds estimates up, as the pool's error.
 fn combine(estimates: &[PiEstimate]) -> Result<PiEstimate, PoolError> {
-    PiEstimate::combine(estimates).map_err(|e| PoolError::Invalid(e.to_string()))
+    Ok(PiEstimate::combine(estimates)?)
 }
 
 /// The tasks one after the other, in this thread.

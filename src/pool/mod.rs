@@ -165,6 +165,13 @@ impl PoolError {
     }
 }
 
+/// Bad samples or estimates (0 samples, no estimates to combine) in code that runs pool tasks.
+impl From<crate::pi::PiError> for PoolError {
+    fn from(e: crate::pi::PiError) -> Self {
+        PoolError::Invalid(e.to_string())
+    }
+}
+
 impl From<ProcessError> for PoolError {
     fn from(e: ProcessError) -> Self {
         PoolError::Start(e.to_string())
