@@ -149,7 +149,15 @@ fn wrong_answers_are_told_what_happened() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("wrong_answers");
     let status = Command::new(env!("CARGO_BIN_EXE_parlab"))
-        .args(["render", "--no-setup", "--summary", "--out"])
+        // A generous budget: this notebook tests messages, not speed (its kernel builds parlab).
+        .args([
+            "render",
+            "--no-setup",
+            "--summary",
+            "--budget",
+            "400",
+            "--out",
+        ])
         .arg(&out)
         .arg(root.join("tests/fixtures/wrong_answers.ipynb"))
         .status()
