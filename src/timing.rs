@@ -885,7 +885,8 @@ impl fmt::Display for Table {
 /// assert!(now.is_busy());
 /// assert!(now.to_string().contains("1.2 of 2 cores"));
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// Not `Copy`: lesson 00 drops it before a rebuild of parlab, where a value of its types is lost.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Parallelism {
     /// The cores the operating system offers this process (`std::thread::available_parallelism`).
     pub cores: usize,

@@ -92,3 +92,90 @@ fn notebooks_in_git_have_no_outputs() {
         }
     }
 }
+
+/// The house rule: every check in every lesson runs under a time limit (`check_within`), so a
+/// wrong answer that blocks forever is reported instead of hanging the cell.
+#[test]
+fn every_check_has_a_time_limit() {
+    for entry in std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("notebooks")).unwrap()
+    {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "ipynb") {
+            continue;
+        }
+        let nb: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        for (i, cell) in nb["cells"].as_array().unwrap().iter().enumerate() {
+            if cell["cell_type"] != "code" {
+                continue;
+            }
+            let source: String = cell["source"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|l| l.as_str())
+                .collect();
+            let tags = cell["metadata"]["tags"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            assert!(
+                !source.contains("exercise::check("),
+                "{} cell {}: a bare exercise::check has no time limit: use check_within",
+                path.display(),
+                i + 1
+            );
+            if tags.iter().any(|t| t == "check") {
+                assert!(
+                    source.contains("check_within("),
+                    "{} cell {}: a check without check_within",
+                    path.display(),
+                    i + 1
+                );
+            }
+        }
+    }
+}
+
+/// Plausible wrong answers (tests/fixtures/wrong_answers.ipynb) in the real kernel: each check says
+/// what happened (the runner compares each verdict with the cell's `parlab.expect`), a check that
+/// hangs gives up, a check after a compile error does not judge the old code, and the HTML page
+/// has the lesson's title and the chart's description as its image's alt text.
+#[test]
+fn wrong_answers_are_told_what_happened() {
+    let _turn = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("wrong_answers");
+    let status = Command::new(env!("CARGO_BIN_EXE_parlab"))
+        // A generous budget: this notebook tests messages, not speed (its kernel builds parlab).
+        .args([
+            "render",
+            "--no-setup",
+            "--summary",
+            "--budget",
+            "400",
+            "--out",
+        ])
+        .arg(&out)
+        .arg(root.join("tests/fixtures/wrong_answers.ipynb"))
+        .status()
+        .expect("could not start the parlab binary");
+    assert!(status.success(), "the cells and reasons are printed above");
+    let html = std::fs::read_to_string(out.join("wrong_answers.html")).unwrap();
+    assert!(
+        html.contains("<title>Wrong answers, checked in the real kernel</title>"),
+        "the page is not titled with the notebook's heading"
+    );
+    // nbconvert writes the attribute in single or double quotes, depending on its version.
+    let described = [
+        "alt='Bar chart \"release vs debug build, one thread\": million samples per second per variant",
+        "alt=\"Bar chart &quot;release vs debug build, one thread&quot;: million samples per second per variant",
+    ];
+    assert!(
+        described.iter().any(|alt| html.contains(alt)),
+        "the chart's image does not carry its description as alt text"
+    );
+    assert!(!html.contains("No description has been provided for this image"));
+}

@@ -10,7 +10,8 @@ nbclient (kernel `parlab` unless `--kernel` says otherwise), then checks each ce
 - a cell tagged `chart` must show an SVG image;
 - a cell tagged `check` must show an exercise verdict: "not solved" in `shipped` mode, "solved" in
   `solved` mode (where each cell tagged `exercise` is replaced by the Rust code in the `<details>`
-  solution block of the next markdown cell);
+  solution block of the next markdown cell); with `parlab.expect` metadata, its verdict must
+  contain that text (for tests of wrong answers);
 - the notebook must finish within its time budget.
 
 Prints one line per notebook and a JSON summary line per notebook on request; exits 1 naming the
@@ -125,10 +126,13 @@ def check_cells(nb, mode):
         if "check" in t:
             html = "".join(rich(cell, "text/html"))
             want = 'data-parlab-verdict="solved"' if mode == "solved" else 'data-parlab-verdict="not-solved"'
+            shown = re.sub(r"<[^>]+>", " ", html).strip() or outputs_text(cell, "stdout").strip() or "nothing"
             if want not in html:
-                shown = re.sub(r"<[^>]+>", " ", html).strip() or outputs_text(cell, "stdout").strip() or "nothing"
                 expected = "solved" if mode == "solved" else "not solved yet (the exercise stub must not pass)"
                 problems.append(f"{name}: the check should say {expected}; it shows: {shown[:400]}")
+            said = cell.get("metadata", {}).get("parlab", {}).get("expect", "")
+            if said and said not in html.replace("&quot;", '"').replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&"):
+                problems.append(f"{name}: the check should say {said!r}; it shows: {shown[:600]}")
     return problems
 
 
@@ -161,6 +165,9 @@ def run(path, mode, out_dir, budget, cell_timeout, summary, kernel):
         nbformat.write(nb, out_dir / f"{stem}.ipynb")
         try:
             from nbconvert import HTMLExporter
+            heading = next((l.lstrip("# ").strip() for c in nb.cells if c.cell_type == "markdown"
+                            for l in c.source.splitlines() if l.startswith("# ")), path.stem)
+            nb.metadata.setdefault("title", heading)  # the page's <title>, not "Notebook"
             html, _ = HTMLExporter().from_notebook_node(nb)
             (out_dir / f"{stem}.html").write_text(html, encoding="utf-8")
         except ImportError:
