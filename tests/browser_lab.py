@@ -61,7 +61,7 @@ CELLS_JS = """() => {
       stderr: outputs.filter(o => o.output_type === 'stream' && o.name === 'stderr').map(text).join(''),
       shownStderr: c.node.querySelectorAll(
         '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]').length,
-      svgs: [...c.node.querySelectorAll('.jp-OutputArea-output .jp-RenderedSVG img')].map(img => {
+      svgs: [...c.node.querySelectorAll('.jp-OutputArea .jp-RenderedSVG img')].map(img => {
         const r = img.getBoundingClientRect();
         return {complete: img.complete, natural: [img.naturalWidth, img.naturalHeight],
                 shown: [Math.round(r.width), Math.round(r.height)],
@@ -103,7 +103,8 @@ def poll(page, path, until, limit, what):
 def check_notebook(page, base, token, name, shots, limit):
     problems = []
     started = time.monotonic()
-    page.goto(f"{base}/lab/tree/{name}?token={token}", wait_until="domcontentloaded", timeout=60_000)
+    # `reset`: a fresh workspace, so only this notebook opens (and starts a kernel).
+    page.goto(f"{base}/lab/tree/{name}?reset&token={token}", wait_until="domcontentloaded", timeout=60_000)
     state = poll(page, name, lambda s: s.get("phase") == "open" and s.get("ready") and s.get("status") == "idle",
                  120, f"{name}: opening it and starting its kernel")
     kernel = state.get("kernel")
@@ -125,7 +126,7 @@ def check_notebook(page, base, token, name, shots, limit):
         label = f"code cell {c['index'] + 1} ({c['first']!r})"
         if c["errors"] and "expect-error" not in c["tags"]:
             problems.append(f"{label} shows an error: {c['errors'][0][:300]}")
-        if c["shownStderr"] and not ({"allow-stderr", "expect-error"} & set(c["tags"])):
+        if c["shownStderr"] and c["stderr"].strip() and not ({"allow-stderr", "expect-error"} & set(c["tags"])):
             problems.append(f"{label} shows stderr: {c['stderr'].strip()[:300]}")
         if "chart" not in c["tags"]:
             continue
@@ -149,6 +150,17 @@ def check_notebook(page, base, token, name, shots, limit):
     return not problems
 
 
+def shut_down_kernel(page):
+    """Shuts the open notebook's kernel down (best effort), so the next notebook has the cores."""
+    try:
+        page.evaluate("""() => {
+          const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+          return w && w.sessionContext ? w.sessionContext.shutdown().then(() => true) : false;
+        }""")
+    except PlaywrightError:
+        pass
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("notebooks", nargs="+")
@@ -156,7 +168,7 @@ def main():
     ap.add_argument("--token", required=True)
     ap.add_argument("--chromium", required=True, help="the system Chromium to drive")
     ap.add_argument("--shots", type=Path, required=True, help="folder for the chart screenshots")
-    ap.add_argument("--notebook-limit", type=float, default=240, help="seconds to run one notebook's cells")
+    ap.add_argument("--notebook-limit", type=float, default=420, help="seconds to run one notebook's cells")
     a = ap.parse_args()
     a.shots.mkdir(parents=True, exist_ok=True)
     wait_for_server(a.url, a.token, time.monotonic() + 60)
@@ -168,14 +180,17 @@ def main():
             print(f"error: Chromium at {a.chromium} did not start: {str(e).splitlines()[0]}", file=sys.stderr)
             sys.exit(2)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.set_default_timeout(60_000)
             for name in a.notebooks:
+                page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                page.set_default_timeout(60_000)
                 try:
                     ok &= check_notebook(page, a.url, a.token, name, a.shots, a.notebook_limit)
                 except (RuntimeError, PlaywrightError) as e:
                     print(f"{name}: FAILED: {e}", flush=True)
                     ok = False
+                finally:
+                    shut_down_kernel(page)
+                    page.close()
         finally:
             browser.close()
     sys.exit(0 if ok else 1)
