@@ -126,7 +126,7 @@ def check_notebook(page, base, token, name, shots, limit):
         label = f"code cell {c['index'] + 1} ({c['first']!r})"
         if c["errors"] and "expect-error" not in c["tags"]:
             problems.append(f"{label} shows an error: {c['errors'][0][:300]}")
-        if c["shownStderr"] and not ({"allow-stderr", "expect-error"} & set(c["tags"])):
+        if c["shownStderr"] and c["stderr"].strip() and not ({"allow-stderr", "expect-error"} & set(c["tags"])):
             problems.append(f"{label} shows stderr: {c['stderr'].strip()[:300]}")
         if "chart" not in c["tags"]:
             continue

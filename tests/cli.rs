@@ -34,7 +34,7 @@ fn unknown_subcommand_is_refused_with_the_list_of_commands() {
 #[test]
 fn help_lists_every_command() {
     let said = text(&parlab(&["--help"]));
-    for command in ["setup", "lab", "render", "test", "doctor", "bench"] {
+    for command in ["setup", "lab", "render", "check", "test", "doctor", "bench"] {
         assert!(
             said.contains(command),
             "`{command}` missing from --help:\n{said}"
