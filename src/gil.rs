@@ -28,11 +28,12 @@
 use std::collections::VecDeque;
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock};
 use std::thread::{self, ThreadId};
 use std::time::{Duration, Instant};
 
 use crate::pi::{self, PiError, PiEstimate};
+use crate::timeline::{Kind, Timeline};
 
 /// The default switch interval, as Python's: 5 ms.
 pub const DEFAULT_SWITCH_INTERVAL: Duration = Duration::from_millis(5);
@@ -90,6 +91,8 @@ struct Inner {
     max_holders: AtomicUsize,
     acquisitions: AtomicU64,
     switches: AtomicU64,
+    /// Where hand-overs are recorded, if anywhere ([`Gil::record_into`]).
+    timeline: RwLock<Option<Timeline>>,
 }
 
 /// A simulated Global Interpreter Lock, shared by the threads that run "Python" work.
@@ -138,6 +141,7 @@ impl Gil {
                 max_holders: AtomicUsize::new(0),
                 acquisitions: AtomicU64::new(0),
                 switches: AtomicU64::new(0),
+                timeline: RwLock::new(None),
             }),
         }
     }
@@ -239,6 +243,55 @@ impl Gil {
         self.inner.max_holders.store(0, Ordering::SeqCst);
     }
 
+    /// Records every hand-over from now on into `timeline`: each thread's time holding the GIL,
+    /// waiting for it, and running with it released, on a lane per thread.
+    ///
+    /// # Examples
+    /// ```
+    /// use parlab::{gil::{calc_pi_gil, Gil}, timeline::{Kind, Timeline}};
+    /// let gil = Gil::new();
+    /// let tl = Timeline::new();
+    /// gil.record_into(&tl);
+    /// calc_pi_gil(&gil, 1_000_000, 2, 1, false)?;
+    /// assert!(tl.spans().iter().any(|s| s.kind == Kind::HoldingGil));
+    /// assert!(tl.overlaps_across_lanes(&[Kind::HoldingGil]).is_empty()); // one holder at a time
+    /// # Ok::<(), parlab::gil::GilError>(())
+    /// ```
+    pub fn record_into(&self, timeline: &Timeline) {
+        *self
+            .inner
+            .timeline
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Some(timeline.clone());
+    }
+
+    /// Stops recording hand-overs (see [`Gil::record_into`]).
+    ///
+    /// # Examples
+    /// ```
+    /// let gil = parlab::gil::Gil::new();
+    /// gil.stop_recording();
+    /// ```
+    pub fn stop_recording(&self) {
+        *self
+            .inner
+            .timeline
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = None;
+    }
+
+    /// Records a span of this thread, if recording.
+    fn note(&self, kind: Kind, label: &str, start: Instant, end: Instant) {
+        let tl = self
+            .inner
+            .timeline
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(tl) = tl.as_ref() {
+            tl.record(tl.this_thread(), kind, label, start, end);
+        }
+    }
+
     /// Waits for the GIL (in turn, behind the threads already waiting) and returns its guard.
     ///
     /// The GIL is released when the guard is dropped.
@@ -256,10 +309,13 @@ impl Gil {
     /// # Ok::<(), parlab::gil::GilError>(())
     /// ```
     pub fn acquire(&self) -> Result<GilGuard<'_>, GilError> {
+        let asked = Instant::now();
         self.lock_in_turn()?;
+        let since = Instant::now();
+        self.note(Kind::Waiting, "waiting for the GIL", asked, since);
         Ok(GilGuard {
             gil: self,
-            since: Instant::now(),
+            since,
             held: true,
             _not_send: PhantomData,
         })
@@ -388,8 +444,7 @@ impl GilGuard<'_> {
         if inner.waiting.load(Ordering::Relaxed) > 0
             && nanos(self.since.elapsed()) >= inner.interval_ns.load(Ordering::Relaxed)
         {
-            self.held = false;
-            self.gil.unlock();
+            self.release();
             inner.switches.fetch_add(1, Ordering::Relaxed);
             self.reacquire()?;
         }
@@ -413,26 +468,40 @@ impl GilGuard<'_> {
     /// ```
     pub fn allow_threads<R>(&mut self, f: impl FnOnce() -> R) -> Result<R, GilError> {
         if self.held {
-            self.held = false;
-            self.gil.unlock();
+            self.release();
         }
+        let start = Instant::now();
         let result = f();
+        self.gil
+            .note(Kind::NoGil, "GIL released", start, Instant::now());
         self.reacquire()?;
         Ok(result)
     }
 
     fn reacquire(&mut self) -> Result<(), GilError> {
+        let asked = Instant::now();
         self.gil.lock_in_turn()?;
         self.held = true;
         self.since = Instant::now();
+        self.gil
+            .note(Kind::Waiting, "waiting for the GIL", asked, self.since);
         Ok(())
+    }
+
+    /// Hands the GIL back, recording the slice it was held.
+    fn release(&mut self) {
+        self.held = false;
+        let now = Instant::now();
+        self.gil.unlock();
+        self.gil
+            .note(Kind::HoldingGil, "GIL slice", self.since, now);
     }
 }
 
 impl Drop for GilGuard<'_> {
     fn drop(&mut self) {
         if self.held {
-            self.gil.unlock();
+            self.release();
         }
     }
 }

@@ -5,6 +5,7 @@
 //!
 //! - [`pi`]: estimate pi by Monte Carlo, serial, on threads and with rayon, seeded and reproducible.
 //! - [`timing`]: measure closures with warm-up and repeats, sweep a parameter, speed-ups.
+//! - [`timeline`]: who ran when: lanes of spans (threads, the GIL, workers), drawn by [`chart::timeline`].
 //! - [`chart`]: plotters charts as inline SVG in evcxr and as SVG files.
 //! - [`gil`]: a simulated Global Interpreter Lock, and `allow_threads`.
 //! - [`threads`]: sorting two vectors on two threads, the cost of a thread, the threads exercises.
@@ -29,4 +30,5 @@ pub mod pi;
 pub mod pool;
 pub mod process;
 pub mod threads;
+pub mod timeline;
 pub mod timing;

@@ -574,3 +574,172 @@ pub(super) fn legend_corner_for_test(paths: &[Vec<(f64, f64)>], names: &[&str]) 
         _ => "other",
     }
 }
+
+/// A bar of a timeline chart, after thinning: lane, kind, start and end in the chart's time unit.
+pub(super) struct Bar {
+    pub(super) lane: usize,
+    pub(super) kind: crate::timeline::Kind,
+    pub(super) start: f64,
+    pub(super) end: f64,
+    /// The label, when the bar is one span (not merged) and wide enough to hold it.
+    pub(super) label: Option<String>,
+}
+
+/// The colour of a timeline kind (Okabe and Ito, with grey for waiting).
+pub(super) fn kind_color(kind: crate::timeline::Kind) -> RGBColor {
+    use crate::timeline::Kind;
+    match kind {
+        Kind::Running => RGBColor(0, 114, 178),
+        Kind::HoldingGil => RGBColor(213, 94, 0),
+        Kind::NoGil => RGBColor(0, 158, 115),
+        Kind::Waiting => RGBColor(190, 190, 190),
+        Kind::Holding => RGBColor(230, 159, 0),
+        Kind::Starting => RGBColor(204, 121, 167),
+        Kind::Sending => RGBColor(86, 180, 233),
+        Kind::Task => RGBColor(0, 114, 178),
+        Kind::Unfinished => RGBColor(40, 40, 40),
+    }
+}
+
+/// The width in pixels of the plot of a timeline chart (for thinning).
+pub(super) fn timeline_plot_width(lanes: &[String]) -> (u32, u32) {
+    let longest = lanes.iter().map(|l| l.chars().count()).max().unwrap_or(1) as f64;
+    let name_area = (CHAR_WIDTH * LABEL_SIZE as f64 * longest.min(22.0) + 20.0) as u32;
+    (WIDTH - 30 - name_area, name_area)
+}
+
+/// A timeline chart as SVG text: a row per lane (first at the top), a bar per (thinned) span,
+/// the legend of the kinds drawn along the bottom.
+pub(super) fn timeline(
+    title: &str,
+    unit: &str,
+    total: f64,
+    lanes: &[String],
+    bars: &[Bar],
+    kinds: &[crate::timeline::Kind],
+) -> Result<String, ChartError> {
+    register_font()?;
+    let n = lanes.len().max(1);
+    let (_, name_area) = timeline_plot_width(lanes);
+    let max_chars = ((name_area as f64 - 20.0) / (CHAR_WIDTH * LABEL_SIZE as f64)) as usize;
+    // The legend: rows of entries that fit the width.
+    let mut legend_rows: Vec<Vec<crate::timeline::Kind>> = vec![Vec::new()];
+    let mut used = 0.0;
+    for &k in kinds {
+        let w = 30.0 + CHAR_WIDTH * LEGEND_SIZE as f64 * k.name().chars().count() as f64;
+        if used + w > (WIDTH - 40) as f64 && !legend_rows.last().is_some_and(|r| r.is_empty()) {
+            legend_rows.push(Vec::new());
+            used = 0.0;
+        }
+        if let Some(row) = legend_rows.last_mut() {
+            row.push(k);
+        }
+        used += w;
+    }
+    let legend_h = 24 * legend_rows.len() as u32 + 6;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+        root.fill(&WHITE).map_err(draw_err)?;
+        let (upper, lower) = root.split_vertically(HEIGHT - legend_h);
+        let mut chart = ChartBuilder::on(&upper)
+            .caption(title, (FAMILY, TITLE_SIZE))
+            .margin(15)
+            .x_label_area_size(50)
+            .y_label_area_size(name_area)
+            .build_cartesian_2d(0.0..total, 0.0..n as f64)
+            .map_err(draw_err)?;
+        let x_fmt = |v: &f64| fmt_num(*v);
+        let no_names = |_: &f64| String::new();
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .y_labels(0)
+            .y_label_formatter(&no_names)
+            .x_label_formatter(&x_fmt)
+            .x_desc(format!("time ({unit})"))
+            .label_style((FAMILY, LABEL_SIZE))
+            .axis_desc_style((FAMILY, DESC_SIZE))
+            .light_line_style(WHITE)
+            .bold_line_style(RGBColor(0, 0, 0).mix(0.08))
+            .draw()
+            .map_err(draw_err)?;
+        let top = |lane: usize| (n - lane) as f64;
+        let name_style = (FAMILY, LABEL_SIZE)
+            .into_font()
+            .color(&BLACK)
+            .pos(Pos::new(HPos::Right, VPos::Center));
+        for (i, name) in lanes.iter().enumerate() {
+            let (x0, y) = chart.plotting_area().map_coordinate(&(0.0, top(i) - 0.5));
+            let mut shown: String = name.chars().take(max_chars.max(4)).collect();
+            if shown.chars().count() < name.chars().count() {
+                shown.pop();
+                shown.push('…');
+            }
+            root.draw(&Text::new(shown, (x0 - 8, y), &name_style))
+                .map_err(draw_err)?;
+        }
+        let row_px = chart.plotting_area().dim_in_pixel().1 as f64 / n as f64;
+        let pad = if row_px > 12.0 { 0.15 } else { 0.05 };
+        chart
+            .draw_series(bars.iter().map(|b| {
+                Rectangle::new(
+                    [
+                        (b.start, top(b.lane) - pad),
+                        (b.end, top(b.lane) - 1.0 + pad),
+                    ],
+                    kind_color(b.kind).filled(),
+                )
+            }))
+            .map_err(draw_err)?;
+        // Labels inside bars wide enough to hold them (and rows tall enough).
+        if row_px * (1.0 - 2.0 * pad) >= MIN_TEXT as f64 + 4.0 {
+            let label_style = |k: crate::timeline::Kind| {
+                let dark = matches!(
+                    k,
+                    crate::timeline::Kind::Waiting
+                        | crate::timeline::Kind::Holding
+                        | crate::timeline::Kind::Sending
+                );
+                (FAMILY, LABEL_SIZE)
+                    .into_font()
+                    .color(if dark { &BLACK } else { &WHITE })
+                    .pos(Pos::new(HPos::Center, VPos::Center))
+            };
+            chart
+                .draw_series(bars.iter().filter_map(|b| {
+                    let label = b.label.as_ref()?;
+                    Some(Text::new(
+                        label.clone(),
+                        ((b.start + b.end) / 2.0, top(b.lane) - 0.5),
+                        label_style(b.kind),
+                    ))
+                }))
+                .map_err(draw_err)?;
+        }
+        // The legend.
+        let legend_style = (FAMILY, LEGEND_SIZE)
+            .into_font()
+            .color(&BLACK)
+            .pos(Pos::new(HPos::Left, VPos::Center));
+        for (r, row) in legend_rows.iter().enumerate() {
+            let y = 12 + 24 * r as i32;
+            let mut x = 20i32;
+            for &k in row {
+                lower
+                    .draw(&Rectangle::new(
+                        [(x, y - 7), (x + 18, y + 7)],
+                        kind_color(k).filled(),
+                    ))
+                    .map_err(draw_err)?;
+                lower
+                    .draw(&Text::new(k.name(), (x + 24, y), &legend_style))
+                    .map_err(draw_err)?;
+                x += (30.0 + CHAR_WIDTH * LEGEND_SIZE as f64 * k.name().chars().count() as f64)
+                    as i32;
+            }
+        }
+        root.present().map_err(draw_err)?;
+    }
+    Ok(svg)
+}

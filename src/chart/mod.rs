@@ -5,6 +5,7 @@
 //!   [`speedup_available`] adds what the machine offered when measured.
 //! - [`loglog`]: log-log axes (time against samples, a series per method).
 //! - [`lines`]: lines on linear axes.
+//! - [`timeline`]: who ran when: a row per thread or worker, a bar per span.
 //!
 //! Each returns a [`Chart`]: SVG text plus a text description (alt text). In evcxr a `Chart` shows
 //! inline, as an image whose alt text is the description; elsewhere it prints its description,
@@ -119,6 +120,26 @@ pub enum ChartError {
         /// Its value.
         value: f64,
     },
+    /// A timeline with no spans.
+    #[error("the timeline has no spans: record something into it first")]
+    EmptyTimeline,
+    /// A span that ends before it starts.
+    #[error("span {label:?} on lane {lane:?} ends ({end_ns} ns) before it starts ({start_ns} ns)")]
+    SpanBackwards {
+        /// The span's lane.
+        lane: String,
+        /// The span's label.
+        label: String,
+        /// Its start, ns after the origin.
+        start_ns: u64,
+        /// Its end, ns after the origin.
+        end_ns: u64,
+    },
+    /// More lanes than fit as readable rows.
+    #[error(
+        "{0} lanes do not fit as readable rows: draw at most {MAX_LANES} (record fewer threads or workers)"
+    )]
+    TooManyLanes(usize),
     /// The bundled font could not be loaded (a bug in parlab).
     #[error("the bundled font could not be loaded")]
     Font,
@@ -494,6 +515,214 @@ pub fn lines(
     let svg = draw::lines(title, x_label, y_label, series, draw::Kind::Linear, None)?;
     let description = describe("Line chart", title, x_label, y_label, series, "");
     Ok(Chart::new(title, svg, description))
+}
+
+/// The most lanes [`timeline`] draws (rows stay tall enough for their names).
+pub const MAX_LANES: usize = 16;
+
+/// A time unit for a span of `total_ns`: its name and nanoseconds per unit.
+fn time_unit(total_ns: u64) -> (&'static str, f64) {
+    match total_ns {
+        0..10_000 => ("ns", 1.0),
+        10_000..10_000_000 => ("µs", 1e3),
+        10_000_000..10_000_000_000 => ("ms", 1e6),
+        _ => ("s", 1e9),
+    }
+}
+
+/// A timeline chart: a row per lane (a thread, a worker, the caller), each span a bar coloured by
+/// its kind, with a legend of the kinds and a time axis in µs, ms or s.
+///
+/// Spans too small to see are merged with their neighbours of the same kind (or, where kinds
+/// alternate faster than a pixel, a pixel shows the kind that took most of it); the chart then
+/// says so in a note. The description (alt text) gives, per lane, the time spent in each kind.
+///
+/// # Errors
+/// [`ChartError::EmptyTimeline`] with no spans, [`ChartError::SpanBackwards`] for a span that
+/// ends before it starts, [`ChartError::TooManyLanes`] past [`MAX_LANES`].
+///
+/// # Examples
+/// ```
+/// use parlab::timeline::{Kind, Timeline};
+/// let tl = Timeline::new();
+/// let (a, b) = (tl.lane("thread 1"), tl.lane("thread 2"));
+/// tl.record_ns(a, Kind::HoldingGil, "slice", 0, 5_000_000);
+/// tl.record_ns(b, Kind::Waiting, "", 0, 5_000_000);
+/// tl.record_ns(b, Kind::HoldingGil, "slice", 5_000_000, 10_000_000);
+/// let c = parlab::chart::timeline("two threads, one GIL", &tl)?;
+/// assert!(c.description().contains("thread 2: holding the GIL 5 ms (50%)"));
+/// assert!(c.svg().contains("time (ms)"));
+/// # Ok::<(), parlab::chart::ChartError>(())
+/// ```
+pub fn timeline(title: &str, timeline: &crate::timeline::Timeline) -> Result<Chart, ChartError> {
+    use crate::timeline::Kind;
+    let lanes = timeline.lanes();
+    let spans = timeline.spans();
+    if spans.is_empty() {
+        return Err(ChartError::EmptyTimeline);
+    }
+    if let Some(s) = spans.iter().find(|s| s.end_ns < s.start_ns) {
+        return Err(ChartError::SpanBackwards {
+            lane: lanes.get(s.lane.index()).cloned().unwrap_or_default(),
+            label: s.label.clone(),
+            start_ns: s.start_ns,
+            end_ns: s.end_ns,
+        });
+    }
+    if lanes.len() > MAX_LANES {
+        return Err(ChartError::TooManyLanes(lanes.len()));
+    }
+    let t0 = spans.iter().map(|s| s.start_ns).min().unwrap_or(0);
+    let t1 = spans.iter().map(|s| s.end_ns).max().unwrap_or(0);
+    let (unit, per) = time_unit(t1);
+    let total = (t1.max(1) as f64 / per) * 1.02;
+    let (plot_w, _) = draw::timeline_plot_width(&lanes);
+    // One pixel, in ns.
+    let px = (total * per / plot_w as f64).max(1.0);
+    let mut bars: Vec<draw::Bar> = Vec::new();
+    let mut merged = 0usize;
+    let mut pixelled = 0usize;
+    for lane in 0..lanes.len() {
+        let mine: Vec<&crate::timeline::Span> =
+            spans.iter().filter(|s| s.lane.index() == lane).collect();
+        // Merge runs of one kind whose gaps and pieces are below a pixel.
+        let mut runs: Vec<(Kind, f64, f64, usize, &str)> = Vec::new();
+        for s in mine {
+            let (a, b) = (s.start_ns as f64, s.end_ns as f64);
+            match runs.last_mut() {
+                Some(r) if r.0 == s.kind && a <= r.2 + px && (b - a < px || r.2 - r.1 < px) => {
+                    r.2 = r.2.max(b);
+                    r.3 += 1;
+                }
+                _ => runs.push((s.kind, a, b, 1, &s.label)),
+            }
+        }
+        merged += runs.iter().filter(|r| r.3 > 1).map(|r| r.3).sum::<usize>();
+        if runs.len() > 2 * plot_w as usize {
+            // Kinds alternate faster than pixels: per pixel, the kind that took most of it.
+            pixelled += runs.len();
+            let cols = plot_w as usize + 1;
+            let mut time = vec![[0f64; Kind::ALL.len()]; cols];
+            for r in &runs {
+                let k = Kind::ALL.iter().position(|&k| k == r.0).unwrap_or(0);
+                let (mut a, b) = (r.1, r.2);
+                while a < b {
+                    let col = ((a / px) as usize).min(cols - 1);
+                    let edge = ((col + 1) as f64 * px).min(b).max(a + 1.0);
+                    time[col][k] += edge - a;
+                    a = edge;
+                }
+            }
+            for (col, t) in time.iter().enumerate() {
+                let best = (0..t.len()).max_by(|&i, &j| t[i].total_cmp(&t[j]));
+                if let Some(k) = best.filter(|&k| t[k] > 0.0) {
+                    bars.push(draw::Bar {
+                        lane,
+                        kind: Kind::ALL[k],
+                        start: col as f64 * px / per,
+                        end: (col + 1) as f64 * px / per,
+                        label: None,
+                    });
+                }
+            }
+            continue;
+        }
+        for (kind, a, b, count, label) in runs {
+            let width_px = (b - a) / px;
+            let fits = 4.0 + 0.56 * 13.7 * label.chars().count() as f64;
+            bars.push(draw::Bar {
+                lane,
+                kind,
+                start: a / per,
+                // At least a pixel wide, so every run shows.
+                end: (a + (b - a).max(px)) / per,
+                label: (count == 1 && !label.is_empty() && width_px >= fits)
+                    .then(|| label.to_string()),
+            });
+        }
+    }
+    if bars.iter().filter(|b| b.label.is_some()).count() > 300 {
+        for b in &mut bars {
+            b.label = None;
+        }
+    }
+    let kinds: Vec<Kind> = Kind::ALL
+        .into_iter()
+        .filter(|k| spans.iter().any(|s| s.kind == *k))
+        .collect();
+    let svg = draw::timeline(title, unit, total, &lanes, &bars, &kinds)?;
+    // The description: per lane, time per kind.
+    let wall = (t1 - t0).max(1) as f64;
+    let fmt_t = |ns: f64| format!("{} {unit}", draw::fmt_num(ns / per));
+    let mut text = format!(
+        "Timeline chart \"{title}\": {} lane{}, {} span{} over {}, one row per lane, time from          left to right.",
+        lanes.len(),
+        if lanes.len() == 1 { "" } else { "s" },
+        spans.len(),
+        if spans.len() == 1 { "" } else { "s" },
+        fmt_t(t1 as f64),
+    );
+    for (lane, name) in lanes.iter().enumerate() {
+        let mine: Vec<&crate::timeline::Span> =
+            spans.iter().filter(|s| s.lane.index() == lane).collect();
+        if mine.is_empty() {
+            text.push_str(&format!(" {name}: nothing recorded."));
+            continue;
+        }
+        let parts: Vec<String> = kinds
+            .iter()
+            .filter_map(|&k| {
+                let ns: u64 = mine
+                    .iter()
+                    .filter(|s| s.kind == k)
+                    .map(|s| s.duration_ns())
+                    .sum();
+                let n = mine.iter().filter(|s| s.kind == k).count();
+                (n > 0).then(|| {
+                    format!(
+                        "{} {} ({:.0}%{})",
+                        k.name(),
+                        fmt_t(ns as f64),
+                        100.0 * ns as f64 / wall,
+                        if n > 1 {
+                            format!(", {n} spans")
+                        } else {
+                            String::new()
+                        }
+                    )
+                })
+            })
+            .collect();
+        let first = mine.iter().map(|s| s.start_ns).min().unwrap_or(0);
+        let last = mine.iter().map(|s| s.end_ns).max().unwrap_or(0);
+        text.push_str(&format!(
+            " {name}: {} from {} to {}.",
+            parts.join(", "),
+            fmt_t(first as f64),
+            fmt_t(last as f64)
+        ));
+    }
+    let mut chart = Chart::new(title, svg, text);
+    if merged > 0 || pixelled > 0 {
+        let mut note = String::new();
+        if merged > 0 {
+            note += &format!(
+                "{merged} spans narrower than a pixel are merged with their neighbours of the same kind"
+            );
+        }
+        if pixelled > 0 {
+            if !note.is_empty() {
+                note += "; ";
+            }
+            note += &format!(
+                "{pixelled} runs alternate faster than the pixels: each pixel shows the kind that took most of it"
+            );
+        }
+        chart = chart.with_note(format!(
+            "{note} (the description's totals count every span)."
+        ));
+    }
+    Ok(chart)
 }
 
 /// Rejects what cannot be drawn: no series, empty series, non-finite (or, on log axes, non-positive)

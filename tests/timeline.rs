@@ -1,0 +1,133 @@
+//! Timelines recorded from real runs are true, and bad timelines draw or fail clearly.
+
+use std::time::{Duration, Instant};
+
+use parlab::chart::{self, ChartError};
+use parlab::gil::{Gil, calc_pi_gil};
+use parlab::timeline::{Kind, Timeline};
+
+/// Where the tests leave their pictures (to look at).
+fn out(name: &str) -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+    dir.join(name)
+}
+
+#[test]
+fn gil_threads_take_turns_and_free_threads_overlap() {
+    let gil = Gil::new();
+    let tl = Timeline::new();
+    gil.record_into(&tl);
+    calc_pi_gil(&gil, 60_000_000, 2, 1, false).unwrap();
+    let held: Vec<_> = tl
+        .spans()
+        .into_iter()
+        .filter(|s| s.kind == Kind::HoldingGil)
+        .collect();
+    assert!(held.len() >= 4, "only {} GIL slices", held.len());
+    // One holder at a time, on every lane together.
+    assert_eq!(tl.overlaps_across_lanes(&[Kind::HoldingGil]), vec![]);
+    // Both threads held it, each slice about the switch interval (5 ms) or less.
+    assert_eq!(tl.lanes().len(), 2);
+    for lane in 0..2 {
+        assert!(held.iter().any(|s| s.lane.index() == lane));
+    }
+    for s in &held {
+        assert!(s.start_ns <= s.end_ns);
+    }
+    chart::timeline("calc_pi on 2 threads under the GIL", &tl)
+        .unwrap()
+        .save(out("gil.svg"))
+        .unwrap();
+
+    // Released: the two threads run side by side.
+    let tl = Timeline::new();
+    gil.record_into(&tl);
+    calc_pi_gil(&gil, 60_000_000, 2, 1, true).unwrap();
+    let free: Vec<_> = tl
+        .spans()
+        .into_iter()
+        .filter(|s| s.kind == Kind::NoGil)
+        .collect();
+    assert_eq!(free.len(), 2);
+    // (Overlap in time is likely but not certain on a busy 2-core machine: not asserted.)
+    let c = chart::timeline("calc_pi on 2 threads, GIL released", &tl).unwrap();
+    assert!(c.description().contains("running, GIL released"));
+}
+
+#[test]
+fn empty_and_backwards_timelines_are_errors() {
+    let tl = Timeline::new();
+    assert!(matches!(
+        chart::timeline("t", &tl),
+        Err(ChartError::EmptyTimeline)
+    ));
+    tl.lane("a");
+    assert!(matches!(
+        chart::timeline("t", &tl),
+        Err(ChartError::EmptyTimeline)
+    ));
+    let l = tl.lane("a");
+    tl.record_ns(l, Kind::Running, "backwards", 50, 10);
+    let e = chart::timeline("t", &tl).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("\"backwards\" on lane \"a\" ends (10 ns) before it starts (50 ns)"),
+        "{e}"
+    );
+    let tl = Timeline::new();
+    for i in 0..=chart::MAX_LANES {
+        tl.record_ns(tl.lane(&format!("w{i}")), Kind::Task, "", 0, 10);
+    }
+    assert!(matches!(
+        chart::timeline("t", &tl),
+        Err(ChartError::TooManyLanes(17))
+    ));
+}
+
+#[test]
+fn a_million_spans_draw_quickly_with_a_note() {
+    let tl = Timeline::new();
+    let (a, b) = (tl.lane("alternating"), tl.lane("one kind"));
+    for i in 0..500_000u64 {
+        let kind = if i % 2 == 0 {
+            Kind::HoldingGil
+        } else {
+            Kind::Waiting
+        };
+        tl.record_ns(a, kind, "", i * 100, i * 100 + 100);
+        tl.record_ns(b, Kind::Running, "", i * 100, i * 100 + 90);
+    }
+    let start = Instant::now();
+    let c = chart::timeline("a million spans", &tl).unwrap();
+    assert!(
+        start.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(c.svg().len() < 2_000_000, "{} bytes", c.svg().len());
+    assert!(c.description().contains("merged"), "{}", c.description());
+    assert!(
+        c.description().contains("each pixel shows"),
+        "{}",
+        c.description()
+    );
+    assert!(c.description().contains("1000000 spans"));
+    c.save(out("million.svg")).unwrap();
+}
+
+#[test]
+fn an_unfinished_span_is_drawn_and_named() {
+    let tl = Timeline::new();
+    let w = tl.lane("worker 1");
+    tl.record_ns(w, Kind::Task, "task 0", 0, 3_000_000);
+    tl.record_ns(
+        w,
+        Kind::Unfinished,
+        "task 1 (worker killed)",
+        3_000_000,
+        9_000_000,
+    );
+    let c = chart::timeline("killed", &tl).unwrap();
+    assert!(c.description().contains("cut off (never finished)"));
+    assert!(c.svg().contains("task 1 (worker killed)"));
+}
