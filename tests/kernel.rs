@@ -129,7 +129,6 @@ fn ten_kernels_ended_by_shutdown_sigkill_and_kill_leave_no_stale_lock() {
 }
 
 #[test]
-#[ignore = "fails on main (2026-12-01): evcxr cannot write into a slot deleted under it (`Failed to write .../slot-1/src/lib.rs`); issue 12 stays open until the kernel recreates it"]
 fn a_slot_deleted_under_a_running_kernel_is_rebuilt() {
     scenario("deleted", Duration::from_secs(180));
 }
