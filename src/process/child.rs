@@ -603,9 +603,10 @@ impl<R> Process<R> {
     }
 
     /// Waits (briefly) for the output threads, so that all output is printed before join returns.
+    /// (A program the worker started may hold its output pipes open: that does not wait long.)
     fn finish_output(&mut self) {
         if let Some(done) = self.forwarders_done.take() {
-            let _ = done.recv_timeout(Duration::from_millis(500));
+            let _ = done.recv_timeout(Duration::from_millis(200));
         }
     }
 }
