@@ -135,6 +135,49 @@ pub(crate) fn hung_up(fd: BorrowedFd<'_>) -> bool {
     n > 0 && pfd.revents & (libc::POLLHUP | libc::POLLERR) != 0
 }
 
+/// Reads what is there (non-blocking descriptors return `WouldBlock` when nothing is).
+pub(crate) fn read_fd(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
+    // Safety: read writes at most `buf.len()` bytes into a live buffer.
+    let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n as usize)
+    }
+}
+
+/// Writes what fits (non-blocking descriptors return `WouldBlock` when nothing does).
+pub(crate) fn write_fd(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
+    // Safety: write reads `buf.len()` bytes from a live buffer.
+    let n = unsafe { libc::write(fd.as_raw_fd(), buf.as_ptr().cast(), buf.len()) };
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n as usize)
+    }
+}
+
+/// Whether process `pid` has ended: it does not exist, or (Linux) it is a zombie not yet reaped.
+pub(crate) fn process_gone(pid: u32) -> bool {
+    let Ok(raw) = libc::pid_t::try_from(pid) else {
+        return true;
+    };
+    // Safety: signal 0 only checks that the process exists and may be signalled.
+    if unsafe { libc::kill(raw, 0) } != 0 {
+        return io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
+    }
+    if cfg!(target_os = "linux") {
+        // Its state is the first field after the command name in parentheses.
+        if let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            return stat
+                .rsplit(')')
+                .next()
+                .is_some_and(|rest| rest.trim_start().starts_with('Z'));
+        }
+    }
+    false
+}
+
 /// The name of a signal number, e.g. `SIGKILL`.
 pub(crate) fn signal_name(signal: i32) -> String {
     nix::sys::signal::Signal::try_from(signal)
