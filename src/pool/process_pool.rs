@@ -343,8 +343,24 @@ fn manage(shared: Arc<Shared>, slot: usize, ready: mpsc::Sender<Result<(), PoolE
             chunk.terminated();
             continue;
         }
+        // A worker that died since the loop's top is replaced before it is given the chunk.
+        if worker.as_mut().is_some_and(|w| !w.process.is_alive()) {
+            shared.forget(slot, &mut worker);
+            match shared.start(slot) {
+                Ok(w) => worker = Some(w),
+                Err(e) => restart = Some(Restart::failed(restart.take(), e.to_string())),
+            }
+        }
         let Some(w) = worker.as_mut() else {
-            chunk.terminated();
+            let why = restart.as_ref().map_or_else(String::new, |r| r.why.clone());
+            let task = chunk.batch.task().to_string();
+            chunk.fail(|index| PoolError::Failed {
+                index,
+                task: task.clone(),
+                message: format!(
+                    "no worker to run it: its worker died and could not be restarted ({why})"
+                ),
+            });
             continue;
         };
         if let Err(lost) = shared.run_chunk(w, chunk) {
