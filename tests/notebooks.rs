@@ -139,7 +139,8 @@ fn every_check_has_a_time_limit() {
                 );
             }
             if tags.iter().any(|t| t == "exercise") {
-                let name = exercise.expect("an exercise cell names its exercise in metadata.parlab");
+                let name =
+                    exercise.expect("an exercise cell names its exercise in metadata.parlab");
                 assert!(
                     source.contains(&format!("let {name}_defined = ")),
                     "{} cell {}: an exercise cell ends with `let {name}_defined = exercise::defined(..)`",

@@ -842,15 +842,25 @@ mod tests {
         let mut child = fork_with(
             || {
                 let before = crate::process::other_busy_threads();
+                // Each thread says when it is in place, so a slow start under load is not
+                // mistaken for a busy thread.
+                let (in_place_tx, in_place) = mpsc::channel::<()>();
                 let (tx, rx) = mpsc::channel::<()>();
+                let waiter_in_place = in_place_tx.clone();
                 let waiter = std::thread::spawn(move || {
-                    crate::process::idle_wait(|| rx.recv_timeout(Duration::from_secs(5)))
+                    crate::process::idle_wait(|| {
+                        let _ = waiter_in_place.send(());
+                        rx.recv_timeout(Duration::from_secs(20))
+                    })
                 });
-                std::thread::sleep(Duration::from_millis(100));
+                let _ = in_place.recv_timeout(Duration::from_secs(20));
                 let with_waiter = crate::process::other_busy_threads();
                 let (busy_tx, busy_rx) = mpsc::channel::<()>();
-                let busy = std::thread::spawn(move || busy_rx.recv_timeout(Duration::from_secs(5)));
-                std::thread::sleep(Duration::from_millis(100));
+                let busy = std::thread::spawn(move || {
+                    let _ = in_place_tx.send(());
+                    busy_rx.recv_timeout(Duration::from_secs(20))
+                });
+                let _ = in_place.recv_timeout(Duration::from_secs(20));
                 let with_busy = crate::process::other_busy_threads();
                 let _ = (tx.send(()), busy_tx.send(()));
                 let _ = (waiter.join(), busy.join());
@@ -859,7 +869,10 @@ mod tests {
             &quiet(),
         )
         .unwrap();
-        assert_eq!(child.join(SEC).unwrap(), (Some(0), Some(0), Some(1)));
+        assert_eq!(
+            child.join(Duration::from_secs(30)).unwrap(),
+            (Some(0), Some(0), Some(1))
+        );
     }
 
     #[test]
