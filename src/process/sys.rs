@@ -54,22 +54,22 @@ pub(crate) fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
 
 /// Sets `O_NONBLOCK` on `fd`.
 pub(crate) fn set_nonblocking(fd: BorrowedFd<'_>) -> io::Result<()> {
-    // Safety: fcntl on a valid, borrowed descriptor; F_GETFL/F_SETFL do not touch memory.
-    unsafe {
-        let flags = libc::fcntl(fd.as_raw_fd(), libc::F_GETFL);
-        if flags < 0 || libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK) < 0 {
-            return Err(io::Error::last_os_error());
-        }
-    }
-    Ok(())
+    add_fcntl_flag(fd, libc::F_GETFL, libc::F_SETFL, libc::O_NONBLOCK)
 }
 
 /// Sets `FD_CLOEXEC` on `fd`, so that programs this process starts do not inherit it.
 pub(crate) fn set_cloexec(fd: BorrowedFd<'_>) -> io::Result<()> {
-    // Safety: fcntl on a valid, borrowed descriptor; F_GETFD/F_SETFD do not touch memory.
+    add_fcntl_flag(fd, libc::F_GETFD, libc::F_SETFD, libc::FD_CLOEXEC)
+}
+
+/// Adds `flag` to the flags that fcntl's `get`/`set` pair (F_GETFL/F_SETFL or F_GETFD/F_SETFD)
+/// reads and writes for `fd`.
+fn add_fcntl_flag(fd: BorrowedFd<'_>, get: i32, set: i32, flag: i32) -> io::Result<()> {
+    // Safety: fcntl on a valid, borrowed descriptor; the get/set commands take and return an int
+    // and do not touch memory.
     unsafe {
-        let flags = libc::fcntl(fd.as_raw_fd(), libc::F_GETFD);
-        if flags < 0 || libc::fcntl(fd.as_raw_fd(), libc::F_SETFD, flags | libc::FD_CLOEXEC) < 0 {
+        let flags = libc::fcntl(fd.as_raw_fd(), get);
+        if flags < 0 || libc::fcntl(fd.as_raw_fd(), set, flags | flag) < 0 {
             return Err(io::Error::last_os_error());
         }
     }
