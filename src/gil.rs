@@ -438,15 +438,16 @@ impl GilGuard<'_> {
     /// ```
     pub fn tick(&mut self) -> Result<(), GilError> {
         if !self.held {
-            return self.reacquire();
+            return self.reacquire(Instant::now());
         }
         let inner = &self.gil.inner;
         if inner.waiting.load(Ordering::Relaxed) > 0
             && nanos(self.since.elapsed()) >= inner.interval_ns.load(Ordering::Relaxed)
         {
-            self.release();
+            // Waiting starts where the slice ends: no gap on the timeline between the two.
+            let released = self.release();
             inner.switches.fetch_add(1, Ordering::Relaxed);
-            self.reacquire()?;
+            self.reacquire(released)?;
         }
         Ok(())
     }
@@ -467,19 +468,20 @@ impl GilGuard<'_> {
     /// # Ok::<(), parlab::gil::GilError>(())
     /// ```
     pub fn allow_threads<R>(&mut self, f: impl FnOnce() -> R) -> Result<R, GilError> {
-        if self.held {
-            self.release();
-        }
-        let start = Instant::now();
+        let start = if self.held {
+            self.release()
+        } else {
+            Instant::now()
+        };
         let result = f();
-        self.gil
-            .note(Kind::NoGil, "GIL released", start, Instant::now());
-        self.reacquire()?;
+        let end = Instant::now();
+        self.gil.note(Kind::NoGil, "GIL released", start, end);
+        self.reacquire(end)?;
         Ok(result)
     }
 
-    fn reacquire(&mut self) -> Result<(), GilError> {
-        let asked = Instant::now();
+    /// Takes the GIL back, having asked for it at `asked` (recorded as waiting from then).
+    fn reacquire(&mut self, asked: Instant) -> Result<(), GilError> {
         self.gil.lock_in_turn()?;
         self.held = true;
         self.since = Instant::now();
@@ -489,19 +491,21 @@ impl GilGuard<'_> {
     }
 
     /// Hands the GIL back, recording the slice it was held.
-    fn release(&mut self) {
+    /// Releases the GIL; returns when (the end of the slice, recorded as holding the GIL).
+    fn release(&mut self) -> Instant {
         self.held = false;
         let now = Instant::now();
         self.gil.unlock();
         self.gil
             .note(Kind::HoldingGil, "GIL slice", self.since, now);
+        now
     }
 }
 
 impl Drop for GilGuard<'_> {
     fn drop(&mut self) {
         if self.held {
-            self.release();
+            let _ = self.release();
         }
     }
 }
@@ -531,7 +535,9 @@ pub fn calc_pi_gil(
     seed: u64,
     release: bool,
 ) -> Result<PiEstimate, GilError> {
-    pi::count_on_threads(samples, threads, "calc_pi_gil", |range| {
+    // Named for what they do: their timeline lanes read "GIL thread 1", "free thread 2".
+    let name = if release { "free thread" } else { "GIL thread" };
+    pi::count_on_threads(samples, threads, name, |range| {
         gil.with_gil(|py| {
             if release {
                 return py

@@ -141,6 +141,8 @@ pub struct Span {
     pub start_ns: u64,
     /// End, in nanoseconds after the origin (at or after the start when recorded properly).
     pub end_ns: u64,
+    /// The tasks it ran, for a pool's chunk: indexes into the call's input (`first..first + n`).
+    pub tasks: Option<std::ops::Range<usize>>,
 }
 
 impl Span {
@@ -149,7 +151,8 @@ impl Span {
     /// # Examples
     /// ```
     /// let s = parlab::timeline::Span { lane: parlab::timeline::Timeline::new().lane("a"),
-    ///     kind: parlab::timeline::Kind::Running, label: String::new(), start_ns: 5, end_ns: 2 };
+    ///     kind: parlab::timeline::Kind::Running, label: String::new(), start_ns: 5, end_ns: 2,
+    ///     tasks: None };
     /// assert_eq!(s.duration_ns(), 0);
     /// ```
     pub fn duration_ns(&self) -> u64 {
@@ -162,6 +165,8 @@ struct Record {
     lanes: Vec<String>,
     spans: Vec<Span>,
     by_thread: HashMap<ThreadId, Lane>,
+    /// Threads seen so far per name, to number their lanes (`GIL thread 1`, `GIL thread 2`).
+    per_name: HashMap<String, usize>,
 }
 
 #[derive(Debug)]
@@ -274,29 +279,60 @@ impl Timeline {
         Lane(r.lanes.len() - 1)
     }
 
-    /// The lane of the current thread, made on first use: `thread N`, or the thread's name and N.
+    /// The lane of the current thread, made on first use: the thread's name and a number
+    /// counted per name (`GIL thread 1`, `GIL thread 2`, `free thread 1`), or `thread N`.
     ///
     /// # Examples
     /// ```
     /// let tl = parlab::timeline::Timeline::new();
     /// assert_eq!(tl.this_thread(), tl.this_thread());
+    /// let lane = std::thread::Builder::new().name("GIL thread".into())
+    ///     .spawn({ let tl = tl.clone(); move || tl.this_thread() }).unwrap().join().unwrap();
+    /// assert_eq!(tl.lanes()[lane.index()], "GIL thread 1");
     /// ```
     pub fn this_thread(&self) -> Lane {
         let id = std::thread::current().id();
-        if let Some(&lane) = self.locked().by_thread.get(&id) {
+        let mut r = self.locked();
+        if let Some(&lane) = r.by_thread.get(&id) {
             return lane;
         }
-        let mut r = self.locked();
-        let n = r.by_thread.len() + 1;
-        // Thread names repeat (every worker of a call may have the same): number them.
-        let name = match std::thread::current().name() {
-            Some(name) if name != "main" => format!("{name} {n}"),
-            _ => format!("thread {n}"),
+        let base = match std::thread::current().name() {
+            Some(name) if name != "main" => name.to_string(),
+            _ => "thread".to_string(),
         };
-        r.lanes.push(name);
+        // Thread names repeat (every worker of a call may have the same): number them.
+        let n = {
+            let n = r.per_name.entry(base.clone()).or_insert(0);
+            *n += 1;
+            *n
+        };
+        r.lanes.push(format!("{base} {n}"));
         let lane = Lane(r.lanes.len() - 1);
         r.by_thread.insert(id, lane);
         lane
+    }
+
+    /// A buffer of spans for one lane that reaches the shared record only when flushed (or
+    /// dropped): for a thread recording many spans, so that threads do not wait for each other's
+    /// recording (which would change what is measured).
+    ///
+    /// # Examples
+    /// ```
+    /// use parlab::timeline::{Kind, Timeline};
+    /// let tl = Timeline::new();
+    /// {
+    ///     let mut buf = tl.buffer(tl.lane("w"));
+    ///     buf.record_ns(Kind::Running, "a", 0, 10);
+    ///     assert!(tl.spans().is_empty()); // not yet flushed
+    /// }
+    /// assert_eq!(tl.spans().len(), 1);
+    /// ```
+    pub fn buffer(&self, lane: Lane) -> Buffer {
+        Buffer {
+            timeline: self.clone(),
+            lane,
+            spans: Vec::new(),
+        }
     }
 
     /// Nanoseconds from the origin to `at` (0 for a moment before the origin).
@@ -369,8 +405,43 @@ impl Timeline {
             label: label.into(),
             start_ns,
             end_ns,
+            tasks: None,
         };
         self.locked().spans.push(span);
+    }
+
+    /// Records a pool chunk's span: tasks `tasks` of a call, from `start_ns` to `end_ns`.
+    ///
+    /// # Examples
+    /// ```
+    /// use parlab::timeline::{Kind, Timeline};
+    /// let tl = Timeline::new();
+    /// tl.record_tasks_ns(tl.lane("worker 1"), Kind::Task, 4..8, 100, 200);
+    /// assert_eq!(tl.spans()[0].label, "tasks 4-7");
+    /// assert_eq!(tl.spans()[0].tasks, Some(4..8));
+    /// ```
+    pub fn record_tasks_ns(
+        &self,
+        lane: Lane,
+        kind: Kind,
+        tasks: std::ops::Range<usize>,
+        start_ns: u64,
+        end_ns: u64,
+    ) {
+        let span = Span {
+            lane,
+            kind,
+            label: tasks_label(&tasks),
+            start_ns,
+            end_ns,
+            tasks: Some(tasks),
+        };
+        self.locked().spans.push(span);
+    }
+
+    /// Adds spans recorded elsewhere (a [`Buffer`]) in one step.
+    fn extend(&self, spans: Vec<Span>) {
+        self.locked().spans.extend(spans);
     }
 
     /// Runs `f`, recording it as a span on `lane`; returns what `f` returns.
@@ -495,6 +566,138 @@ impl Timeline {
             }
         }
         out
+    }
+}
+
+/// "task 3" or "tasks 4-7".
+///
+/// # Examples
+/// ```
+/// assert_eq!(parlab::timeline::tasks_label(&(3..4)), "task 3");
+/// assert_eq!(parlab::timeline::tasks_label(&(4..8)), "tasks 4-7");
+/// ```
+pub fn tasks_label(tasks: &std::ops::Range<usize>) -> String {
+    match tasks.len() {
+        0 => "no tasks".to_string(),
+        1 => format!("task {}", tasks.start),
+        _ => format!("tasks {}-{}", tasks.start, tasks.end - 1),
+    }
+}
+
+/// Spans of one lane kept locally until flushed into their [`Timeline`] (see
+/// [`Timeline::buffer`]); dropping it flushes.
+///
+/// # Examples
+/// ```
+/// use parlab::timeline::{Kind, Timeline};
+/// let tl = Timeline::new();
+/// let mut buf = tl.buffer(tl.lane("w"));
+/// buf.record(Kind::Running, "work", std::time::Instant::now(), std::time::Instant::now());
+/// buf.flush();
+/// assert_eq!(tl.spans().len(), 1);
+/// ```
+#[derive(Debug)]
+#[must_use = "a buffer records nothing until it is flushed or dropped"]
+pub struct Buffer {
+    timeline: Timeline,
+    lane: Lane,
+    spans: Vec<Span>,
+}
+
+impl Buffer {
+    /// Keeps a span from `start` to `end`.
+    ///
+    /// # Examples
+    /// ```
+    /// use parlab::timeline::{Kind, Timeline};
+    /// let tl = Timeline::new();
+    /// let mut buf = tl.buffer(tl.lane("w"));
+    /// let t = std::time::Instant::now();
+    /// buf.record(Kind::Waiting, "lock", t, t);
+    /// assert_eq!(buf.len(), 1);
+    /// ```
+    pub fn record(&mut self, kind: Kind, label: impl Into<String>, start: Instant, end: Instant) {
+        let (s, e) = (self.timeline.ns(start), self.timeline.ns(end));
+        self.record_ns(kind, label, s, e);
+    }
+
+    /// Keeps a span given in nanoseconds after the timeline's origin.
+    ///
+    /// # Examples
+    /// ```
+    /// use parlab::timeline::{Kind, Timeline};
+    /// let tl = Timeline::new();
+    /// let mut buf = tl.buffer(tl.lane("w"));
+    /// buf.record_ns(Kind::Holding, "add", 5, 9);
+    /// assert!(!buf.is_empty());
+    /// ```
+    pub fn record_ns(&mut self, kind: Kind, label: impl Into<String>, start_ns: u64, end_ns: u64) {
+        self.spans.push(Span {
+            lane: self.lane,
+            kind,
+            label: label.into(),
+            start_ns,
+            end_ns,
+            tasks: None,
+        });
+    }
+
+    /// Spans kept and not yet flushed.
+    ///
+    /// # Examples
+    /// ```
+    /// let tl = parlab::timeline::Timeline::new();
+    /// assert_eq!(tl.buffer(tl.lane("w")).len(), 0);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// Whether no span is waiting to be flushed.
+    ///
+    /// # Examples
+    /// ```
+    /// let tl = parlab::timeline::Timeline::new();
+    /// assert!(tl.buffer(tl.lane("w")).is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    /// The timeline it flushes into.
+    ///
+    /// # Examples
+    /// ```
+    /// let tl = parlab::timeline::Timeline::new();
+    /// let buf = tl.buffer(tl.lane("w"));
+    /// assert_eq!(buf.timeline().lanes(), ["w"]);
+    /// ```
+    pub fn timeline(&self) -> &Timeline {
+        &self.timeline
+    }
+
+    /// Moves the kept spans into the timeline.
+    ///
+    /// # Examples
+    /// ```
+    /// use parlab::timeline::{Kind, Timeline};
+    /// let tl = Timeline::new();
+    /// let mut buf = tl.buffer(tl.lane("w"));
+    /// buf.record_ns(Kind::Running, "x", 0, 1);
+    /// buf.flush();
+    /// assert!(buf.is_empty());
+    /// assert_eq!(tl.spans().len(), 1);
+    /// ```
+    pub fn flush(&mut self) {
+        if !self.spans.is_empty() {
+            self.timeline.extend(std::mem::take(&mut self.spans));
+        }
+    }
+}
+
+impl Drop for Buffer {
+    fn drop(&mut self) {
+        self.flush();
     }
 }
 

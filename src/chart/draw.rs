@@ -601,6 +601,9 @@ pub(super) fn kind_color(kind: crate::timeline::Kind) -> RGBColor {
     }
 }
 
+/// The legend's words for white on a timeline row.
+pub(super) const NOTHING_RECORDED: &str = "white: nothing recorded";
+
 /// The width in pixels of the plot of a timeline chart (for thinning).
 pub(super) fn timeline_plot_width(lanes: &[String]) -> (u32, u32) {
     let longest = lanes.iter().map(|l| l.chars().count()).max().unwrap_or(1) as f64;
@@ -617,16 +620,23 @@ pub(super) fn timeline(
     lanes: &[String],
     bars: &[Bar],
     kinds: &[crate::timeline::Kind],
+    gaps: bool,
 ) -> Result<String, ChartError> {
     register_font()?;
     let n = lanes.len().max(1);
     let (_, name_area) = timeline_plot_width(lanes);
-    let max_chars = ((name_area as f64 - 20.0) / (CHAR_WIDTH * LABEL_SIZE as f64)) as usize;
-    // The legend: rows of entries that fit the width.
-    let mut legend_rows: Vec<Vec<crate::timeline::Kind>> = vec![Vec::new()];
+    let max_chars = ((name_area as f64 - 20.0) / (CHAR_WIDTH * LABEL_SIZE as f64)).round() as usize;
+    // The legend: rows of entries that fit the width; `None` is white, "nothing recorded".
+    let entries: Vec<Option<crate::timeline::Kind>> = kinds
+        .iter()
+        .map(|&k| Some(k))
+        .chain(gaps.then_some(None))
+        .collect();
+    let entry_name = |k: Option<crate::timeline::Kind>| k.map_or(NOTHING_RECORDED, |k| k.name());
+    let mut legend_rows: Vec<Vec<Option<crate::timeline::Kind>>> = vec![Vec::new()];
     let mut used = 0.0;
-    for &k in kinds {
-        let w = 30.0 + CHAR_WIDTH * LEGEND_SIZE as f64 * k.name().chars().count() as f64;
+    for &k in &entries {
+        let w = 30.0 + CHAR_WIDTH * LEGEND_SIZE as f64 * entry_name(k).chars().count() as f64;
         if used + w > (WIDTH - 40) as f64 && !legend_rows.last().is_some_and(|r| r.is_empty()) {
             legend_rows.push(Vec::new());
             used = 0.0;
@@ -726,16 +736,16 @@ pub(super) fn timeline(
             let y = 12 + 24 * r as i32;
             let mut x = 20i32;
             for &k in row {
+                let swatch = [(x, y - 7), (x + 18, y + 7)];
+                match k {
+                    Some(k) => lower.draw(&Rectangle::new(swatch, kind_color(k).filled())),
+                    None => lower.draw(&Rectangle::new(swatch, BLACK.stroke_width(1))),
+                }
+                .map_err(draw_err)?;
                 lower
-                    .draw(&Rectangle::new(
-                        [(x, y - 7), (x + 18, y + 7)],
-                        kind_color(k).filled(),
-                    ))
+                    .draw(&Text::new(entry_name(k), (x + 24, y), &legend_style))
                     .map_err(draw_err)?;
-                lower
-                    .draw(&Text::new(k.name(), (x + 24, y), &legend_style))
-                    .map_err(draw_err)?;
-                x += (30.0 + CHAR_WIDTH * LEGEND_SIZE as f64 * k.name().chars().count() as f64)
+                x += (30.0 + CHAR_WIDTH * LEGEND_SIZE as f64 * entry_name(k).chars().count() as f64)
                     as i32;
             }
         }

@@ -650,12 +650,23 @@ pub fn timeline(title: &str, timeline: &crate::timeline::Timeline) -> Result<Cha
         .into_iter()
         .filter(|k| spans.iter().any(|s| s.kind == *k))
         .collect();
-    let svg = draw::timeline(title, unit, total, &lanes, &bars, &kinds)?;
+    // White on a row: time inside the picture when nothing was recorded for that lane (before it
+    // started, after it ended, between recorded steps). Said in the legend and the description.
+    let gaps = (0..lanes.len()).any(|lane| {
+        let mut end = t0 as f64;
+        let mut gap = false;
+        for s in spans.iter().filter(|s| s.lane.index() == lane) {
+            gap |= s.start_ns as f64 > end + px;
+            end = end.max(s.end_ns as f64);
+        }
+        gap || (end + px) < t1 as f64
+    });
+    let svg = draw::timeline(title, unit, total, &lanes, &bars, &kinds, gaps)?;
     // The description: per lane, time per kind.
     let wall = (t1 - t0).max(1) as f64;
     let fmt_t = |ns: f64| format!("{} {unit}", draw::fmt_num(ns / per));
     let mut text = format!(
-        "Timeline chart \"{title}\": {} lane{}, {} span{} over {}, one row per lane, time from          left to right.",
+        "Timeline chart \"{title}\": {} lane{}, {} span{} over {}, one row per lane, time from left to right.",
         lanes.len(),
         if lanes.len() == 1 { "" } else { "s" },
         spans.len(),
@@ -701,6 +712,12 @@ pub fn timeline(title: &str, timeline: &crate::timeline::Timeline) -> Result<Cha
             fmt_t(first as f64),
             fmt_t(last as f64)
         ));
+    }
+    if gaps {
+        text.push_str(
+            " White on a row is time when nothing was recorded for that lane: before it started, \
+             after it ended, or between the steps that were recorded.",
+        );
     }
     let mut chart = Chart::new(title, svg, text);
     if merged > 0 || pixelled > 0 {
