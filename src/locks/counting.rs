@@ -6,8 +6,11 @@ use std::sync::mpsc;
 
 use crossbeam::utils::CachePadded;
 
+use std::time::Instant;
+
 use super::{DEFAULT_TIMEOUT, LockError, LockTimeout};
 use crate::pi::{self, PiEstimate};
+use crate::timeline::{Buffer, Kind, Timeline};
 
 /// Whether sample `i` of `seed`'s stream lands in the circle (1) or not (0): one sample of
 /// [`pi::count_hits`], the same work in every way of counting below.
@@ -127,6 +130,143 @@ pub fn count_shared(
         }
     };
     Ok(PiEstimate::from_hits(hits, samples)?)
+}
+
+/// How many blocks [`count_shared_recorded`] cuts each thread's samples into.
+const BLOCKS: u64 = 100;
+
+impl Sharing {
+    /// The start of its threads' lane names on a timeline.
+    fn lane_name(self) -> &'static str {
+        match self {
+            Sharing::MutexPerSample => "Mutex/sample",
+            Sharing::AtomicPerSample => "atomic/sample",
+            Sharing::LocalThenAdd => "local count",
+            Sharing::Channel => "channel",
+        }
+    }
+}
+
+/// [`count_shared`], recording each thread on `timeline` (lanes `Mutex/sample 1`, `local count
+/// 1`, ...): for [`Sharing::MutexPerSample`], its time waiting for the lock, holding it and
+/// outside it; for the others, counting, then the one add or send.
+///
+/// A thread takes the lock millions of times, far faster than a pixel, so its samples are cut
+/// into 100 blocks and each block is drawn as its measured waiting, then holding, then the rest
+/// (the three interleave within a block). Reading the clock three times per sample slows the
+/// Mutex way down: compare its picture, not its time, with the unrecorded run.
+///
+/// # Errors
+/// As [`count_shared`].
+///
+/// # Examples
+/// ```
+/// use parlab::{locks::{self, Sharing}, pi, timeline::{Kind, Timeline}};
+/// let tl = Timeline::new();
+/// let est = locks::count_shared_recorded(Sharing::MutexPerSample, 100_000, 2, 7, &tl)?;
+/// assert_eq!(est, pi::calc_pi(100_000, 7)?);
+/// assert!(tl.spans().iter().any(|s| s.kind == Kind::Waiting));
+/// assert_eq!(tl.lanes(), ["Mutex/sample 1", "Mutex/sample 2"]);
+/// # Ok::<(), locks::LockError>(())
+/// ```
+pub fn count_shared_recorded(
+    sharing: Sharing,
+    samples: u64,
+    threads: usize,
+    seed: u64,
+    timeline: &Timeline,
+) -> Result<PiEstimate, LockError> {
+    let mutex = Mutex::new(0u64);
+    let atomic = AtomicU64::new(0);
+    let (tx, rx) = mpsc::channel::<u64>();
+    pi::on_split_threads(samples, threads, sharing.lane_name(), |_, range| {
+        let mut rec = timeline.buffer(timeline.this_thread());
+        let start = Instant::now();
+        match sharing {
+            Sharing::MutexPerSample => mutex_blocks(&mutex, seed, range, &mut rec),
+            Sharing::AtomicPerSample => {
+                for i in range {
+                    atomic.fetch_add(hit(seed, i), Ordering::Relaxed);
+                }
+                rec.record(
+                    Kind::Running,
+                    "atomic add per sample",
+                    start,
+                    Instant::now(),
+                );
+            }
+            Sharing::LocalThenAdd | Sharing::Channel => {
+                let local: u64 = range.map(|i| hit(seed, i)).sum();
+                let counted = Instant::now();
+                rec.record(Kind::Running, "counting locally", start, counted);
+                if sharing == Sharing::Channel {
+                    let _ = tx.send(local); // the receiver outlives the threads
+                    rec.record(Kind::Sending, "send", counted, Instant::now());
+                } else {
+                    atomic.fetch_add(local, Ordering::Relaxed);
+                    rec.record(Kind::Holding, "one add", counted, Instant::now());
+                }
+            }
+        }
+        Ok::<(), LockError>(())
+    })?;
+    drop(tx);
+    let hits = match sharing {
+        Sharing::MutexPerSample => mutex.into_inner().unwrap_or_else(|e| e.into_inner()),
+        Sharing::AtomicPerSample | Sharing::LocalThenAdd => atomic.into_inner(),
+        Sharing::Channel => {
+            let mut hits = 0;
+            for _ in 0..threads {
+                hits += rx.recv_timeout(DEFAULT_TIMEOUT).map_err(|_| LockTimeout {
+                    what: "a thread's count on the channel".into(),
+                    waited: DEFAULT_TIMEOUT,
+                })?;
+            }
+            hits
+        }
+    };
+    Ok(PiEstimate::from_hits(hits, samples)?)
+}
+
+/// Counts `range` with the Mutex locked per sample, in [`BLOCKS`] blocks, each recorded as its
+/// total waiting, holding and other time.
+fn mutex_blocks(mutex: &Mutex<u64>, seed: u64, range: std::ops::Range<u64>, rec: &mut Buffer) {
+    let per_block = (range.end - range.start).div_ceil(BLOCKS).max(1);
+    let mut first = range.start;
+    while first < range.end {
+        let last = (first + per_block).min(range.end);
+        let block_start = Instant::now();
+        let (mut wait, mut hold) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
+        for i in first..last {
+            let h = hit(seed, i);
+            let asked = Instant::now();
+            let mut count = mutex.lock().unwrap_or_else(|e| e.into_inner());
+            let got = Instant::now();
+            *count += h;
+            drop(count);
+            let released = Instant::now();
+            wait += got - asked;
+            hold += released - got;
+        }
+        let block_end = Instant::now();
+        let n = last - first;
+        let waited = (block_start + wait).min(block_end);
+        let held = (waited + hold).min(block_end);
+        rec.record(
+            Kind::Waiting,
+            format!("{n} samples: waiting"),
+            block_start,
+            waited,
+        );
+        rec.record(Kind::Holding, format!("{n} samples: holding"), waited, held);
+        rec.record(
+            Kind::Running,
+            format!("{n} samples: counting"),
+            held,
+            block_end,
+        );
+        first = last;
+    }
 }
 
 /// Where [`count_in_slots`] puts each thread's own counter.

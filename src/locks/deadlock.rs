@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use super::{DEFAULT_TIMEOUT, LockError, LockTimeout, join, lock_within, spawn};
 use crate::display;
+use crate::timeline::{Buffer, Kind, Timeline};
 
 /// A bank account: an id and a balance behind a `Mutex` that is only taken with a time-out.
 ///
@@ -124,6 +125,41 @@ impl Account {
             thread::sleep(self.hold);
         }
         Ok(guard)
+    }
+
+    /// [`Account::lock`], recording on `rec` the wait (labelled `waiting`) and the hold's busy
+    /// pause; returns the guard and when it was got.
+    fn lock_recorded(
+        &self,
+        rec: &mut Buffer,
+        waiting: String,
+    ) -> Result<(MutexGuard<'_, i64>, Instant), LockTimeout> {
+        if !self.pause.is_zero() {
+            thread::sleep(self.pause);
+        }
+        let asked = Instant::now();
+        let got = lock_within(&self.balance, self.timeout);
+        let now = Instant::now();
+        let guard = match got {
+            Ok(guard) => guard,
+            Err(e) => {
+                rec.record(
+                    Kind::Waiting,
+                    format!("{waiting}: gave up after {:.0?}", e.waited),
+                    asked,
+                    now,
+                );
+                return Err(LockTimeout {
+                    what: format!("account {}", self.id),
+                    waited: e.waited,
+                });
+            }
+        };
+        rec.record(Kind::Waiting, waiting, asked, now);
+        if !self.hold.is_zero() {
+            thread::sleep(self.hold);
+        }
+        Ok((guard, now))
     }
 
     /// The balance now (takes the lock briefly).
@@ -265,6 +301,53 @@ impl fmt::Display for DeadlockOutcome {
     }
 }
 
+/// [`transfer`], recording on `rec`: waiting for each lock, holding the first (and waiting for the
+/// second while holding it), holding both.
+fn transfer_recorded(
+    order: LockOrder,
+    from: &Account,
+    to: &Account,
+    amount: i64,
+    rec: &mut Buffer,
+) -> Result<(), String> {
+    let from_first = match order {
+        LockOrder::Opposite => true,
+        LockOrder::ById => from.id() < to.id(),
+    };
+    let (first, second) = if from_first { (from, to) } else { (to, from) };
+    let (mut first_guard, got_first) = first
+        .lock_recorded(rec, format!("waits for account {}", first.id()))
+        .map_err(|e| e.to_string())?;
+    let held_alone = Instant::now();
+    rec.record(
+        Kind::Holding,
+        format!("holds account {}", first.id()),
+        got_first,
+        held_alone,
+    );
+    let (mut second_guard, got_both) = second
+        .lock_recorded(
+            rec,
+            format!("holds {}, waits for {}", first.id(), second.id()),
+        )
+        .map_err(|e| format!("held account {} and {e}", first.id()))?;
+    let (from_balance, to_balance) = if from_first {
+        (&mut *first_guard, &mut *second_guard)
+    } else {
+        (&mut *second_guard, &mut *first_guard)
+    };
+    *from_balance -= amount;
+    *to_balance += amount;
+    drop((first_guard, second_guard));
+    rec.record(
+        Kind::Holding,
+        format!("holds both: moves {amount}"),
+        got_both,
+        Instant::now(),
+    );
+    Ok(())
+}
+
 /// Moves `amount` from `from` to `to`, taking the two locks in `order`; changes nothing unless it
 /// gets both.
 fn transfer(order: LockOrder, from: &Account, to: &Account, amount: i64) -> Result<(), String> {
@@ -310,6 +393,40 @@ fn transfer(order: LockOrder, from: &Account, to: &Account, amount: i64) -> Resu
 /// # Ok::<(), parlab::locks::LockError>(())
 /// ```
 pub fn deadlock_demo(order: LockOrder, timeout: Duration) -> Result<DeadlockOutcome, LockError> {
+    run_demo(order, timeout, None)
+}
+
+/// [`deadlock_demo`], recording each thread on `timeline` (lanes `transfer 0 → 1` and
+/// `transfer 1 → 0`): waiting for a lock, holding it, and (deadlocked) holding one lock while
+/// waiting for the other until the time-out, labelled `gave up`.
+///
+/// # Errors
+/// As [`deadlock_demo`].
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// use parlab::{locks::{deadlock_demo_recorded, LockOrder}, timeline::{Kind, Timeline}};
+/// let tl = Timeline::new();
+/// let stuck = deadlock_demo_recorded(LockOrder::Opposite, Duration::from_millis(100), &tl)?;
+/// assert!(stuck.is_deadlock());
+/// assert!(tl.spans().iter().any(|s| s.kind == Kind::Waiting && s.label.contains("gave up")));
+/// # Ok::<(), parlab::locks::LockError>(())
+/// ```
+pub fn deadlock_demo_recorded(
+    order: LockOrder,
+    timeout: Duration,
+    timeline: &Timeline,
+) -> Result<DeadlockOutcome, LockError> {
+    run_demo(order, timeout, Some(timeline))
+}
+
+/// The demo, recorded on `timeline` if given.
+fn run_demo(
+    order: LockOrder,
+    timeout: Duration,
+    timeline: Option<&Timeline>,
+) -> Result<DeadlockOutcome, LockError> {
     if timeout.is_zero() {
         return Err(LockError::Zero("the time-out"));
     }
@@ -322,10 +439,15 @@ pub fn deadlock_demo(order: LockOrder, timeout: Duration) -> Result<DeadlockOutc
         let mut handles = Vec::with_capacity(2);
         for (from, to, amount) in jobs {
             let (accounts, start_line) = (&accounts, &start_line);
+            let mut rec = timeline.map(|tl| tl.buffer(tl.lane(&format!("transfer {from} → {to}"))));
             handles.push(spawn(s, "transfer", move || {
                 start_line.wait();
-                transfer(order, &accounts[from], &accounts[to], amount)
-                    .map_err(|e| format!("the transfer {from} → {to} {e}"))
+                let (a, b) = (&accounts[from], &accounts[to]);
+                match rec.as_mut() {
+                    Some(rec) => transfer_recorded(order, a, b, amount, rec),
+                    None => transfer(order, a, b, amount),
+                }
+                .map_err(|e| format!("the transfer {from} → {to} {e}"))
             })?);
         }
         handles.into_iter().map(join).collect::<Result<Vec<_>, _>>()

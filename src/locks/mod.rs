@@ -67,9 +67,11 @@ use std::sync::{Mutex, MutexGuard, TryLockError};
 use std::thread;
 use std::time::{Duration, Instant};
 
-pub use counting::{Layout, Sharing, count_in_slots, count_shared};
+pub use counting::{Layout, Sharing, count_in_slots, count_shared, count_shared_recorded};
 pub use crossbeam::utils::CachePadded;
-pub use deadlock::{Account, DeadlockOutcome, LockOrder, check_transfer, deadlock_demo};
+pub use deadlock::{
+    Account, DeadlockOutcome, LockOrder, check_transfer, deadlock_demo, deadlock_demo_recorded,
+};
 pub use rwlock::{LockKind, ReadRun, read_mostly};
 pub use tiny_gil::{calc_pi_tiny_gil, check_tiny_gil, python_thread, with_gil};
 
