@@ -131,3 +131,119 @@ fn an_unfinished_span_is_drawn_and_named() {
     assert!(c.description().contains("cut off (never finished)"));
     assert!(c.svg().contains("task 1 (worker killed)"));
 }
+
+/// Every span ends at or after it starts, and on each lane one span ends before the next starts.
+fn assert_monotonic(tl: &Timeline) {
+    let spans = tl.spans();
+    for s in &spans {
+        assert!(s.start_ns <= s.end_ns, "{s:?}");
+    }
+    for w in spans.windows(2) {
+        if w[0].lane == w[1].lane {
+            assert!(w[0].end_ns <= w[1].start_ns, "overlap on one lane: {w:?}");
+        }
+    }
+}
+
+#[test]
+fn gil_lanes_are_monotonic_and_named() {
+    let gil = Gil::new();
+    let tl = Timeline::new();
+    gil.record_into(&tl);
+    calc_pi_gil(&gil, 20_000_000, 2, 1, false).unwrap();
+    calc_pi_gil(&gil, 20_000_000, 2, 1, true).unwrap();
+    assert_monotonic(&tl);
+    assert_eq!(
+        tl.lanes(),
+        [
+            "GIL thread 1",
+            "GIL thread 2",
+            "free thread 1",
+            "free thread 2"
+        ]
+    );
+    // A slice is followed on its lane by the wait for the next, with no gap between them.
+    let spans = tl.spans();
+    for w in spans.windows(2) {
+        if w[0].lane == w[1].lane && w[0].kind == Kind::HoldingGil && w[1].kind == Kind::Waiting {
+            assert_eq!(w[0].end_ns, w[1].start_ns, "{w:?}");
+        }
+    }
+    let c = chart::timeline("lanes", &tl).unwrap();
+    for name in tl.lanes() {
+        assert!(
+            c.svg().contains(&format!(">\n{name}\n<")),
+            "{name} not drawn whole"
+        );
+    }
+}
+
+#[test]
+fn mutex_per_sample_waits_and_local_counts_do_not() {
+    use parlab::locks::{self, Sharing};
+    let tl = Timeline::new();
+    let est = locks::count_shared_recorded(Sharing::MutexPerSample, 400_000, 2, 3, &tl).unwrap();
+    assert_eq!(est, parlab::pi::calc_pi(400_000, 3).unwrap());
+    locks::count_shared_recorded(Sharing::LocalThenAdd, 400_000, 2, 3, &tl).unwrap();
+    assert_monotonic(&tl);
+    let spans = tl.spans();
+    let time = |lane: usize, kind: Kind| -> u64 {
+        spans
+            .iter()
+            .filter(|s| s.lane.index() == lane && s.kind == kind)
+            .map(|s| s.duration_ns())
+            .sum()
+    };
+    // The Mutex threads spend time holding the lock; the local counters almost none.
+    for lane in 0..2 {
+        assert!(time(lane, Kind::Holding) > 0);
+        assert_eq!(spans.iter().filter(|s| s.lane.index() == lane).count(), 300);
+    }
+    for lane in 2..4 {
+        assert!(time(lane, Kind::Holding) < time(lane, Kind::Running));
+        assert_eq!(time(lane, Kind::Waiting), 0);
+    }
+    chart::timeline("Mutex per sample, then local counts", &tl)
+        .unwrap()
+        .save(out("mutex.svg"))
+        .unwrap();
+}
+
+#[test]
+fn deadlocked_threads_each_hold_one_lock_while_waiting_until_the_timeout() {
+    use parlab::locks::{LockOrder, deadlock_demo_recorded};
+    let timeout = Duration::from_millis(100);
+    let tl = Timeline::new();
+    let outcome = deadlock_demo_recorded(LockOrder::Opposite, timeout, &tl).unwrap();
+    assert!(outcome.is_deadlock());
+    assert_monotonic(&tl);
+    let spans = tl.spans();
+    // Both threads held their first lock and then waited for the other's.
+    let waits: Vec<_> = spans
+        .iter()
+        .filter(|s| s.kind == Kind::Waiting && s.label.starts_with("holds"))
+        .collect();
+    assert_eq!(waits.len(), 2, "{spans:?}");
+    assert_ne!(waits[0].lane, waits[1].lane);
+    // They waited at the same time (that is the deadlock), and one gave up after the time-out.
+    assert!(waits[0].start_ns < waits[1].end_ns && waits[1].start_ns < waits[0].end_ns);
+    let gave_up: Vec<_> = waits
+        .iter()
+        .filter(|s| s.label.contains("gave up"))
+        .collect();
+    assert!(!gave_up.is_empty());
+    for s in gave_up {
+        assert!(s.duration_ns() >= timeout.as_nanos() as u64, "{s:?}");
+    }
+    // Ordered by id, nobody gives up.
+    let tl = Timeline::new();
+    deadlock_demo_recorded(LockOrder::ById, timeout * 5, &tl).unwrap();
+    assert!(tl.spans().iter().all(|s| !s.label.contains("gave up")));
+    assert_eq!(
+        tl.spans()
+            .iter()
+            .filter(|s| s.label.starts_with("holds both"))
+            .count(),
+        2
+    );
+}
