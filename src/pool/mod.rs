@@ -787,7 +787,8 @@ pub trait Pool: sealed::Submit {
     }
 }
 
-/// The resident memory of process `pid` in bytes (`VmRSS` in `/proc/PID/status`; Linux only).
+/// The resident memory of process `pid` in bytes (Linux: `VmRSS` in `/proc/PID/status`; macOS:
+/// `proc_pidinfo`; elsewhere `None`).
 ///
 /// # Examples
 /// ```
@@ -796,10 +797,7 @@ pub trait Pool: sealed::Submit {
 /// }
 /// ```
 pub fn resident_memory(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
+    crate::process::sys::resident_memory(pid)
 }
 
 #[cfg(test)]

@@ -314,6 +314,7 @@ where
         let err = sys::pipe().map_err(start("a pipe for a child's stderr"))?;
         Some((out, err))
     };
+    #[cfg(target_os = "linux")]
     let parent_pid = nix::unistd::getpid();
     // Safety: the child may run any code, which is unsound if another thread held a lock that code
     // needs; that is the hazard this function documents, warns about and bounds with join's timeout.

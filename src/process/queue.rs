@@ -2,7 +2,7 @@
 
 use std::io;
 use std::marker::PhantomData;
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -22,7 +22,7 @@ const MAX_CAPACITY: usize = 65_536;
 /// first in first out, any number of producers and consumers.
 ///
 /// Clone it (or move it into [`fork`](super::fork)) to share it. Each message is serialized with
-/// postcard and sent as one packet over a Unix `SOCK_SEQPACKET` socket pair; a pipe holding one
+/// postcard and sent as one packet over a Unix `SOCK_SEQPACKET` socket pair (`SOCK_DGRAM` on macOS); a pipe holding one
 /// byte per free slot bounds it, like the semaphore behind Python's `multiprocessing.Queue(maxsize)`.
 ///
 /// # Examples
@@ -86,37 +86,11 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
             what: "a queue".into(),
             source: e,
         };
-        let mut fds = [0; 2];
-        // Safety: socketpair writes two descriptors into `fds`, which has room for two.
-        let rc = unsafe {
-            libc::socketpair(
-                libc::AF_UNIX,
-                libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
-                0,
-                fds.as_mut_ptr(),
-            )
-        };
-        if rc != 0 {
-            return Err(start(io::Error::last_os_error()));
-        }
-        // Safety: both descriptors were just created and are owned by nothing else.
-        let (tx, rx) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        // Room for one largest message, and its framing, in the socket's buffers.
+        let (tx, rx) = sys::packet_pair(4 * 1024 * 1024).map_err(start)?;
         let (slots_r, slots_w) = sys::pipe().map_err(start)?;
         sys::set_nonblocking(slots_r.as_fd()).map_err(start)?;
         sys::set_nonblocking(slots_w.as_fd()).map_err(start)?;
-        let size: libc::c_int = 4 * 1024 * 1024;
-        for fd in [&tx, &rx] {
-            // Safety: setsockopt reads `size` (a c_int) for the length given. A refusal is harmless.
-            unsafe {
-                libc::setsockopt(
-                    fd.as_raw_fd(),
-                    libc::SOL_SOCKET,
-                    libc::SO_SNDBUF,
-                    (&size as *const libc::c_int).cast(),
-                    size_of::<libc::c_int>() as libc::socklen_t,
-                );
-            }
-        }
         let inner = Inner {
             tx,
             rx,
@@ -217,8 +191,8 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
             }
             let e = io::Error::last_os_error();
             match e.kind() {
-                io::ErrorKind::WouldBlock => {
-                    if !wait(&self.inner.tx, true, deadline)? {
+                _ if sys::no_room(&e) => {
+                    if !wait_for_room(&self.inner.tx, deadline)? {
                         return Err(ProcessError::Timeout {
                             what: "queue put (no room in the socket)".into(),
                             after: timeout,
@@ -284,6 +258,16 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
         *self.inner.buf.lock().unwrap_or_else(|p| p.into_inner()) = buf;
         result
     }
+}
+
+/// Waits for room to send on `fd`. A full macOS datagram socket says `ENOBUFS` and poll reports it
+/// writable all the same, so there it retries every millisecond until `deadline`.
+fn wait_for_room(fd: &OwnedFd, deadline: Instant) -> Result<bool, ProcessError> {
+    if cfg!(target_vendor = "apple") {
+        std::thread::sleep(Duration::from_millis(1));
+        return Ok(Instant::now() < deadline);
+    }
+    wait(fd, true, deadline)
 }
 
 fn wait(fd: &OwnedFd, write: bool, deadline: Instant) -> Result<bool, ProcessError> {

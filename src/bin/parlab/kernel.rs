@@ -136,6 +136,8 @@ fn keeper(dir: &Path, kernel: nix::unistd::Pid, lock: RawFd) -> ! {
     // Safety: `lock` is this process's copy of the kernel's lock descriptor, which nothing here
     // uses; closing it leaves the lock with the kernel (closing is not unlocking).
     unsafe { libc::close(lock) };
+    // Linux also kills the keeper with the kernel; elsewhere the loop below sees the new parent.
+    #[cfg(target_os = "linux")]
     let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL);
     if let Ok(null) = File::open("/dev/null") {
         let _ = nix::unistd::dup2_stdin(&null);
@@ -372,7 +374,21 @@ fn holder(lock: &Path) -> Option<u32> {
     text.trim().strip_prefix("pid ")?.parse().ok()
 }
 
+/// True when `pid` is a live process (one of another user's counts too; without `/proc` a zombie
+/// counts as alive until its parent reaps it).
+#[cfg(not(target_os = "linux"))]
+fn process_alive(pid: u32) -> bool {
+    let Ok(pid) = i32::try_from(pid) else {
+        return false;
+    };
+    match nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None) {
+        Ok(()) => true,
+        Err(e) => e == Errno::EPERM,
+    }
+}
+
 /// True when `pid` is a live process (not gone, not a zombie).
+#[cfg(target_os = "linux")]
 fn process_alive(pid: u32) -> bool {
     match fs::read_to_string(format!("/proc/{pid}/stat")) {
         // The state follows the command name in parentheses: "1234 (evcxr_jupyter) S ...".
