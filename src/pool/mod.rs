@@ -32,9 +32,14 @@
 
 pub mod crossover;
 mod jobs;
+#[cfg(unix)]
 mod process_pool;
 mod result;
 mod thread_pool;
+// Windows: a `ProcessPool` whose constructors return an error that names WSL.
+#[cfg(not(unix))]
+mod unsupported;
+#[cfg_attr(not(unix), allow(dead_code, unused_imports))]
 mod worker;
 
 use std::path::PathBuf;
@@ -47,9 +52,12 @@ use serde::de::DeserializeOwned;
 use crate::process::tasks::{self, TaskFailure, decode_outcomes};
 use crate::process::{AsTask, Output, ProcessError, Task, items};
 
+#[cfg(unix)]
 pub use process_pool::ProcessPool;
 pub use result::{AsyncResult, Imap};
 pub use thread_pool::ThreadPool;
+#[cfg(not(unix))]
+pub use unsupported::ProcessPool;
 pub use worker::{POOL_ARG, serve_pool};
 
 use jobs::{Chunk, JobQueue, Work};

@@ -34,24 +34,41 @@
 //! # Ok::<(), process::ProcessError>(())
 //! ```
 
+// Without Unix (Windows) the wire format, requests and thread checks are built but only Unix
+// starts a process that uses them: no warnings for that.
+#![cfg_attr(not(unix), allow(dead_code, unused_imports))]
+
 pub mod cell;
 mod channel;
+#[cfg(unix)]
 mod child;
 pub(crate) mod items;
+#[cfg(unix)]
 mod queue;
 pub(crate) mod sys;
 mod task;
 pub mod tasks;
+// Windows: the same names, each start returning `ProcessError::Unsupported` (use WSL).
+#[cfg(not(unix))]
+mod unsupported;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub(crate) use channel::{Channel, decode, encode, frame_header, unframe};
+#[cfg(unix)]
+pub(crate) use channel::Channel;
+#[cfg(unix)]
 pub use channel::{Connection, pipe};
+pub(crate) use channel::{decode, encode, frame_header, unframe};
+#[cfg(unix)]
 pub(crate) use child::start_worker;
+#[cfg(unix)]
 pub use child::{Process, fork, fork_with, spawn, spawn_with};
+#[cfg(unix)]
 pub use queue::Queue;
 pub use task::{AsTask, Signature, Task, TaskId};
+#[cfg(not(unix))]
+pub use unsupported::{Connection, Process, Queue, fork, fork_with, pipe, spawn, spawn_with};
 
 /// Environment variables a spawned worker keeps; every other one is dropped.
 pub const ENV_ALLOW_LIST: &[&str] = &["PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "RUST_BACKTRACE"];
