@@ -1,13 +1,15 @@
-//! Small wrappers over the system calls the module needs: poll with a deadline, non-blocking
-//! flags, signal names, pipes and packet sockets, thread counts and memory.
+//! Small wrappers over the system calls the module needs: poll with a deadline, non-blocking and
+//! close-on-exec flags, noticing a closed socket, signal names, pipes, thread counts and memory.
 //!
 //! This is the one home of platform code: Linux, macOS (and other Unix) differ here and nowhere
 //! else in `process` and `pool`; on Windows only the items that need no Unix are compiled, and
 //! [`unsupported`] says why the rest is missing.
 
 use std::io;
+#[cfg(target_vendor = "apple")]
+use std::os::fd::AsFd;
 #[cfg(unix)]
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant};
 
 /// Why fork, spawn, pipes, queues and the process pool are missing on this platform (Windows):
@@ -92,75 +94,6 @@ pub(crate) fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     }
 }
 
-/// A connected pair of Unix packet sockets, both closed on exec: each `send` arrives as one
-/// message. `SOCK_SEQPACKET` where the system has it for Unix sockets (Linux); macOS has not, and
-/// gets `SOCK_DGRAM`, which keeps message boundaries and is reliable and ordered between two
-/// Unix sockets (its buffers are raised to `buffer` bytes, the largest message sent).
-#[cfg(unix)]
-pub(crate) fn packet_pair(buffer: usize) -> io::Result<(OwnedFd, OwnedFd)> {
-    #[cfg(target_vendor = "apple")]
-    let kind = libc::SOCK_DGRAM;
-    #[cfg(not(target_vendor = "apple"))]
-    let kind = libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC;
-    let mut fds = [0; 2];
-    // Safety: socketpair writes two descriptors into `fds`, which has room for two.
-    if unsafe { libc::socketpair(libc::AF_UNIX, kind, 0, fds.as_mut_ptr()) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // Safety: both descriptors were just created and are owned by nothing else.
-    let (a, b) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
-    #[cfg(target_vendor = "apple")]
-    for fd in [&a, &b] {
-        set_cloexec(fd.as_fd())?;
-        // No SIGPIPE from a send whose peer is gone, also where the kernel ignores MSG_NOSIGNAL.
-        set_int_option(fd.as_fd(), libc::SO_NOSIGPIPE, 1);
-        set_int_option(fd.as_fd(), libc::SO_RCVBUF, buffer);
-    }
-    for fd in [&a, &b] {
-        set_int_option(fd.as_fd(), libc::SO_SNDBUF, buffer);
-    }
-    Ok((a, b))
-}
-
-/// Sets a `SOL_SOCKET` option of type int; a refusal is ignored (the defaults still work, only
-/// with smaller limits).
-#[cfg(unix)]
-fn set_int_option(fd: BorrowedFd<'_>, option: libc::c_int, value: usize) {
-    let value = value.min(libc::c_int::MAX as usize) as libc::c_int;
-    // Safety: setsockopt reads `value` (a c_int) for the length given.
-    unsafe {
-        libc::setsockopt(
-            fd.as_raw_fd(),
-            libc::SOL_SOCKET,
-            option,
-            (&value as *const libc::c_int).cast(),
-            size_of::<libc::c_int>() as libc::socklen_t,
-        );
-    }
-}
-
-/// Sets `FD_CLOEXEC` on `fd` (where the descriptor could not be made with it).
-#[cfg(target_vendor = "apple")]
-fn set_cloexec(fd: BorrowedFd<'_>) -> io::Result<()> {
-    // Safety: fcntl on a valid, borrowed descriptor; F_GETFD/F_SETFD do not touch memory.
-    unsafe {
-        let flags = libc::fcntl(fd.as_raw_fd(), libc::F_GETFD);
-        if flags < 0 || libc::fcntl(fd.as_raw_fd(), libc::F_SETFD, flags | libc::FD_CLOEXEC) < 0 {
-            return Err(io::Error::last_os_error());
-        }
-    }
-    Ok(())
-}
-
-/// Is this send error "no room now, try again" (`EAGAIN`; macOS says `ENOBUFS` for a full
-/// datagram socket)?
-#[cfg(unix)]
-pub(crate) fn no_room(e: &io::Error) -> bool {
-    e.kind() == io::ErrorKind::WouldBlock || e.raw_os_error() == Some(libc::ENOBUFS)
-}
-
-/// How many threads this process has now: `/proc/self/task` on Linux, `proc_pidinfo` on macOS,
-/// `None` elsewhere.
 #[cfg(target_os = "linux")]
 pub(crate) fn thread_count() -> Option<usize> {
     std::fs::read_dir("/proc/self/task").ok().map(|d| d.count())
@@ -226,14 +159,135 @@ fn task_info(pid: u32) -> Option<libc::proc_taskinfo> {
 /// Sets `O_NONBLOCK` on `fd`.
 #[cfg(unix)]
 pub(crate) fn set_nonblocking(fd: BorrowedFd<'_>) -> io::Result<()> {
-    // Safety: fcntl on a valid, borrowed descriptor; F_GETFL/F_SETFL do not touch memory.
+    add_fcntl_flag(fd, libc::F_GETFL, libc::F_SETFL, libc::O_NONBLOCK)
+}
+
+/// Sets `FD_CLOEXEC` on `fd`, so that programs this process starts do not inherit it.
+#[cfg(unix)]
+pub(crate) fn set_cloexec(fd: BorrowedFd<'_>) -> io::Result<()> {
+    add_fcntl_flag(fd, libc::F_GETFD, libc::F_SETFD, libc::FD_CLOEXEC)
+}
+
+/// Adds `flag` to the flags that fcntl's `get`/`set` pair (F_GETFL/F_SETFL or F_GETFD/F_SETFD)
+/// reads and writes for `fd`.
+#[cfg(unix)]
+fn add_fcntl_flag(fd: BorrowedFd<'_>, get: i32, set: i32, flag: i32) -> io::Result<()> {
+    // Safety: fcntl on a valid, borrowed descriptor; the get/set commands take and return an int
+    // and do not touch memory.
     unsafe {
-        let flags = libc::fcntl(fd.as_raw_fd(), libc::F_GETFL);
-        if flags < 0 || libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK) < 0 {
+        let flags = libc::fcntl(fd.as_raw_fd(), get);
+        if flags < 0 || libc::fcntl(fd.as_raw_fd(), set, flags | flag) < 0 {
             return Err(io::Error::last_os_error());
         }
     }
     Ok(())
+}
+
+/// Starts a thread that ends this process at once (`_exit(code)`) when the other end of the
+/// socket `fd` is closed: how a worker notices that its parent died.
+///
+/// This ties the worker's life to its parent *process* (the parent's descriptors close when it
+/// dies, however it dies), not to the thread that started it as Linux's `PR_SET_PDEATHSIG` does,
+/// and it works on every Unix. A half-close (`shutdown(Write)`, "no more requests") is not a
+/// hang-up: the worker finishes its task and exits by itself. If `fd` is closed here first, the
+/// thread just stops watching.
+///
+/// # Errors
+/// When no thread can be started.
+#[cfg(unix)]
+pub(crate) fn exit_on_hangup(fd: RawFd, code: i32) -> io::Result<()> {
+    std::thread::Builder::new()
+        // The name marks it as a thread that holds no lock (see `process::idle_wait`), so a fork
+        // made in this process does not warn about it.
+        .name("parlab-idle".into())
+        .stack_size(64 * 1024)
+        .spawn(move || {
+            loop {
+                // No events asked for: poll reports only POLLHUP (both directions shut, as when
+                // the peer's last descriptor closes), POLLERR and POLLNVAL.
+                let mut pfd = libc::pollfd {
+                    fd,
+                    events: 0,
+                    revents: 0,
+                };
+                // Safety: `pfd` is a valid pollfd for the duration of the call and nfds is 1.
+                let n = unsafe { libc::poll(&mut pfd, 1, -1) };
+                if n < 0 {
+                    if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
+                        continue;
+                    }
+                    return;
+                }
+                if pfd.revents & libc::POLLNVAL != 0 {
+                    return; // closed by this process: it is ending by itself
+                }
+                if pfd.revents & (libc::POLLHUP | libc::POLLERR) != 0 {
+                    // Safety: ends the process without running destructors or atexit handlers,
+                    // which is what a worker whose parent is gone should do.
+                    unsafe { libc::_exit(code) }
+                }
+            }
+        })
+        .map(drop)
+}
+
+/// Whether the other end of socket `fd` is closed (poll says `POLLHUP` at once).
+#[cfg(unix)]
+pub(crate) fn hung_up(fd: BorrowedFd<'_>) -> bool {
+    let mut pfd = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: 0,
+        revents: 0,
+    };
+    // Safety: `pfd` is a valid pollfd for the duration of the call and nfds is 1.
+    let n = unsafe { libc::poll(&mut pfd, 1, 0) };
+    n > 0 && pfd.revents & (libc::POLLHUP | libc::POLLERR) != 0
+}
+
+/// Reads what is there (non-blocking descriptors return `WouldBlock` when nothing is).
+#[cfg(unix)]
+pub(crate) fn read_fd(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
+    // Safety: read writes at most `buf.len()` bytes into a live buffer.
+    let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n as usize)
+    }
+}
+
+/// Writes what fits (non-blocking descriptors return `WouldBlock` when nothing does).
+#[cfg(unix)]
+pub(crate) fn write_fd(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
+    // Safety: write reads `buf.len()` bytes from a live buffer.
+    let n = unsafe { libc::write(fd.as_raw_fd(), buf.as_ptr().cast(), buf.len()) };
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n as usize)
+    }
+}
+
+/// Whether process `pid` has ended: it does not exist, or (Linux) it is a zombie not yet reaped.
+#[cfg(unix)]
+pub(crate) fn process_gone(pid: u32) -> bool {
+    let Ok(raw) = libc::pid_t::try_from(pid) else {
+        return true;
+    };
+    // Safety: signal 0 only checks that the process exists and may be signalled.
+    if unsafe { libc::kill(raw, 0) } != 0 {
+        return io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
+    }
+    if cfg!(target_os = "linux") {
+        // Its state is the first field after the command name in parentheses.
+        if let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            return stat
+                .rsplit(')')
+                .next()
+                .is_some_and(|rest| rest.trim_start().starts_with('Z'));
+        }
+    }
+    false
 }
 
 /// The name of a signal number, e.g. `SIGKILL`.
@@ -283,15 +337,14 @@ mod tests {
 
     #[test]
     #[cfg(unix)]
-    fn pipes_and_packet_sockets_are_closed_on_exec() {
+    fn pipes_are_closed_on_exec() {
         let cloexec = |fd: &OwnedFd| {
             // Safety: F_GETFD on a descriptor owned here.
             let flags = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFD) };
             flags >= 0 && flags & libc::FD_CLOEXEC != 0
         };
         let (r, w) = pipe().unwrap();
-        let (a, b) = packet_pair(1 << 16).unwrap();
-        assert!([&r, &w, &a, &b].into_iter().all(cloexec));
+        assert!([&r, &w].into_iter().all(cloexec));
         let e = super::super::ProcessError::Unsupported {
             what: "fork".into(),
         };
