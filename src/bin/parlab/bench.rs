@@ -41,6 +41,10 @@ pub struct BenchArgs {
     /// Also draw the speed-up chart into this SVG file.
     #[arg(long)]
     pub svg: Option<PathBuf>,
+    /// `pi` only: also draw a timeline into this SVG file: two threads under the simulated GIL
+    /// taking turns, then two with it released, side by side.
+    #[arg(long)]
+    pub timeline: Option<PathBuf>,
     /// `pool` only: time the same cases with Python's multiprocessing (the project's .venv, else
     /// python3) in the same run, and print how many times faster parlab is per case.
     #[arg(long)]
@@ -66,6 +70,13 @@ pub struct BenchRow {
 
 /// Runs `parlab bench`: measures the group and prints a table or JSON lines.
 pub fn run(args: BenchArgs) -> Result<(), String> {
+    if args.timeline.is_some() && args.group != "pi" {
+        return Err(format!(
+            "--timeline draws the `pi` group's GIL timeline; the `{}` group records none yet: \
+             drop --timeline",
+            args.group
+        ));
+    }
     let rows = measure(&args)?;
     if args.json {
         for row in &rows {
@@ -89,6 +100,30 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
     if let Some(path) = &args.svg {
         save_chart(&args.group, &rows, path)?;
     }
+    if let Some(path) = &args.timeline {
+        save_gil_timeline(args.samples, path)?;
+    }
+    Ok(())
+}
+
+/// Records two threads under the GIL, then two with it released (at most 4·10⁷ samples each
+/// run), and draws the timeline into an SVG file.
+fn save_gil_timeline(samples: u64, path: &std::path::Path) -> Result<(), String> {
+    use parlab::gil::{Gil, calc_pi_gil};
+    let samples = samples.min(40_000_000);
+    let gil = Gil::new();
+    let tl = parlab::timeline::Timeline::new();
+    gil.record_into(&tl);
+    calc_pi_gil(&gil, samples, 2, 1, false).map_err(|e| e.to_string())?;
+    calc_pi_gil(&gil, samples, 2, 1, true).map_err(|e| e.to_string())?;
+    gil.stop_recording();
+    parlab::chart::timeline(
+        "calc_pi, 2 threads: under the GIL, then with it released",
+        &tl,
+    )
+    .and_then(|chart| chart.save(path))
+    .map_err(|e| format!("could not write the timeline: {e}"))?;
+    eprintln!("timeline written to {}", path.display());
     Ok(())
 }
 
@@ -280,6 +315,7 @@ mod tests {
             repeats: 1,
             json: true,
             svg: None,
+            timeline: None,
             compare_python: false,
         }
     }
