@@ -11,6 +11,7 @@
 //! - [`locks`]: shared state: Mutex, atomics, channels, false sharing, RwLock, deadlock, a tiny GIL.
 //! - [`process`]: worker processes (spawn and fork), typed pipes and queues between processes.
 //! - [`pool`]: a process pool and a thread pool with Python's `Pool` API (apply, map, imap, ...).
+//! - [`mpi`]: MPI ranks (lesson 05): typed tasks run through `mpirun`, checked, with a timeout.
 //! - [`panics`]: catching panics quietly, as values, without taking the kernel's stderr.
 //! - [`exercise`]: checks for the learner's exercise cells that never take the kernel down.
 //! - [`display`]: rich output (HTML, SVG) in evcxr, plain text elsewhere.
@@ -24,6 +25,7 @@ pub mod display;
 pub mod exercise;
 pub mod gil;
 pub mod locks;
+pub mod mpi;
 pub mod panics;
 pub mod pi;
 pub mod pool;
