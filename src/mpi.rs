@@ -672,7 +672,18 @@ fn run_with_timeout(
         match child.try_wait() {
             Ok(Some(status)) => break status,
             Ok(None) if started.elapsed() >= timeout => {
-                // Safety: killpg only sends a signal; the group is the launcher's own (process_group(0)).
+                // Open MPI puts ranks in their own groups: SIGTERM lets the launcher kill them,
+                // then SIGKILL ends whatever is left in its group.
+                // Safety: kill and killpg only send signals, to the launcher and its own group.
+                unsafe { libc::kill(pgid, libc::SIGTERM) };
+                let term = Instant::now();
+                while term.elapsed() < Duration::from_secs(3) {
+                    if matches!(child.try_wait(), Ok(Some(_))) {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                // Safety: as above.
                 unsafe { libc::killpg(pgid, libc::SIGKILL) };
                 let _ = child.wait();
                 let _ = (out.join(), err.join());
