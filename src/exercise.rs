@@ -386,6 +386,9 @@ impl Defined {
             };
         }
         let mut verdict = check_within(name, limit, attempt);
+        if !verdict.message.trim_end().ends_with(['.', '!', '?', ')']) {
+            verdict.message.push('.');
+        }
         verdict.message.push_str(&format!(
             " (This tested the `{name}` that the exercise cell defined {}.)",
             ago(self.at.elapsed())
@@ -491,7 +494,7 @@ mod tests {
         assert!(!v.is_solved());
         assert!(
             v.message().starts_with(
-                "wrong (This tested the `t` that the exercise cell defined just now.)"
+                "wrong. (This tested the `t` that the exercise cell defined just now.)"
             ),
             "{}",
             v.message()

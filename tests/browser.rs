@@ -154,7 +154,6 @@ fn lab_settings(dir: &Path) {
 }
 
 #[test]
-#[ignore = "not yet passing on main (2026-12-01): the charts now show as HTML <img> and the selectors were changed to match, untested; run it with `cargo test --release --test browser -- --ignored`; issue 16 stays open"]
 fn lessons_render_in_jupyterlab_in_chromium() {
     let started = Instant::now();
     let deadline = started + TEST_LIMIT;

@@ -94,7 +94,9 @@ fn notebooks_in_git_have_no_outputs() {
 }
 
 /// The house rule: every check in every lesson runs under a time limit (`check_within`), so a
-/// wrong answer that blocks forever is reported instead of hanging the cell.
+/// wrong answer that blocks forever is reported instead of hanging the cell, and through the
+/// exercise cell's `NAME_defined`, so that it never says "Solved" about a definition that is not
+/// the cell's current text.
 #[test]
 fn every_check_has_a_time_limit() {
     for entry in std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("notebooks")).unwrap()
@@ -125,10 +127,23 @@ fn every_check_has_a_time_limit() {
                 path.display(),
                 i + 1
             );
+            let exercise = cell["metadata"]["parlab"]["exercise"].as_str();
             if tags.iter().any(|t| t == "check") {
+                let name = exercise.expect("a check cell names its exercise in metadata.parlab");
                 assert!(
-                    source.contains("check_within("),
-                    "{} cell {}: a check without check_within",
+                    source.contains(&format!("{name}_defined.check_within(")),
+                    "{} cell {}: a check must be `{name}_defined.check_within(..)`, so that it has \
+                     a time limit and never tests a definition older than the exercise cell",
+                    path.display(),
+                    i + 1
+                );
+            }
+            if tags.iter().any(|t| t == "exercise") {
+                let name =
+                    exercise.expect("an exercise cell names its exercise in metadata.parlab");
+                assert!(
+                    source.contains(&format!("let {name}_defined = ")),
+                    "{} cell {}: an exercise cell ends with `let {name}_defined = exercise::defined(..)`",
                     path.display(),
                     i + 1
                 );

@@ -188,3 +188,150 @@ fn spawn_is_fast() {
     // Generous (a loaded CI machine); the target on an idle 2-core machine is 3 ms.
     assert!(times[4] < Duration::from_millis(50), "{times:?}");
 }
+
+fn alive(pid: u32) -> bool {
+    // A zombie still has a /proc entry; its state is Z.
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        s.rsplit(')')
+            .next()
+            .is_some_and(|rest| !rest.trim_start().starts_with('Z'))
+    })
+}
+
+fn sigkill(pid: u32) {
+    let pid = nix::unistd::Pid::from_raw(pid as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL).unwrap();
+}
+
+/// How long `pid` takes to die, at most `limit`.
+fn time_to_death(pid: u32, limit: Duration) -> Duration {
+    let start = Instant::now();
+    while alive(pid) && start.elapsed() < limit {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    start.elapsed()
+}
+
+#[test]
+fn a_worker_spawned_by_a_short_lived_thread_lives_on() {
+    // PR_SET_PDEATHSIG would kill the worker as soon as the thread that started it ends.
+    let mut w = std::thread::spawn(|| spawn(tasks::SLEEP, &500))
+        .join()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(
+        w.is_alive(),
+        "the worker died with the thread that spawned it"
+    );
+    w.join(SEC).unwrap();
+    let quiet = Options {
+        output: Output::Discard,
+        warn: false,
+        ..Options::default()
+    };
+    let mut child = std::thread::spawn(move || {
+        process::fork_with(
+            || {
+                std::thread::sleep(Duration::from_millis(500));
+                7
+            },
+            &quiet,
+        )
+        .unwrap()
+    })
+    .join()
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(
+        child.is_alive(),
+        "the forked child died with the thread that forked it"
+    );
+    assert_eq!(child.join(SEC).unwrap(), 7);
+}
+
+#[test]
+fn a_task_that_starts_a_program_does_not_hide_its_worker_s_death() {
+    // `sleep` inherits the worker's stdout and stderr, but not its protocol socket.
+    let mut w = spawn(tasks::RUN_CHILD, &3_000);
+    std::thread::sleep(Duration::from_millis(300));
+    sigkill(w.pid());
+    let killed_at = Instant::now();
+    let e = w.join(SEC).unwrap_err();
+    let took = killed_at.elapsed();
+    assert!(e.to_string().contains("SIGKILL"), "{e}");
+    assert!(
+        took < Duration::from_secs(1),
+        "noticed {took:?} after the kill"
+    );
+    eprintln!("spawned worker with a child process: SIGKILL to error in {took:?}");
+}
+
+#[test]
+fn no_orphans_after_the_parent_is_killed() {
+    // A forked child plays the kernel: it spawns a worker and forks a child, then is killed.
+    let quiet = Options {
+        output: Output::Discard,
+        warn: false,
+        ..Options::default()
+    };
+    let (mut here, mut there) = process::pipe::<(), (u32, u32)>().unwrap();
+    let mut kernel = process::fork_with(
+        move || {
+            let w = process::spawn_with(tasks::SLEEP, &60_000, &opts()).unwrap();
+            let c = process::fork_with(
+                || std::thread::sleep(Duration::from_secs(60)),
+                &Options {
+                    output: Output::Discard,
+                    warn: false,
+                    ..Options::default()
+                },
+            )
+            .unwrap();
+            there.send(&(w.pid(), c.pid()), SEC).unwrap();
+            std::thread::sleep(Duration::from_secs(60));
+        },
+        &quiet,
+    )
+    .unwrap();
+    let (worker, forked) = here.recv(SEC).unwrap();
+    assert!(alive(worker) && alive(forked));
+    sigkill(kernel.pid());
+    assert!(kernel.join(SEC).is_err());
+    for pid in [worker, forked] {
+        let took = time_to_death(pid, Duration::from_secs(3));
+        assert!(!alive(pid), "{pid} outlived its parent");
+        assert!(
+            took < Duration::from_secs(1),
+            "{pid} took {took:?} to notice"
+        );
+        eprintln!("orphan {pid} ended {took:?} after its parent's SIGKILL");
+    }
+}
+
+#[test]
+fn a_forked_child_that_drops_its_copy_of_a_pipe_or_queue_leaves_the_parent_s_alone() {
+    let (mut a, mut b) = process::pipe::<u32, u32>().unwrap();
+    let q = process::Queue::<u32>::new(4).unwrap();
+    let quiet = Options {
+        output: Output::Discard,
+        warn: false,
+        ..Options::default()
+    };
+    let mut child = process::fork_with(
+        || {
+            // Safety: each copy is dropped once, here in the child, which never uses it again.
+            unsafe {
+                drop(std::ptr::read(&a));
+                drop(std::ptr::read(&b));
+                drop(std::ptr::read(&q));
+            }
+        },
+        &quiet,
+    )
+    .unwrap();
+    child.join(SEC).unwrap();
+    a.send(&5, SEC).unwrap();
+    assert_eq!(b.recv(SEC).unwrap(), 5);
+    q.put(&6, SEC).unwrap();
+    assert_eq!(q.get(SEC).unwrap(), 6);
+}

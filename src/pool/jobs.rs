@@ -86,6 +86,8 @@ pub(crate) struct JobQueue {
     live: Mutex<usize>,
     changed: Condvar,
     terminated: AtomicBool,
+    /// The process that made the pool: a forked child has a copy of the queue, but no workers.
+    owner: u32,
 }
 
 impl JobQueue {
@@ -98,14 +100,41 @@ impl JobQueue {
             live: Mutex::new(0),
             changed: Condvar::new(),
             terminated: AtomicBool::new(false),
+            owner: std::process::id(),
         }
+    }
+
+    /// Whether this is the process that made the pool (not a forked child holding a copy).
+    pub(crate) fn is_owner(&self) -> bool {
+        std::process::id() == self.owner
+    }
+
+    /// The error for a forked child that uses its copy of a pool.
+    fn not_owner(&self) -> PoolError {
+        PoolError::Invalid(format!(
+            "this pool belongs to process {}: a forked child has a copy without workers (make a \
+             new pool in the child)",
+            self.owner
+        ))
+    }
+
+    /// Whether the queue is closed and every queued chunk was taken.
+    pub(crate) fn drained(&self) -> bool {
+        self.tx
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_none()
+            && self.rx.is_empty()
     }
 
     /// Queues the chunks of one call, in order.
     ///
     /// # Errors
-    /// [`PoolError::Closed`] after close or terminate.
+    /// [`PoolError::Closed`] after close or terminate, [`PoolError::Invalid`] in a forked child.
     pub(crate) fn submit(&self, chunks: Vec<Chunk>) -> Result<(), PoolError> {
+        if !self.is_owner() {
+            return Err(self.not_owner());
+        }
         let tx = self.tx.lock().unwrap_or_else(PoisonError::into_inner);
         let Some(tx) = tx.as_ref() else {
             return Err(PoolError::Closed);
@@ -121,8 +150,12 @@ impl JobQueue {
         self.rx.recv_timeout(timeout)
     }
 
-    /// Stops taking chunks; workers finish the queued ones.
+    /// Stops taking chunks; workers finish the queued ones. Does nothing in a forked child, whose
+    /// copy must not change the parent's pool.
     pub(crate) fn close(&self) {
+        if !self.is_owner() {
+            return;
+        }
         self.tx
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -132,6 +165,9 @@ impl JobQueue {
     /// Stops at once: closes, and fails every queued chunk now (a busy worker does not have to
     /// come back for them first).
     pub(crate) fn terminate(&self) {
+        if !self.is_owner() {
+            return;
+        }
         self.terminated.store(true, Ordering::SeqCst);
         self.close();
         while let Ok(chunk) = self.rx.try_recv() {
@@ -181,6 +217,9 @@ impl JobQueue {
     /// # Errors
     /// [`PoolError::Invalid`] while open, [`PoolError::Timeout`].
     pub(crate) fn join(&self, timeout: Duration) -> Result<(), PoolError> {
+        if !self.is_owner() {
+            return Err(self.not_owner());
+        }
         if self
             .tx
             .lock()

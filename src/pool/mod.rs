@@ -120,14 +120,16 @@ pub enum PoolError {
         /// The panic message, and where it happened when known.
         message: String,
     },
-    /// The worker process running the task died (abort, a signal, an exit); a new one replaced it.
-    #[error("task {index} ({task}) was lost: {cause}; a new worker took its place")]
+    /// The worker process running the task died (abort, a signal, an exit); the cause says whether
+    /// a new one replaced it.
+    #[error("task {index} ({task}) was lost: {cause}")]
     WorkerDied {
         /// The task's index.
         index: usize,
         /// The task's name.
         task: String,
-        /// How the worker ended, e.g. `worker 4242 was killed by SIGKILL`.
+        /// How the worker ended and what followed, e.g. `worker 4242 was killed by SIGKILL; a new
+        /// worker took its place`.
         cause: String,
     },
     /// The task could not run or its result is unusable: an unknown task, arguments of the wrong
@@ -637,7 +639,7 @@ pub trait Pool: sealed::Submit {
     ///
     /// # Errors
     /// As [`map_async`](Pool::map_async); if tasks fail, the error of the first failed one (by
-    /// index), once all have finished. Use [`imap`](Pool::imap) for each task's own outcome.
+    /// index), once all have finished; if a worker dies, [`PoolError::WorkerDied`] at once. Use [`imap`](Pool::imap) for each task's own outcome.
     ///
     /// # Examples
     /// ```

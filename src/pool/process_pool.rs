@@ -1,10 +1,11 @@
 //! The process pool: long-lived `parlab-worker --pool` processes, one manager thread each.
 
+use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam::channel::RecvTimeoutError;
 
@@ -70,6 +71,21 @@ struct Worker {
 impl Shared {
     fn slots(&self) -> MutexGuard<'_, Vec<Option<(u32, UnixStream)>>> {
         self.slots.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Kills and reaps the worker of `slot`, if any, and takes its pid out of `pids()`.
+    fn forget(&self, slot: usize, worker: &mut Option<Worker>) {
+        self.slots()[slot] = None;
+        *worker = None; // dropping the process kills and reaps it
+    }
+
+    /// How many slots have a worker that is alive (its socket not closed).
+    fn healthy(&self) -> usize {
+        self.slots()
+            .iter()
+            .flatten()
+            .filter(|(_, socket)| !sys::hung_up(socket.as_fd()))
+            .count()
     }
 
     /// Starts a worker for `slot`: the process, then the handshake (and the initializer).
@@ -218,7 +234,40 @@ impl Drop for SlotGuard {
     }
 }
 
+/// When a manager tries again to start a worker that could not be started, and why it failed.
+struct Restart {
+    at: Instant,
+    pause: Duration,
+    why: String,
+}
+
+impl Restart {
+    const FIRST_PAUSE: Duration = Duration::from_millis(100);
+    const MAX_PAUSE: Duration = Duration::from_secs(2);
+
+    /// Records a failed start; the next try waits twice as long as the last (up to 2 s).
+    fn failed(last: Option<Restart>, why: String) -> Restart {
+        let pause = last.map_or(Self::FIRST_PAUSE, |r| (r.pause * 2).min(Self::MAX_PAUSE));
+        Restart {
+            at: Instant::now() + pause,
+            pause,
+            why,
+        }
+    }
+
+    /// How long until the next try (at most `CHECK_EVERY`, so that the manager stays responsive).
+    fn wait(&self) -> Duration {
+        self.at
+            .saturating_duration_since(Instant::now())
+            .min(CHECK_EVERY)
+    }
+}
+
 /// A manager thread: starts the worker of `slot`, feeds it chunks, replaces it when it dies.
+///
+/// A manager whose worker cannot be replaced (the binary was deleted, the system refuses) takes
+/// no chunks while other workers are healthy, so that they run them, and tries again now and then;
+/// when no worker is healthy, it fails the queued chunks with the reason.
 fn manage(shared: Arc<Shared>, slot: usize, ready: mpsc::Sender<Result<(), PoolError>>) {
     let _live = shared.jobs.enter();
     let _slot = SlotGuard {
@@ -236,57 +285,111 @@ fn manage(shared: Arc<Shared>, slot: usize, ready: mpsc::Sender<Result<(), PoolE
     drop(ready);
     let max_tasks = shared.opts.max_tasks_per_child;
     let mut chunks = 0usize;
+    let mut restart: Option<Restart> = None;
     loop {
-        let chunk = match shared.jobs.next(CHECK_EVERY) {
-            Ok(chunk) => chunk,
-            Err(RecvTimeoutError::Timeout) => {
-                // Replace a worker that died while idle (no task was lost).
-                if worker.as_mut().is_some_and(|w| !w.process.is_alive())
-                    && !shared.jobs.terminated()
-                {
-                    worker = shared.start(slot).ok();
-                    chunks = 0;
+        // A worker that died while idle is forgotten at once (its pid leaves `pids()`).
+        if worker.as_mut().is_some_and(|w| !w.process.is_alive()) {
+            shared.forget(slot, &mut worker);
+        }
+        if worker.is_none()
+            && !shared.jobs.terminated()
+            && restart.as_ref().is_none_or(|r| Instant::now() >= r.at)
+        {
+            chunks = 0;
+            match shared.start(slot) {
+                Ok(w) => {
+                    worker = Some(w);
+                    restart = None;
                 }
+                Err(e) => restart = Some(Restart::failed(restart.take(), e.to_string())),
+            }
+        }
+        if worker.is_none() {
+            if shared.jobs.terminated() || shared.jobs.drained() {
+                break;
+            }
+            let pause = restart.as_ref().map_or(CHECK_EVERY, Restart::wait);
+            if shared.healthy() > 0 {
+                std::thread::sleep(pause); // the healthy workers take the chunks
                 continue;
             }
+            match shared.jobs.next(pause) {
+                Ok(chunk) if shared.jobs.terminated() => chunk.terminated(),
+                Ok(chunk) => {
+                    let why = restart
+                        .as_ref()
+                        .map_or_else(|| "the pool was terminated".to_string(), |r| r.why.clone());
+                    let task = chunk.batch.task().to_string();
+                    chunk.fail(|index| PoolError::Failed {
+                        index,
+                        task: task.clone(),
+                        message: format!(
+                            "no worker to run it: the pool's workers died and could not be \
+                             restarted ({why})"
+                        ),
+                    });
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+            continue;
+        }
+        let chunk = match shared.jobs.next(CHECK_EVERY) {
+            Ok(chunk) => chunk,
+            Err(RecvTimeoutError::Timeout) => continue, // the loop's top checks the worker
             Err(RecvTimeoutError::Disconnected) => break, // closed, and every queued task taken
         };
         if shared.jobs.terminated() {
             chunk.terminated();
             continue;
         }
-        if !worker.as_mut().is_some_and(|w| w.process.is_alive()) {
-            worker = None; // kills and reaps a dead one
-            chunks = 0;
+        // A worker that died since the loop's top is replaced before it is given the chunk.
+        if worker.as_mut().is_some_and(|w| !w.process.is_alive()) {
+            shared.forget(slot, &mut worker);
             match shared.start(slot) {
                 Ok(w) => worker = Some(w),
-                Err(e) => {
-                    let (cause, task) = (e.to_string(), chunk.batch.task().to_string());
-                    chunk.fail(|index| PoolError::Failed {
-                        index,
-                        task: task.clone(),
-                        message: format!("no worker to run it: {cause}"),
-                    });
-                    continue;
-                }
+                Err(e) => restart = Some(Restart::failed(restart.take(), e.to_string())),
             }
         }
-        let Some(w) = worker.as_mut() else { continue };
+        let Some(w) = worker.as_mut() else {
+            let why = restart.as_ref().map_or_else(String::new, |r| r.why.clone());
+            let task = chunk.batch.task().to_string();
+            chunk.fail(|index| PoolError::Failed {
+                index,
+                task: task.clone(),
+                message: format!(
+                    "no worker to run it: its worker died and could not be restarted ({why})"
+                ),
+            });
+            continue;
+        };
         if let Err(lost) = shared.run_chunk(w, chunk) {
             let (chunk, cause) = *lost;
-            worker = None; // kills and reaps it
+            shared.forget(slot, &mut worker);
             chunks = 0;
             if shared.jobs.terminated() {
                 chunk.terminated();
                 continue;
             }
-            worker = shared.start(slot).ok(); // the replacement, before the caller hears
+            // The replacement, before the caller hears (so that `pids()` shows it).
+            let replaced = match shared.start(slot) {
+                Ok(w) => {
+                    worker = Some(w);
+                    restart = None;
+                    "a new worker took its place".to_string()
+                }
+                Err(e) => {
+                    let why = e.to_string();
+                    restart = Some(Restart::failed(restart.take(), why.clone()));
+                    format!("it could not be replaced ({why}); the other workers run on")
+                }
+            };
             let (first, n) = chunk.range();
             let cause = if n == 1 {
-                cause
+                format!("{cause}; {replaced}")
             } else {
                 format!(
-                    "{cause}, running tasks {first} to {} as one chunk",
+                    "{cause}, running tasks {first} to {} as one chunk; {replaced}",
                     first + n - 1
                 )
             };
@@ -300,11 +403,7 @@ fn manage(shared: Arc<Shared>, slot: usize, ready: mpsc::Sender<Result<(), PoolE
         }
         chunks += 1;
         if max_tasks.is_some_and(|m| chunks >= m) {
-            worker = None;
-            chunks = 0;
-            if !shared.jobs.terminated() {
-                worker = shared.start(slot).ok();
-            }
+            shared.forget(slot, &mut worker); // the loop's top starts a fresh one
         }
     }
 }
@@ -357,9 +456,8 @@ impl ProcessPool {
             workers,
             timeout: opts.timeout,
         };
-        // Workers are started by their manager threads, which live as long as the pool: a worker
-        // dies with the thread that started it (PR_SET_PDEATHSIG), and a notebook cell's thread
-        // may not live on.
+        // Workers are started by their manager threads, which live as long as the pool; a worker
+        // exits when its socket to this process closes (when the pool ends, or this process dies).
         let (ready_tx, ready_rx) = mpsc::channel();
         for slot in 0..workers {
             let (s, ready) = (Arc::clone(&shared), ready_tx.clone());
@@ -399,10 +497,12 @@ impl ProcessPool {
     /// # Ok::<(), parlab::pool::PoolError>(())
     /// ```
     pub fn pids(&self) -> Vec<u32> {
+        // A worker that died has closed its end of the socket, even before its manager noticed.
         self.shared
             .slots()
             .iter()
             .flatten()
+            .filter(|(_, socket)| !sys::hung_up(socket.as_fd()))
             .map(|(pid, _)| *pid)
             .collect()
     }
@@ -425,6 +525,9 @@ impl Pool for ProcessPool {
     }
 
     fn terminate(&self) {
+        if !self.shared.jobs.is_owner() {
+            return; // a forked child's copy: the workers and their sockets are the parent's
+        }
         self.shared.jobs.terminate();
         for (_, socket) in self.shared.slots().iter().flatten() {
             let _ = socket.shutdown(std::net::Shutdown::Both);
@@ -434,6 +537,9 @@ impl Pool for ProcessPool {
 
 impl Drop for ProcessPool {
     fn drop(&mut self) {
+        if !self.shared.jobs.is_owner() {
+            return; // a forked child's copy has no workers to wait for
+        }
         self.terminate();
         let _ = self.shared.jobs.wait_idle(DROP_WAIT);
     }

@@ -74,6 +74,8 @@ struct State {
     /// Chunks in the order they finished, not yet taken by an unordered [`Imap`].
     finished: VecDeque<usize>,
     failed: bool,
+    /// A worker died running one of the chunks: a call waiting for all of them fails at once.
+    lost: bool,
     taken: bool,
 }
 
@@ -101,6 +103,7 @@ impl Batch {
                 remaining: chunks,
                 finished: VecDeque::new(),
                 failed: false,
+                lost: false,
                 taken: false,
             }),
             changed: Condvar::new(),
@@ -135,9 +138,11 @@ impl Batch {
     /// Records the outcome of chunk `index` (an outcome already recorded is kept).
     pub(crate) fn complete(&self, index: usize, outcome: ChunkOutcome) {
         let failed = outcome.any_failed();
+        let lost = matches!(&outcome, ChunkOutcome::Failed(errors) if errors.iter().any(is_lost));
         let mut state = self.lock();
         if index < state.chunks.len() && state.chunks[index].is_none() {
             state.failed |= failed;
+            state.lost |= lost;
             state.chunks[index] = Some(outcome);
             state.remaining -= 1;
             state.finished.push_back(index);
@@ -216,6 +221,11 @@ impl Batch {
                 .collect(),
         }
     }
+}
+
+/// Whether an error says that the task's worker died.
+fn is_lost(e: &PoolError) -> bool {
+    matches!(e, PoolError::WorkerDied { .. })
 }
 
 fn deadline(timeout: Duration) -> Instant {
@@ -307,7 +317,8 @@ impl<T> AsyncResult<T> {
     ///
     /// # Errors
     /// [`PoolError::Timeout`] (the tasks keep running: call `get` again),
-    /// the first task error by index, [`PoolError::Invalid`] if an earlier `get` took the result.
+    /// [`PoolError::WorkerDied`] as soon as a worker dies running one of the tasks (the others run
+    /// on), else the first task error by index once all have finished, [`PoolError::Invalid`] if an earlier `get` took the result.
     ///
     /// # Examples
     /// ```
@@ -323,7 +334,7 @@ impl<T> AsyncResult<T> {
     pub fn get(&self, timeout: Duration) -> Result<T, PoolError> {
         let Some(mut state) = self
             .batch
-            .wait_until(deadline(timeout), |s| s.remaining == 0)
+            .wait_until(deadline(timeout), |s| s.remaining == 0 || s.lost)
         else {
             let state = self.batch.lock();
             let hint = format!(
@@ -339,6 +350,17 @@ impl<T> AsyncResult<T> {
             ));
         }
         state.taken = true;
+        if state.remaining > 0 {
+            // A worker died: say so now rather than after the other tasks (they run on).
+            let lost = state.chunks.iter_mut().find_map(|slot| match slot {
+                Some(ChunkOutcome::Failed(errors)) if errors.iter().any(is_lost) => {
+                    let errors = std::mem::take(errors);
+                    errors.into_iter().find(is_lost)
+                }
+                _ => None,
+            });
+            return Err(lost.unwrap_or_else(|| PoolError::Invalid("a result went missing".into())));
+        }
         let mut chunks = Vec::with_capacity(state.chunks.len());
         for slot in state.chunks.iter_mut() {
             match slot.take() {

@@ -105,6 +105,9 @@ pub fn serve_pool() -> ExitCode {
         );
         return ExitCode::from(2);
     };
+    if tasks::hold_protocol_socket(&stream).is_err() {
+        return ExitCode::from(3);
+    }
     let Ok(mut chan) = Channel::new(stream) else {
         return ExitCode::from(3);
     };

@@ -1,9 +1,19 @@
 //! A bounded, first-in-first-out, typed queue shared by processes.
+//!
+//! The messages live in a ring of shared memory (mapped before `fork`, so every forked copy sees
+//! the same pages). Producers take a put lock, consumers a get lock; each lock is a word holding
+//! the pid of its holder, so a lock whose holder died is taken over. A put writes the message into
+//! free ring space and then commits it with one atomic store of the tail (its count and byte
+//! position together); a get reads the message and commits with one store of the head. A process
+//! killed at any point of `put` or `get` therefore either committed or left nothing behind: no
+//! slot is lost and no message is half-written. Waiting sides sleep on a pipe that the other side
+//! writes a byte to when it commits (and look again every 2 ms, so that no wake-up is missed).
 
 use std::io;
 use std::marker::PhantomData;
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
-use std::sync::{Arc, Mutex};
+use std::os::fd::{AsFd, OwnedFd};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -12,18 +22,31 @@ use serde::de::DeserializeOwned;
 use super::channel::{decode, encode};
 use super::{ProcessError, sys};
 
-/// The largest message a queue carries, in bytes (a Unix packet socket's default buffer is ~200 KiB).
+/// The largest message a queue carries, in bytes.
 pub(crate) const MAX_MESSAGE: usize = 128 * 1024;
 
-/// The largest capacity (free slots are bytes in a pipe, which holds 64 KiB).
+/// The largest capacity, in messages.
 const MAX_CAPACITY: usize = 65_536;
+
+/// Ring bytes per message of capacity (the ring is at least 1 MiB, a power of two).
+const BYTES_PER_SLOT: usize = 256;
+
+/// Bytes before the ring: the [`Header`], padded.
+const HEADER_BYTES: usize = 64;
+
+/// How long a waiting side sleeps at most before it looks at the queue again.
+const LOOK_AGAIN: Duration = Duration::from_millis(2);
 
 /// A queue of `T` shared by the process that made it and every process forked after: bounded,
 /// first in first out, any number of producers and consumers.
 ///
 /// Clone it (or move it into [`fork`](super::fork)) to share it. Each message is serialized with
-/// postcard and sent as one packet over a Unix `SOCK_SEQPACKET` socket pair; a pipe holding one
-/// byte per free slot bounds it, like the semaphore behind Python's `multiprocessing.Queue(maxsize)`.
+/// postcard into a ring of shared memory. It holds at most [`capacity`](Queue::capacity) messages
+/// (like Python's `multiprocessing.Queue(maxsize)`) and at most [`capacity_bytes`](Queue::capacity_bytes)
+/// bytes of them (256 per message of capacity, at least 1 MiB); `put` waits while either is
+/// reached. A producer or consumer killed in the middle of `put` or `get` loses no slot and leaves
+/// no broken message (a lock it held is taken over once it is gone: reaped, if it is a child of
+/// the process that waits).
 ///
 /// # Examples
 /// ```
@@ -49,18 +72,189 @@ impl<T> Clone for Queue<T> {
     }
 }
 
-#[derive(Debug)]
+/// The shared words at the start of the mapping.
+#[repr(C)]
+struct Header {
+    /// Messages put so far (high 32 bits) and the ring position after the last one (low 32 bits).
+    tail: AtomicU64,
+    /// Messages taken so far and the ring position of the next one, likewise.
+    head: AtomicU64,
+    /// The pid holding the put lock, or 0.
+    put_lock: AtomicU32,
+    /// The pid holding the get lock, or 0.
+    get_lock: AtomicU32,
+    /// Consumers waiting for a message (a producer then writes to the data pipe).
+    waiting_getters: AtomicU32,
+    /// Producers waiting for room (a consumer then writes to the space pipe).
+    waiting_putters: AtomicU32,
+}
+
 struct Inner {
-    /// Producers send packets here...
-    tx: OwnedFd,
-    /// ...and consumers receive them here.
-    rx: OwnedFd,
-    /// One byte per free slot.
-    slots_r: OwnedFd,
-    slots_w: OwnedFd,
+    /// The shared mapping: the header, then the ring.
+    map: *mut u8,
+    map_len: usize,
+    /// Ring bytes, a power of two (so that positions wrap with `u32`).
+    ring: usize,
     capacity: usize,
-    /// A receive buffer, reused.
-    buf: Mutex<Vec<u8>>,
+    /// Threads of one process take these before the shared locks.
+    put_local: Mutex<()>,
+    get_local: Mutex<()>,
+    /// A byte is written here after a put when a consumer waits...
+    data_r: OwnedFd,
+    data_w: OwnedFd,
+    /// ...and here after a get when a producer waits.
+    space_r: OwnedFd,
+    space_w: OwnedFd,
+}
+
+// Safety: the mapping is only touched through the header's atomics and through byte copies of ring
+// regions that the locks and the head/tail protocol give to one thread of one process at a time.
+unsafe impl Send for Inner {}
+// Safety: as for Send: shared access goes through atomics, locks and that protocol.
+unsafe impl Sync for Inner {}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (puts, gets) = (
+            split(self.header().tail.load(Ordering::Relaxed)).0,
+            split(self.header().head.load(Ordering::Relaxed)).0,
+        );
+        f.debug_struct("Queue")
+            .field("capacity", &self.capacity)
+            .field("len", &puts.wrapping_sub(gets))
+            .finish()
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Safety: `map` is this process's mapping of `map_len` bytes, made in `Queue::new` and
+        // unmapped only here, once the last handle in this process is gone (other processes keep
+        // their own mappings).
+        unsafe { libc::munmap(self.map.cast(), self.map_len) };
+    }
+}
+
+fn split(word: u64) -> (u32, u32) {
+    ((word >> 32) as u32, word as u32)
+}
+
+fn join(count: u32, pos: u32) -> u64 {
+    (u64::from(count) << 32) | u64::from(pos)
+}
+
+/// A held put or get lock: the shared word (this pid) and the in-process mutex.
+struct Held<'a> {
+    word: &'a AtomicU32,
+    _local: MutexGuard<'a, ()>,
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        let _ =
+            self.word
+                .compare_exchange(std::process::id(), 0, Ordering::Release, Ordering::Relaxed);
+    }
+}
+
+impl Inner {
+    fn header(&self) -> &Header {
+        // Safety: the mapping starts with a Header (zeroed by mmap: all atomics at 0), is aligned
+        // to a page and lives as long as `self`.
+        unsafe { &*self.map.cast::<Header>() }
+    }
+
+    /// Takes `word` (and `local`), waiting until `deadline`; `None` on timeout. A word held by a
+    /// process that is gone is taken over.
+    fn lock<'a>(
+        &'a self,
+        local: &'a Mutex<()>,
+        word: &'a AtomicU32,
+        deadline: Instant,
+    ) -> Option<Held<'a>> {
+        let mut pause = Duration::from_micros(5);
+        let guard = loop {
+            match local.try_lock() {
+                Ok(g) => break g,
+                Err(TryLockError::Poisoned(p)) => break p.into_inner(),
+                Err(TryLockError::WouldBlock) => {}
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(1));
+        };
+        let me = std::process::id();
+        let mut pause = Duration::from_micros(5);
+        let mut tries = 0u32;
+        loop {
+            match word.compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed) {
+                Ok(_) => break,
+                Err(holder) => {
+                    tries += 1;
+                    if tries % 8 == 0
+                        && sys::process_gone(holder)
+                        && word
+                            .compare_exchange(holder, me, Ordering::Acquire, Ordering::Relaxed)
+                            .is_ok()
+                    {
+                        break; // its holder died inside put or get, before or after committing
+                    }
+                }
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            if tries < 64 {
+                std::thread::yield_now();
+            } else {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(1));
+            }
+        }
+        Some(Held {
+            word,
+            _local: guard,
+        })
+    }
+
+    fn copy_in(&self, pos: u32, data: &[u8]) {
+        let start = pos as usize & (self.ring - 1);
+        let first = data.len().min(self.ring - start);
+        // Safety: both copies stay inside the ring (`start + first <= ring`, the rest from 0 is
+        // shorter than the ring), which is free space owned by the put lock's holder.
+        unsafe {
+            let ring = self.map.add(HEADER_BYTES);
+            std::ptr::copy_nonoverlapping(data.as_ptr(), ring.add(start), first);
+            std::ptr::copy_nonoverlapping(data[first..].as_ptr(), ring, data.len() - first);
+        }
+    }
+
+    fn copy_out(&self, pos: u32, out: &mut [u8]) {
+        let start = pos as usize & (self.ring - 1);
+        let first = out.len().min(self.ring - start);
+        // Safety: as in `copy_in`; the region holds committed messages owned by the get lock's
+        // holder.
+        unsafe {
+            let ring = self.map.add(HEADER_BYTES);
+            std::ptr::copy_nonoverlapping(ring.add(start), out.as_mut_ptr(), first);
+            let rest = out.len() - first;
+            std::ptr::copy_nonoverlapping(ring, out[first..].as_mut_ptr(), rest);
+        }
+    }
+
+    /// Sleeps until `fd` has a byte (drained), `deadline`, or [`LOOK_AGAIN`], whichever is first.
+    fn nap(&self, fd: &OwnedFd, deadline: Instant) -> Result<(), ProcessError> {
+        let until = deadline.min(Instant::now() + LOOK_AGAIN);
+        if sys::wait_ready(fd.as_fd(), false, until)
+            .map_err(|e| ProcessError::io("waiting on a queue", e))?
+        {
+            let mut sink = [0u8; 256];
+            let _ = sys::read_fd(fd.as_fd(), &mut sink);
+        }
+        Ok(())
+    }
 }
 
 impl<T: Serialize + DeserializeOwned> Queue<T> {
@@ -68,7 +262,7 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     ///
     /// # Errors
     /// [`ProcessError::Invalid`] for a capacity out of range, [`ProcessError::Start`] if the system
-    /// has no sockets or pipes left.
+    /// has no memory or pipes left.
     ///
     /// # Examples
     /// ```
@@ -86,52 +280,51 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
             what: "a queue".into(),
             source: e,
         };
-        let mut fds = [0; 2];
-        // Safety: socketpair writes two descriptors into `fds`, which has room for two.
-        let rc = unsafe {
-            libc::socketpair(
-                libc::AF_UNIX,
-                libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
+        let ring = (capacity * BYTES_PER_SLOT).max(1 << 20).next_power_of_two();
+        let map_len = HEADER_BYTES + ring;
+        // Safety: a new anonymous shared mapping; no existing memory is touched.
+        let map = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                map_len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED | libc::MAP_ANON,
+                -1,
                 0,
-                fds.as_mut_ptr(),
             )
         };
-        if rc != 0 {
+        if map == libc::MAP_FAILED {
             return Err(start(io::Error::last_os_error()));
         }
-        // Safety: both descriptors were just created and are owned by nothing else.
-        let (tx, rx) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
-        let (slots_r, slots_w) = sys::pipe().map_err(start)?;
-        sys::set_nonblocking(slots_r.as_fd()).map_err(start)?;
-        sys::set_nonblocking(slots_w.as_fd()).map_err(start)?;
-        let size: libc::c_int = 4 * 1024 * 1024;
-        for fd in [&tx, &rx] {
-            // Safety: setsockopt reads `size` (a c_int) for the length given. A refusal is harmless.
-            unsafe {
-                libc::setsockopt(
-                    fd.as_raw_fd(),
-                    libc::SOL_SOCKET,
-                    libc::SO_SNDBUF,
-                    (&size as *const libc::c_int).cast(),
-                    size_of::<libc::c_int>() as libc::socklen_t,
-                );
+        let pipes = || -> io::Result<(OwnedFd, OwnedFd, OwnedFd, OwnedFd)> {
+            let (data_r, data_w) = sys::pipe()?;
+            let (space_r, space_w) = sys::pipe()?;
+            for fd in [&data_r, &data_w, &space_r, &space_w] {
+                sys::set_nonblocking(fd.as_fd())?;
             }
-        }
-        let inner = Inner {
-            tx,
-            rx,
-            slots_r,
-            slots_w,
-            capacity,
-            buf: Mutex::new(Vec::new()),
+            Ok((data_r, data_w, space_r, space_w))
         };
-        let tokens = vec![0u8; capacity];
-        let mut written = 0;
-        while written < capacity {
-            written += write_fd(&inner.slots_w, &tokens[written..]).map_err(start)?;
-        }
+        let (data_r, data_w, space_r, space_w) = match pipes() {
+            Ok(p) => p,
+            Err(e) => {
+                // Safety: the mapping was just made and nothing else refers to it.
+                unsafe { libc::munmap(map, map_len) };
+                return Err(start(e));
+            }
+        };
         Ok(Queue {
-            inner: Arc::new(inner),
+            inner: Arc::new(Inner {
+                map: map.cast(),
+                map_len,
+                ring,
+                capacity,
+                put_local: Mutex::new(()),
+                get_local: Mutex::new(()),
+                data_r,
+                data_w,
+                space_r,
+                space_w,
+            }),
             _type: PhantomData,
         })
     }
@@ -145,6 +338,44 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     /// ```
     pub fn capacity(&self) -> usize {
         self.inner.capacity
+    }
+
+    /// How many bytes of messages the queue holds at most (each message takes 4 more).
+    ///
+    /// # Examples
+    /// ```
+    /// assert!(parlab::process::Queue::<u8>::new(3)?.capacity_bytes() >= 1 << 20);
+    /// # Ok::<(), parlab::process::ProcessError>(())
+    /// ```
+    pub fn capacity_bytes(&self) -> usize {
+        self.inner.ring
+    }
+
+    /// How many messages it holds now (others may put or get meanwhile).
+    ///
+    /// # Examples
+    /// ```
+    /// let q = parlab::process::Queue::new(3)?;
+    /// q.put(&1u8, std::time::Duration::from_secs(1))?;
+    /// assert_eq!(q.len(), 1);
+    /// # Ok::<(), parlab::process::ProcessError>(())
+    /// ```
+    pub fn len(&self) -> usize {
+        let h = self.inner.header();
+        let puts = split(h.tail.load(Ordering::SeqCst)).0;
+        let gets = split(h.head.load(Ordering::SeqCst)).0;
+        puts.wrapping_sub(gets) as usize
+    }
+
+    /// Whether it holds no message now.
+    ///
+    /// # Examples
+    /// ```
+    /// assert!(parlab::process::Queue::<u8>::new(3)?.is_empty());
+    /// # Ok::<(), parlab::process::ProcessError>(())
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// Puts a message at the back, waiting at most `timeout` for a free slot.
@@ -174,60 +405,47 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
             what: "queue put (the queue stayed full)".into(),
             after: timeout,
         };
-        // Take a free slot.
-        let mut token = [0u8; 1];
+        let inner = &*self.inner;
+        let h = inner.header();
+        let need = 4 + bytes.len() as u32;
+        let has_room = || {
+            let (puts, tail) = split(h.tail.load(Ordering::SeqCst));
+            let (gets, head) = split(h.head.load(Ordering::SeqCst));
+            (puts.wrapping_sub(gets) as usize) < inner.capacity
+                && tail.wrapping_sub(head) as usize + need as usize <= inner.ring
+        };
         loop {
-            match read_fd(&self.inner.slots_r, &mut token) {
-                Ok(1) => break,
-                Ok(_) => return Err(ProcessError::Closed),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    if !wait(&self.inner.slots_r, false, deadline)? {
-                        return Err(full());
+            if has_room() {
+                let Some(held) = inner.lock(&inner.put_local, &h.put_lock, deadline) else {
+                    return Err(full());
+                };
+                if has_room() {
+                    let (puts, tail) = split(h.tail.load(Ordering::SeqCst));
+                    inner.copy_in(tail, &(bytes.len() as u32).to_le_bytes());
+                    inner.copy_in(tail.wrapping_add(4), &bytes);
+                    // The commit: one store makes the message visible, with its count.
+                    h.tail.store(
+                        join(puts.wrapping_add(1), tail.wrapping_add(need)),
+                        Ordering::SeqCst,
+                    );
+                    drop(held);
+                    if h.waiting_getters.load(Ordering::SeqCst) > 0 {
+                        let _ = sys::write_fd(inner.data_w.as_fd(), &[1]);
                     }
+                    return Ok(());
                 }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(ProcessError::io("queue put", e)),
             }
-        }
-        let sent = self.send_packet(&bytes, deadline, timeout);
-        if sent.is_err() {
-            let _ = write_fd(&self.inner.slots_w, &token);
-        }
-        sent
-    }
-
-    fn send_packet(
-        &self,
-        bytes: &[u8],
-        deadline: Instant,
-        timeout: Duration,
-    ) -> Result<(), ProcessError> {
-        loop {
-            // Safety: send reads `bytes.len()` bytes from a live slice.
-            let n = unsafe {
-                libc::send(
-                    self.inner.tx.as_raw_fd(),
-                    bytes.as_ptr().cast(),
-                    bytes.len(),
-                    libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
-                )
+            if Instant::now() >= deadline {
+                return Err(full());
+            }
+            h.waiting_putters.fetch_add(1, Ordering::SeqCst);
+            let napped = if has_room() {
+                Ok(())
+            } else {
+                inner.nap(&inner.space_r, deadline)
             };
-            if n >= 0 {
-                return Ok(());
-            }
-            let e = io::Error::last_os_error();
-            match e.kind() {
-                io::ErrorKind::WouldBlock => {
-                    if !wait(&self.inner.tx, true, deadline)? {
-                        return Err(ProcessError::Timeout {
-                            what: "queue put (no room in the socket)".into(),
-                            after: timeout,
-                        });
-                    }
-                }
-                io::ErrorKind::Interrupted => {}
-                _ => return Err(ProcessError::io("queue put", e)),
-            }
+            h.waiting_putters.fetch_sub(1, Ordering::SeqCst);
+            napped?;
         }
     }
 
@@ -248,66 +466,60 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     /// ```
     pub fn get(&self, timeout: Duration) -> Result<T, ProcessError> {
         let deadline = sys::deadline(timeout);
-        let mut buf =
-            std::mem::take(&mut *self.inner.buf.lock().unwrap_or_else(|p| p.into_inner()));
-        buf.resize(MAX_MESSAGE + 1, 0);
-        let result = loop {
-            // Safety: recv writes at most `buf.len()` bytes into a live, owned buffer.
-            let n = unsafe {
-                libc::recv(
-                    self.inner.rx.as_raw_fd(),
-                    buf.as_mut_ptr().cast(),
-                    buf.len(),
-                    libc::MSG_DONTWAIT,
-                )
-            };
-            if n >= 0 {
-                let _ = write_fd(&self.inner.slots_w, &[0]);
-                break decode(&buf[..n as usize]);
-            }
-            let e = io::Error::last_os_error();
-            match e.kind() {
-                io::ErrorKind::WouldBlock => match wait(&self.inner.rx, false, deadline) {
-                    Ok(true) => {}
-                    Ok(false) => {
-                        break Err(ProcessError::Timeout {
-                            what: "queue get (the queue stayed empty)".into(),
-                            after: timeout,
+        let empty = || ProcessError::Timeout {
+            what: "queue get (the queue stayed empty)".into(),
+            after: timeout,
+        };
+        let inner = &*self.inner;
+        let h = inner.header();
+        let has_one =
+            || split(h.tail.load(Ordering::SeqCst)).0 != split(h.head.load(Ordering::SeqCst)).0;
+        loop {
+            if has_one() {
+                let Some(held) = inner.lock(&inner.get_local, &h.get_lock, deadline) else {
+                    return Err(empty());
+                };
+                if has_one() {
+                    let (_, tail) = split(h.tail.load(Ordering::SeqCst));
+                    let (gets, head) = split(h.head.load(Ordering::SeqCst));
+                    let mut len = [0u8; 4];
+                    inner.copy_out(head, &mut len);
+                    let len = u32::from_le_bytes(len);
+                    let stored = tail.wrapping_sub(head);
+                    if len as usize > MAX_MESSAGE || len.saturating_add(4) > stored {
+                        return Err(ProcessError::Serde {
+                            direction: "deserialize",
+                            message: format!(
+                                "the queue is corrupt: a message of {len} bytes where {stored} are stored"
+                            ),
                         });
                     }
-                    Err(e) => break Err(e),
-                },
-                io::ErrorKind::Interrupted => {}
-                _ => break Err(ProcessError::io("queue get", e)),
+                    let mut bytes = vec![0u8; len as usize];
+                    inner.copy_out(head.wrapping_add(4), &mut bytes);
+                    // The commit: one store frees the slot and the bytes.
+                    h.head.store(
+                        join(gets.wrapping_add(1), head.wrapping_add(4 + len)),
+                        Ordering::SeqCst,
+                    );
+                    drop(held);
+                    if h.waiting_putters.load(Ordering::SeqCst) > 0 {
+                        let _ = sys::write_fd(inner.space_w.as_fd(), &[1]);
+                    }
+                    return decode(&bytes);
+                }
             }
-        };
-        *self.inner.buf.lock().unwrap_or_else(|p| p.into_inner()) = buf;
-        result
-    }
-}
-
-fn wait(fd: &OwnedFd, write: bool, deadline: Instant) -> Result<bool, ProcessError> {
-    sys::wait_ready(fd.as_fd(), write, deadline)
-        .map_err(|e| ProcessError::io("waiting on a queue", e))
-}
-
-fn read_fd(fd: &OwnedFd, buf: &mut [u8]) -> io::Result<usize> {
-    // Safety: read writes at most `buf.len()` bytes into a live buffer.
-    let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-    if n < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(n as usize)
-    }
-}
-
-fn write_fd(fd: &OwnedFd, buf: &[u8]) -> io::Result<usize> {
-    // Safety: write reads `buf.len()` bytes from a live buffer.
-    let n = unsafe { libc::write(fd.as_raw_fd(), buf.as_ptr().cast(), buf.len()) };
-    if n < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(n as usize)
+            if Instant::now() >= deadline {
+                return Err(empty());
+            }
+            h.waiting_getters.fetch_add(1, Ordering::SeqCst);
+            let napped = if has_one() {
+                Ok(())
+            } else {
+                inner.nap(&inner.data_r, deadline)
+            };
+            h.waiting_getters.fetch_sub(1, Ordering::SeqCst);
+            napped?;
+        }
     }
 }
 
@@ -378,5 +590,76 @@ mod tests {
             c.join(SEC).unwrap();
         }
         assert!(q.get(Duration::from_millis(20)).is_err());
+    }
+
+    #[test]
+    fn holds_exactly_its_capacity_up_to_65536() {
+        for capacity in [1, 513, 65_536] {
+            let q = Queue::<u32>::new(capacity).unwrap();
+            let start = Instant::now();
+            for i in 0..capacity as u32 {
+                q.put(&i, Duration::from_millis(100))
+                    .unwrap_or_else(|e| panic!("message {i} of {capacity}: {e}"));
+            }
+            let filled = start.elapsed();
+            assert_eq!(q.len(), capacity);
+            let e = q.put(&0, Duration::from_millis(20)).unwrap_err();
+            assert!(matches!(e, ProcessError::Timeout { .. }), "{e}");
+            for i in 0..capacity as u32 {
+                assert_eq!(q.get(SEC).unwrap(), i);
+            }
+            assert!(q.is_empty());
+            eprintln!("capacity {capacity}: filled in {filled:?}");
+        }
+        assert!(Queue::<u8>::new(MAX_CAPACITY + 1).is_err());
+    }
+
+    #[test]
+    fn large_messages_wrap_around_the_ring() {
+        let q = Queue::<Vec<u8>>::new(4).unwrap();
+        for round in 0..40u8 {
+            let msg = vec![round; MAX_MESSAGE - 16];
+            q.put(&msg, SEC).unwrap();
+            assert_eq!(q.get(SEC).unwrap(), msg);
+        }
+    }
+
+    #[test]
+    fn producers_killed_inside_put_lose_no_slot() {
+        let capacity = 256;
+        let q = Queue::<u64>::new(capacity).unwrap();
+        let quiet = Options {
+            output: Output::Discard,
+            warn: false,
+            ..Options::default()
+        };
+        // A producer puts as fast as it can into a queue with room, so that most of its time is
+        // spent inside put (holding the lock, or between writing a message and committing it),
+        // and is killed at some point of that.
+        for round in 0..40u64 {
+            let producer = q.clone();
+            let mut child = fork_with(
+                move || {
+                    for i in 0.. {
+                        let _ = producer.put(&(round << 32 | i), Duration::from_millis(50));
+                    }
+                },
+                &quiet,
+            )
+            .unwrap();
+            q.get(SEC).unwrap(); // it runs
+            std::thread::sleep(Duration::from_micros(round * 7 % 150));
+            child.kill(); // SIGKILL, and reaped
+            while q.get(Duration::from_millis(5)).is_ok() {}
+        }
+        // Every slot is still there, and the lock was taken over.
+        for i in 0..capacity as u64 {
+            q.put(&i, Duration::from_millis(200))
+                .unwrap_or_else(|e| panic!("slot {i} of {capacity} was lost: {e}"));
+        }
+        assert!(q.put(&99, Duration::from_millis(20)).is_err());
+        for i in 0..capacity as u64 {
+            assert_eq!(q.get(SEC).unwrap(), i);
+        }
     }
 }

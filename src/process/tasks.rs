@@ -184,6 +184,16 @@ registry! {
                 .read_to_end(&mut buf)
                 .map_or(u64::MAX, |n| n as u64)
         };
+    /// Runs `sleep` for that many milliseconds as a child process (which inherits the worker's
+    /// stdout and stderr) and waits for it: a task that starts a long-lived program.
+    RUN_CHILD = "run_child": u64 => (), "runs `sleep` for that many milliseconds as a child process and waits for it",
+        |ms: u64| {
+            let secs = format!("{}.{:03}", ms / 1000, ms % 1000);
+            match std::process::Command::new("sleep").arg(secs).stdin(std::process::Stdio::null()).status() {
+                Ok(_) => {}
+                Err(e) => panic!("run_child: could not start `sleep`: {e}"),
+            }
+        };
     /// The worker's process id.
     PID = "pid": () => u32, "the worker's process id", |(): ()| std::process::id();
 }
@@ -408,6 +418,22 @@ pub(crate) fn decode_outcomes<R: DeserializeOwned>(
     outcomes
 }
 
+/// What a worker does first with its protocol socket: closes it on exec, so that a program a task
+/// starts does not inherit it (and keep it open after this worker dies, hiding the death from the
+/// parent), and exits when the parent's end closes (the parent died, whichever thread started
+/// this worker).
+///
+/// # Errors
+/// When the descriptor's flags cannot be set or no thread can be started.
+pub(crate) fn hold_protocol_socket(stream: &UnixStream) -> std::io::Result<()> {
+    use std::os::fd::{AsFd, AsRawFd};
+    sys::set_cloexec(stream.as_fd())?;
+    sys::exit_on_hangup(stream.as_raw_fd(), PARENT_GONE)
+}
+
+/// The exit code of a worker whose parent closed its socket (died) while a task ran.
+const PARENT_GONE: i32 = 0;
+
 /// The worker binary's `main`: answers requests on descriptor [`PROTOCOL_FD`] until the parent
 /// closes it.
 ///
@@ -437,6 +463,9 @@ pub fn worker_main() -> ExitCode {
     // Safety: descriptor 3 is a socket (checked above) that the parent set up for this process
     // alone; nothing else in this process owns it.
     let stream = unsafe { UnixStream::from_raw_fd(PROTOCOL_FD) };
+    if hold_protocol_socket(&stream).is_err() {
+        return ExitCode::from(3);
+    }
     let Ok(mut chan) = Channel::new(stream) else {
         return ExitCode::from(3);
     };

@@ -9,8 +9,7 @@
 //! `evcxr_jupyter` (exec): Jupyter's messages and signals go straight to evcxr, as with the plain
 //! `rust` kernel. The lock's file descriptor is inherited across the exec, so the lock lasts as long
 //! as evcxr or any process it started (its runtime, cargo, a pool worker) is alive, and the
-//! operating system drops it when the last of them dies, however it dies. Before the exec it forks a
-//! small keeper that dies with the kernel and remakes the slot if it is deleted under the kernel.
+//! operating system drops it when the last of them dies, however it dies.
 //!
 //! evcxr allows one kernel per build directory, so a second kernel takes the next free slot. When no
 //! slot is usable (all in use, not writable, not a folder, the disk nearly full) the kernel still
@@ -18,7 +17,6 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
-use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -98,7 +96,6 @@ pub fn run(args: KernelArgs) -> Result<(), String> {
                 slot.note
             );
             cmd.env("EVCXR_TMPDIR", &slot.dir);
-            keep_slot(&slot.dir, slot.lock.as_raw_fd());
             Some(slot.lock)
         }
         Err(reason) => {
@@ -111,52 +108,6 @@ pub fn run(args: KernelArgs) -> Result<(), String> {
     };
     let error = cmd.exec();
     Err(format!("could not start {}: {error}", evcxr.display()))
-}
-
-/// Starts the slot's keeper: a small child that remakes the slot folder when it is deleted under the
-/// running kernel (evcxr remakes its Cargo.toml but not `src/`, and every later cell would fail).
-///
-/// The keeper dies with the kernel (a parent-death signal), and does not hold the slot's lock.
-fn keep_slot(dir: &Path, lock: RawFd) {
-    let kernel = nix::unistd::getpid();
-    // Safety: the kernel has started no thread yet, so the child is a complete copy of a
-    // single-threaded process: no lock or allocator state is held by a thread that does not exist.
-    match unsafe { nix::unistd::fork() } {
-        Ok(nix::unistd::ForkResult::Child) => keeper(dir, kernel, lock),
-        Ok(nix::unistd::ForkResult::Parent { .. }) => {}
-        // Without a keeper the kernel still works; only a deleted slot goes unrepaired.
-        Err(e) => eprintln!(
-            "parlab kernel: no slot keeper ({e}): do not delete the slot while the kernel runs"
-        ),
-    }
-}
-
-/// The keeper's loop: every quarter second, remake `src/` if the slot is gone; exit with the kernel.
-fn keeper(dir: &Path, kernel: nix::unistd::Pid, lock: RawFd) -> ! {
-    // Safety: `lock` is this process's copy of the kernel's lock descriptor, which nothing here
-    // uses; closing it leaves the lock with the kernel (closing is not unlocking).
-    unsafe { libc::close(lock) };
-    let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL);
-    if let Ok(null) = File::open("/dev/null") {
-        let _ = nix::unistd::dup2_stdin(&null);
-        let _ = nix::unistd::dup2_stdout(&null);
-    }
-    let src = dir.join("src");
-    // evcxr makes `src/` as it starts; from then on, a missing `src/` means the slot was deleted.
-    let mut seen = false;
-    // The kernel may have died before the parent-death signal was set: then we are orphaned.
-    while nix::unistd::getppid() == kernel {
-        let there = src.is_dir();
-        seen |= there;
-        if seen && !there && fs::create_dir_all(&src).is_ok() {
-            eprintln!(
-                "parlab kernel: {} was deleted under this kernel: made it again, the next cell compiles from scratch",
-                dir.display()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    }
-    std::process::exit(0)
 }
 
 /// Where the slots live: `$PARLAB_KERNEL_DIR`, or `target/parlab-kernel` in the project.

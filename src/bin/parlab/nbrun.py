@@ -136,23 +136,53 @@ def check_cells(nb, mode):
     return problems
 
 
-def run(path, mode, out_dir, budget, cell_timeout, summary, kernel):
-    nb = nbformat.read(path, as_version=4)
-    if mode == "solved":
-        put_solutions(nb)
-    client = NotebookClient(nb, kernel_name=kernel, timeout=cell_timeout, allow_errors=True,
-                            record_timing=True, resources={"metadata": {"path": str(path.parent)}})
+DEP_CELL_TIMEOUT = 600
+
+
+def execute(nb, kernel, cwd, cell_timeout, interrupt_on_timeout):
+    """Runs every cell of `nb` in place, in a new `kernel` started in `cwd`.
+
+    Each cell may take `cell_timeout` seconds, a `:dep` cell (which may compile parlab and its
+    dependencies on a busy machine) at least DEP_CELL_TIMEOUT. With `interrupt_on_timeout` a cell
+    over its limit is interrupted and the notebook goes on; without, the run stops there.
+    Returns (fatal: why the run stopped early, or None; seconds; indices of cells that timed out).
+    """
+    started_at, timed_out = {}, []
+
+    def timeout_of(cell):
+        if cell.source.lstrip().startswith(":dep"):
+            return max(cell_timeout, DEP_CELL_TIMEOUT)
+        return cell_timeout
+
+    def on_start(cell, cell_index, **_):
+        started_at[cell_index] = time.monotonic()
+
+    def on_done(cell, cell_index, **_):
+        if time.monotonic() - started_at.get(cell_index, time.monotonic()) >= timeout_of(cell):
+            timed_out.append(cell_index)
+
+    client = NotebookClient(nb, kernel_name=kernel, timeout=cell_timeout, timeout_func=timeout_of,
+                            interrupt_on_timeout=interrupt_on_timeout, allow_errors=True,
+                            record_timing=True, on_cell_start=on_start, on_cell_executed=on_done,
+                            resources={"metadata": {"path": str(cwd)}})
     started = time.monotonic()
     fatal = None
     try:
         client.execute()
     except CellTimeoutError as e:
-        fatal = f"a cell ran longer than {cell_timeout} s: {str(e).splitlines()[0] if str(e) else ''}"
+        fatal = f"a cell ran longer than its limit ({cell_timeout} s): {str(e).splitlines()[0] if str(e) else ''}"
     except DeadKernelError as e:
         fatal = f"the kernel died (abort, segfault or killed): {e}"
-    except Exception as e:  # kernel failed to start, etc.
-        fatal = f"{type(e).__name__}: {e}"
-    elapsed = time.monotonic() - started
+    except Exception as e:  # the kernel failed to start, a timeout the interrupt did not end, ...
+        fatal = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+    return fatal, time.monotonic() - started, sorted(set(timed_out))
+
+
+def run(path, mode, out_dir, budget, cell_timeout, summary, kernel):
+    nb = nbformat.read(path, as_version=4)
+    if mode == "solved":
+        put_solutions(nb)
+    fatal, elapsed, _ = execute(nb, kernel, path.parent, cell_timeout, interrupt_on_timeout=False)
     problems = [] if fatal is None else [fatal]
     problems += check_cells(nb, mode)
     if budget and elapsed > budget:
@@ -187,9 +217,6 @@ def run(path, mode, out_dir, budget, cell_timeout, summary, kernel):
     return not problems
 
 
-DEP_CELL_TIMEOUT = 600
-
-
 def pick_kernel(preferred):
     """The kernel to run a learner's notebook in: `preferred` if installed, else `parlab` or `rust`."""
     from jupyter_client.kernelspec import KernelSpecManager
@@ -201,43 +228,15 @@ def pick_kernel(preferred):
 
 
 def run_only(path, out_dir, kernel, cwd, cell_timeout):
-    """Executes one notebook without judging it; prints a PARLAB-RUN line. False: nothing ran."""
+    """Executes one notebook without judging it, and prints a PARLAB-RUN line about the run."""
     nb = nbformat.read(path, as_version=4)
-    started_at = {}
-    timed_out = []
-
-    def on_start(cell, cell_index, **_):
-        started_at[cell_index] = time.monotonic()
-
-    def on_done(cell, cell_index, **_):
-        limit = timeout_of(cell)
-        if time.monotonic() - started_at.get(cell_index, time.monotonic()) >= limit:
-            timed_out.append(cell_index)
-
-    def timeout_of(cell):
-        if cell.source.lstrip().startswith(":dep"):
-            return max(cell_timeout, DEP_CELL_TIMEOUT)
-        return cell_timeout
-
-    client = NotebookClient(nb, kernel_name=kernel, timeout=cell_timeout, timeout_func=timeout_of,
-                            interrupt_on_timeout=True, allow_errors=True, record_timing=True,
-                            on_cell_start=on_start, on_cell_executed=on_done,
-                            resources={"metadata": {"path": str(cwd)}})
-    started = time.monotonic()
-    fatal = None
-    try:
-        client.execute()
-    except DeadKernelError as e:
-        fatal = f"the kernel died (abort, segfault or killed): {e}"
-    except Exception as e:  # the kernel failed to start, a timeout the interrupt did not end, ...
-        fatal = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
-    elapsed = time.monotonic() - started
+    fatal, elapsed, timed_out = execute(nb, kernel, cwd, cell_timeout, interrupt_on_timeout=True)
     out_dir.mkdir(parents=True, exist_ok=True)
     executed = out_dir / path.name
     nbformat.write(nb, executed)
     print("PARLAB-RUN " + json.dumps({
         "notebook": str(path), "executed": str(executed), "kernel": kernel, "fatal": fatal,
-        "seconds": round(elapsed, 2), "timed_out": sorted(set(timed_out))}), flush=True)
+        "seconds": round(elapsed, 2), "timed_out": timed_out}), flush=True)
 
 
 def main():
