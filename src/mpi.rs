@@ -30,8 +30,10 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
+use crate::chart::Series;
 use crate::pi::PiEstimate;
 use crate::process::Signature;
+use crate::timing::{Table, format_seconds};
 
 /// The environment variable that overrides the launcher (`mpirun` on `PATH` otherwise).
 pub const LAUNCHER_ENV: &str = "PARLAB_MPIRUN";
@@ -39,14 +41,28 @@ pub const LAUNCHER_ENV: &str = "PARLAB_MPIRUN";
 /// The environment variable that overrides where the `parlab-mpi` program is.
 pub const PROGRAM_ENV: &str = "PARLAB_MPI_PROGRAM";
 
-/// Where setup builds the MPI program: `target/release/parlab-mpi` in this crate.
-pub const DEFAULT_PROGRAM: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/target/release/parlab-mpi");
+/// Where setup builds the MPI program: `target/mpi/release/parlab-mpi` in this crate.
+///
+/// It has its own target directory because the `mpi` feature changes the library's fingerprint:
+/// built in `target/release`, it would make cargo rebuild the release library the kernel uses.
+pub const DEFAULT_PROGRAM: &str =
+    concat!(env!("CARGO_MANIFEST_DIR"), "/target/mpi/release/parlab-mpi");
 
 /// The command that builds the MPI program (after the MPI packages are installed).
-pub const BUILD_PROGRAM: &str = "cargo build --release --features mpi --bin parlab-mpi";
+pub const BUILD_PROGRAM: &str = "cargo build --release --no-default-features --features mpi --bin parlab-mpi --target-dir target/mpi";
 
-/// The Debian packages of lesson 05: OpenMPI, and libclang for the `mpi` crate's bindgen.
-pub const DEBIAN_PACKAGES: [&str; 3] = ["libopenmpi-dev", "openmpi-bin", "libclang-dev"];
+/// The Debian packages of lesson 05: Open MPI, libclang for the `mpi` crate's bindgen, and ssh,
+/// the agent Open MPI's launcher starts ranks on other hosts with (it looks for it even for one).
+pub const DEBIAN_PACKAGES: [&str; 4] = [
+    "libopenmpi-dev",
+    "openmpi-bin",
+    "libclang-dev",
+    "openssh-client",
+];
+
+/// The route without root: PyPI wheels of MPICH and libclang, installed into the project's `.venv`
+/// (its `bin/` then holds `mpirun` and `mpicc`).
+pub const PYPI_PACKAGES: [&str; 2] = ["mpich", "libclang"];
 
 /// The prefix of rank 0's reply line on stdout; every other line is the ranks' own output.
 pub const REPLY_PREFIX: &str = "PARLAB-MPI-REPLY ";
@@ -64,8 +80,9 @@ pub const REPLY_PREFIX: &str = "PARLAB-MPI-REPLY ";
 pub enum MpiError {
     /// No MPI launcher (`mpirun`) on this machine.
     #[error(
-        "no MPI launcher: `{launcher}` was not found (install OpenMPI: `parlab setup` as root, or \
-         `sudo apt-get install -y libopenmpi-dev openmpi-bin libclang-dev`; or point {LAUNCHER_ENV} at mpirun)"
+        "no MPI launcher: `{launcher}` was not found (`cargo run --release -- setup` installs one: \
+         Open MPI as root, else MPICH from PyPI into .venv; or `sudo apt-get install -y \
+         libopenmpi-dev openmpi-bin libclang-dev openssh-client`; or point {LAUNCHER_ENV} at mpirun)"
     )]
     LauncherMissing {
         /// The launcher looked for.
@@ -260,6 +277,52 @@ pub struct MpiPi {
     pub seconds: f64,
     /// Every rank's part, in rank order (gathered to rank 0).
     pub ranks: Vec<RankPi>,
+}
+
+impl MpiPi {
+    /// Every rank's part as a table: rank, host, first sample, samples, hits, counting time.
+    ///
+    /// # Examples
+    /// ```
+    /// use parlab::mpi::{MpiPi, RankPi};
+    /// let part = RankPi { rank: 0, host: "node01".into(), first: 0, samples: 4, hits: 3, seconds: 1e-6 };
+    /// let run = MpiPi { estimate: parlab::pi::PiEstimate::from_hits(3, 4)?, seconds: 1e-5, ranks: vec![part] };
+    /// assert!(run.table().to_string().contains("node01"));
+    /// # Ok::<(), parlab::pi::PiError>(())
+    /// ```
+    pub fn table(&self) -> Table {
+        let mut table = Table::new([
+            "rank",
+            "host",
+            "first sample",
+            "samples",
+            "hits",
+            "counting",
+        ]);
+        for r in &self.ranks {
+            table.push([
+                r.rank.to_string(),
+                r.host.clone(),
+                r.first.to_string(),
+                r.samples.to_string(),
+                r.hits.to_string(),
+                format_seconds(r.seconds),
+            ]);
+        }
+        table
+    }
+
+    /// Shows [`table`](MpiPi::table) in evcxr.
+    ///
+    /// # Examples
+    /// ```
+    /// # let run = parlab::mpi::MpiPi { estimate: parlab::pi::PiEstimate::from_hits(3, 4)?, seconds: 0.0, ranks: vec![] };
+    /// run.evcxr_display(); // prints the table as HTML for Jupyter
+    /// # Ok::<(), parlab::pi::PiError>(())
+    /// ```
+    pub fn evcxr_display(&self) {
+        self.table().evcxr_display();
+    }
 }
 
 /// Where a rank runs, from [`tasks::RANKS`].
@@ -500,21 +563,77 @@ impl Mpi {
         Ok(words.join(" "))
     }
 
+    /// This launcher with a hostfile: the hosts (and slots, the ranks each may take) to start
+    /// ranks on, as on a cluster without a batch system (`--hostfile` for Open MPI, `-f` for
+    /// MPICH). Ranks on other hosts are started through ssh, and every host must have the same
+    /// `parlab-mpi` at the same path.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// use parlab::mpi::{Mpi, tasks};
+    /// let cluster = Mpi::find()?.with_hostfile("hosts");
+    /// assert!(cluster.command_line(tasks::RANKS, 32, &())?.contains("hosts"));
+    /// # Ok::<(), parlab::mpi::MpiError>(())
+    /// ```
+    pub fn with_hostfile(mut self, hostfile: impl AsRef<Path>) -> Mpi {
+        let option = match self.implementation {
+            Implementation::Mpich => "-f",
+            _ => "--hostfile",
+        };
+        self.launcher_args.push(option.to_owned());
+        self.launcher_args
+            .push(hostfile.as_ref().to_string_lossy().into_owned());
+        self
+    }
+
+    /// A Slurm batch script that runs `task` on `nodes` nodes with `ranks_per_node` ranks each,
+    /// through `srun` (Slurm's launcher, in place of `mpirun`), for at most `minutes`; submit it
+    /// with `sbatch`. Rank 0's reply line ends up in the job's output file.
+    ///
+    /// # Errors
+    /// [`MpiError::BadReply`] if the arguments do not serialize.
+    ///
+    /// # Examples
+    /// ```
+    /// use parlab::mpi::{Mpi, tasks};
+    /// # let mpi = Mpi::with_launcher("/bin/true")?;
+    /// let script = mpi.batch_script(tasks::CALC_PI, 2, 16, &(10_000_000_000, 1), 10)?;
+    /// assert!(script.contains("#SBATCH --nodes=2") && script.contains("srun "));
+    /// # Ok::<(), parlab::mpi::MpiError>(())
+    /// ```
+    pub fn batch_script<A: Serialize, R>(
+        &self,
+        task: MpiTask<A, R>,
+        nodes: usize,
+        ranks_per_node: usize,
+        args: &A,
+        minutes: u32,
+    ) -> Result<String, MpiError> {
+        let request = request_json(task, args)?.replace('\'', "'\\''");
+        Ok(format!(
+            "#!/bin/bash\n\
+             #SBATCH --job-name=parlab-{name}\n\
+             #SBATCH --nodes={nodes}\n\
+             #SBATCH --ntasks-per-node={ranks_per_node}\n\
+             #SBATCH --time={h:02}:{m:02}:00\n\
+             # {ranks} ranks; every node must see this parlab-mpi (a shared file system) and the\n\
+             # same MPI it was built with. Rank 0's reply is the PARLAB-MPI-REPLY line of the output.\n\
+             srun {program} '{request}'\n",
+            name = task.name,
+            ranks = nodes * ranks_per_node,
+            h = minutes / 60,
+            m = minutes % 60,
+            program = self.program.display(),
+        ))
+    }
+
     fn command<A: Serialize, R>(
         &self,
         task: MpiTask<A, R>,
         ranks: usize,
         args: &A,
     ) -> Result<Command, MpiError> {
-        let request = Request {
-            task: task.name.to_owned(),
-            signature: task.signature(),
-            args: serde_json::to_value(args).map_err(|e| MpiError::BadReply {
-                task: task.name.to_owned(),
-                reason: format!("the arguments do not serialize: {e}"),
-            })?,
-        };
-        let request = serde_json::to_string(&request).map_err(|e| MpiError::Io(e.to_string()))?;
+        let request = request_json(task, args)?;
         let mut cmd = Command::new(&self.launcher);
         cmd.args(&self.launcher_args);
         if self.implementation == Implementation::OpenMpi {
@@ -603,17 +722,35 @@ impl Mpi {
     }
 }
 
-/// The launcher to use: `$PARLAB_MPIRUN`, else `mpirun` on `PATH`.
+/// The request `parlab-mpi` reads from its argument, as JSON.
+fn request_json<A: Serialize, R>(task: MpiTask<A, R>, args: &A) -> Result<String, MpiError> {
+    let request = Request {
+        task: task.name.to_owned(),
+        signature: task.signature(),
+        args: serde_json::to_value(args).map_err(|e| MpiError::BadReply {
+            task: task.name.to_owned(),
+            reason: format!("the arguments do not serialize: {e}"),
+        })?,
+    };
+    serde_json::to_string(&request).map_err(|e| MpiError::Io(e.to_string()))
+}
+
+/// The launcher to use: `$PARLAB_MPIRUN`, else the one a PyPI MPI wheel put in the project's
+/// `.venv/bin` (setup installs it there only when it built `parlab-mpi` against it), else
+/// `mpirun` on `PATH`.
 fn launcher() -> Result<PathBuf, MpiError> {
     if let Some(p) = std::env::var_os(LAUNCHER_ENV) {
         return Ok(PathBuf::from(p));
     }
-    std::env::var_os("PATH")
-        .and_then(|path| {
-            std::env::split_paths(&path)
-                .map(|dir| dir.join("mpirun"))
-                .find(|p| p.is_file())
-        })
+    let venv = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin"));
+    std::iter::once(venv)
+        .chain(
+            std::env::var_os("PATH")
+                .map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
+                .unwrap_or_default(),
+        )
+        .map(|dir| dir.join("mpirun"))
+        .find(|p| p.is_file())
         .ok_or_else(|| MpiError::LauncherMissing {
             launcher: "mpirun".into(),
         })
@@ -807,6 +944,36 @@ fn ping_pong_loop(
             })
         })
         .collect()
+}
+
+/// One-way latency in microseconds against message size in bytes, for a log-log chart.
+///
+/// # Examples
+/// ```
+/// let p = [parlab::mpi::PingPong { bytes: 8, round_trip: 4e-6 }];
+/// assert_eq!(parlab::mpi::latency_series("MPI", &p).points, [(8.0, 2.0)]);
+/// ```
+pub fn latency_series(name: &str, found: &[PingPong]) -> Series {
+    let points = found
+        .iter()
+        .map(|p| (p.bytes as f64, p.latency_us()))
+        .collect();
+    Series::new(name, points)
+}
+
+/// One-way bandwidth in MB/s against message size in bytes, for a log-log chart.
+///
+/// # Examples
+/// ```
+/// let p = [parlab::mpi::PingPong { bytes: 1_000_000, round_trip: 2e-3 }];
+/// assert_eq!(parlab::mpi::bandwidth_series("MPI", &p).points, [(1e6, 1000.0)]);
+/// ```
+pub fn bandwidth_series(name: &str, found: &[PingPong]) -> Series {
+    let points = found
+        .iter()
+        .map(|p| (p.bytes as f64, p.bandwidth_mb_s()))
+        .collect();
+    Series::new(name, points)
 }
 
 /// The message sizes of the lesson's ping-pong: 8 bytes to 2 MiB, by factors of 8.
