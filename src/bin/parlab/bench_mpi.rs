@@ -5,10 +5,11 @@
 //!   mean round trip) and bandwidth (`per_s`, bytes/s) for messages of 8 B to 2 MiB, between two
 //!   MPI ranks, through a pipe to a forked child, and between two threads (a moved `Vec`).
 //! - `mpi_calc_pi`: calc_pi on 1, 2, ... ranks, timed inside the ranks (a barrier, the counting,
-//!   the `reduce`); `mpi_calc_pi_launch`: the same run timed from outside, `mpirun` start-up
-//!   included; `threads_calc_pi`: the same samples on as many threads.
+//!   the `reduce`); `mpi_calc_pi_launch`: the same runs timed from outside, `mpirun` start-up
+//!   included; `threads_calc_pi`: the same samples on as many threads. Every rank count's
+//!   estimate is checked against the serial one first.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use parlab::mpi::{self, Mpi, PingPong, PingPongArgs, tasks};
 use parlab::pi;
@@ -46,12 +47,6 @@ fn ping_pong_rows(case: &str, found: &[PingPong]) -> Vec<BenchRow> {
             )
         })
         .collect()
-}
-
-/// The median of some seconds.
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    xs[xs.len() / 2]
 }
 
 /// Measures every `mpi` case (see the module docs); `--threads` gives the rank counts.
@@ -105,38 +100,40 @@ pub fn rows(args: &BenchArgs) -> Result<Vec<BenchRow>, String> {
     eprintln!("measuring calc_pi, {n} samples, on ranks and on threads ({repeats} runs each)");
     let serial = pi::calc_pi(n, SEED).map_err(|e| e.to_string())?;
     for &k in &counts {
-        let (mut inside, mut outside) = (Vec::new(), Vec::new());
-        for _ in 0..repeats {
-            let started = Instant::now();
-            let run = mpi
-                .run(tasks::CALC_PI, k, &(n, SEED), LIMIT)
-                .map_err(|e| e.to_string())?;
-            outside.push(started.elapsed().as_secs_f64());
-            if run.estimate != serial {
-                return Err(format!(
-                    "calc_pi on {k} ranks gave {:?}, not the serial {serial:?}",
-                    run.estimate
-                ));
-            }
-            inside.push(run.seconds);
+        let run = mpi
+            .run(tasks::CALC_PI, k, &(n, SEED), LIMIT)
+            .map_err(|e| e.to_string())?;
+        if run.estimate != serial {
+            return Err(format!(
+                "calc_pi on {k} ranks gave {:?}, not the serial {serial:?}",
+                run.estimate
+            ));
         }
-        let (inside, outside) = (median(inside), median(outside));
-        eprintln!(
-            "  {k} ranks: {} counting + reduce, {} with mpirun's start",
-            timing::format_duration(Duration::from_secs_f64(inside)),
-            timing::format_duration(Duration::from_secs_f64(outside))
-        );
-        rows.push(row("mpi_calc_pi", k, n, inside, n as f64 / inside));
-        rows.push(row("mpi_calc_pi_launch", k, n, outside, n as f64 / outside));
+    }
+    let sweep = mpi
+        .sweep_calc_pi(n, SEED, &counts, repeats, LIMIT)
+        .map_err(|e| e.to_string())?;
+    for (case, s) in [
+        ("mpi_calc_pi", &sweep.counting),
+        ("mpi_calc_pi_launch", &sweep.launched),
+    ] {
+        for (k, m) in &s.points {
+            let secs = m.seconds();
+            rows.push(row(case, *k as usize, n, secs, n as f64 / secs));
+        }
+    }
+    for &k in &counts {
         let m = timing::measure("threads", repeats, || pi::calc_pi_threads(n, k, SEED))
             .map_err(|e| e.to_string())?;
-        rows.push(row(
-            "threads_calc_pi",
-            k,
-            n,
-            m.seconds(),
-            n as f64 / m.seconds(),
-        ));
+        rows.push(row("threads_calc_pi", k, n, m.seconds(), n as f64 / m.seconds()));
+    }
+    for r in rows.iter().filter(|r| r.case.contains("calc_pi")) {
+        eprintln!(
+            "  {:<18} {:>3}  {}",
+            r.case,
+            r.threads,
+            timing::format_duration(Duration::from_secs_f64(r.median_s))
+        );
     }
     for line in summary(&rows) {
         eprintln!("{line}");
