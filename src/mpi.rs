@@ -827,9 +827,18 @@ fn status_text(status: std::process::ExitStatus) -> String {
     }
 }
 
-/// The last `n` non-empty lines of `text`.
+/// The last `n` non-empty lines of `text`, without the frames of a crashed rank's backtrace
+/// (Open MPI prints them as `[host:pid] [3] program(+0x1f)`), so what is left names the rank.
 fn tail(text: &str, n: usize) -> String {
-    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let frame = |l: &str| {
+        l.starts_with('[')
+            && l.split_once("] [")
+                .is_some_and(|(_, rest)| rest.trim_start().starts_with(|c: char| c.is_ascii_digit()))
+    };
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !frame(l))
+        .collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
