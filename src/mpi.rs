@@ -611,8 +611,14 @@ impl Mpi {
                 inside.push(Duration::from_secs_f64(run.seconds));
             }
             let label = format!("ranks = {k}");
-            counting.push((k as f64, Measurement::new(&label, inside).with_work(samples)));
-            launched.push((k as f64, Measurement::new(label, outside).with_work(samples)));
+            counting.push((
+                k as f64,
+                Measurement::new(&label, inside).with_work(samples),
+            ));
+            launched.push((
+                k as f64,
+                Measurement::new(label, outside).with_work(samples),
+            ));
         }
         let sweep = |name: &str, points| Sweep {
             name: name.to_owned(),
@@ -832,8 +838,9 @@ fn status_text(status: std::process::ExitStatus) -> String {
 fn tail(text: &str, n: usize) -> String {
     let frame = |l: &str| {
         l.starts_with('[')
-            && l.split_once("] [")
-                .is_some_and(|(_, rest)| rest.trim_start().starts_with(|c: char| c.is_ascii_digit()))
+            && l.split_once("] [").is_some_and(|(_, rest)| {
+                rest.trim_start().starts_with(|c: char| c.is_ascii_digit())
+            })
     };
     let lines: Vec<&str> = text
         .lines()

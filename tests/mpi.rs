@@ -110,3 +110,79 @@ fn no_launcher_or_program_says_how_to_fix_it() {
     let e = Mpi::with_launcher("/bin/false").unwrap_err();
     assert!(matches!(e, MpiError::LauncherBroken { .. }), "{e}");
 }
+
+#[test]
+fn a_hostfile_names_the_hosts_ranks_run_on() {
+    let mpi = mpi();
+    let hosts = std::env::temp_dir().join(format!("parlab-test-hosts-{}", std::process::id()));
+    let line = match mpi.implementation {
+        parlab::mpi::Implementation::Mpich => "localhost:3\n",
+        _ => "localhost slots=3\n",
+    };
+    std::fs::write(&hosts, line).unwrap();
+    let cluster = mpi.with_hostfile(&hosts);
+    assert!(
+        cluster
+            .command_line(tasks::RANKS, 3, &())
+            .unwrap()
+            .contains(hosts.to_str().unwrap())
+    );
+    let info = cluster.run(tasks::RANKS, 3, &(), T);
+    let _ = std::fs::remove_file(&hosts);
+    assert_eq!(info.unwrap().len(), 3);
+}
+
+#[test]
+fn a_batch_script_runs_the_same_program_with_srun() {
+    let mpi = mpi();
+    let script = mpi
+        .batch_script(tasks::CALC_PI, 2, 16, &(1_000_000, 1), 90)
+        .unwrap();
+    assert!(script.starts_with("#!/bin/bash\n"), "{script}");
+    for want in [
+        "#SBATCH --nodes=2",
+        "#SBATCH --ntasks-per-node=16",
+        "#SBATCH --time=01:30:00",
+    ] {
+        assert!(script.contains(want), "{want} missing:\n{script}");
+    }
+    let srun = script.lines().find(|l| l.starts_with("srun ")).unwrap();
+    // The srun line's request is the one mpirun gets: the same program, unchanged.
+    let mpirun = mpi
+        .command_line(tasks::CALC_PI, 32, &(1_000_000, 1))
+        .unwrap();
+    let request = srun.split_once(' ').unwrap().1;
+    assert!(mpirun.ends_with(request), "{srun}\n{mpirun}");
+}
+
+#[test]
+fn a_sweep_times_every_rank_count() {
+    let s = mpi().sweep_calc_pi(20_000_000, 1, &[1, 3], 1, T).unwrap();
+    let ks: Vec<f64> = s.counting.points.iter().map(|p| p.0).collect();
+    assert_eq!(ks, [1.0, 3.0]);
+    for ((_, inside), (_, outside)) in s.counting.points.iter().zip(&s.launched.points) {
+        assert!(inside.median() > Duration::ZERO && inside.median() < outside.median());
+    }
+    let e = mpi().sweep_calc_pi(1000, 1, &[], 1, T).unwrap_err();
+    assert!(matches!(e, MpiError::BadRanks { .. }), "{e}");
+}
+
+#[test]
+fn doctor_without_mpi_says_what_is_missing() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_parlab"))
+        .arg("doctor")
+        .env("PARLAB_MPIRUN", "/nonexistent/mpirun")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.contains("MPI (lesson 05)"))
+        .unwrap_or_else(|| panic!("no MPI line in:\n{text}"));
+    assert!(
+        line.contains("MISSING") && line.contains("no MPI launcher"),
+        "{line}"
+    );
+    assert!(!out.status.success());
+}

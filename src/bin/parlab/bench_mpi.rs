@@ -125,7 +125,13 @@ pub fn rows(args: &BenchArgs) -> Result<Vec<BenchRow>, String> {
     for &k in &counts {
         let m = timing::measure("threads", repeats, || pi::calc_pi_threads(n, k, SEED))
             .map_err(|e| e.to_string())?;
-        rows.push(row("threads_calc_pi", k, n, m.seconds(), n as f64 / m.seconds()));
+        rows.push(row(
+            "threads_calc_pi",
+            k,
+            n,
+            m.seconds(),
+            n as f64 / m.seconds(),
+        ));
     }
     for r in rows.iter().filter(|r| r.case.contains("calc_pi")) {
         eprintln!(
