@@ -12,13 +12,15 @@
 //! - [`locks`]: shared state: Mutex, atomics, channels, false sharing, RwLock, deadlock, a tiny GIL.
 //! - [`process`]: worker processes (spawn and fork), typed pipes and queues between processes.
 //! - [`pool`]: a process pool and a thread pool with Python's `Pool` API (apply, map, imap, ...).
-//!
-//! Platforms: Linux (tested) and macOS (type-checked in CI) have everything. On Windows the
-//! library builds and everything but processes works; `process::spawn`, `fork`, `pipe`, `Queue`
-//! and `pool::ProcessPool` return an error that says to run lessons 03 and 04 in WSL.
+//! - [`mpi`]: MPI ranks (lesson 05): typed tasks run through `mpirun`, checked, with a timeout.
 //! - [`panics`]: catching panics quietly, as values, without taking the kernel's stderr.
 //! - [`exercise`]: checks for the learner's exercise cells that never take the kernel down.
 //! - [`display`]: rich output (HTML, SVG) in evcxr, plain text elsewhere.
+//!
+//! Platforms: Linux (tested) and macOS (type-checked in CI) have everything. On Windows the
+//! library builds and everything but processes works; `process::spawn`, `fork`, `pipe`, `Queue`
+//! and `pool::ProcessPool` return an error that says to run lessons 03 and 04 in WSL, and there is
+//! no `mpi` module (run lesson 05 in WSL too).
 #![warn(missing_docs, unreachable_pub, missing_debug_implementations)]
 
 /// The `rand` crate (0.10), re-exported so notebook cells can use it without another `:dep`.
@@ -29,6 +31,8 @@ pub mod display;
 pub mod exercise;
 pub mod gil;
 pub mod locks;
+#[cfg(unix)]
+pub mod mpi;
 pub mod panics;
 pub mod pi;
 pub mod pool;

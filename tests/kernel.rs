@@ -129,7 +129,6 @@ fn ten_kernels_ended_by_shutdown_sigkill_and_kill_leave_no_stale_lock() {
 }
 
 #[test]
-#[ignore = "a slot deleted under a running kernel is not remade (2026-12-02): the keeper process that did it, a child of the kernel, broke evcxr's report of a `?` error after a panic (tests/cli.rs runner test); issue 12 notes it"]
 fn a_slot_deleted_under_a_running_kernel_is_rebuilt() {
     scenario("deleted", Duration::from_secs(180));
 }

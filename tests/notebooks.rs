@@ -59,6 +59,7 @@ notebook_tests! {
     n02_shared_state_and_locks => "02-shared-state-and-locks.ipynb",
     n03_processes => "03-processes.ipynb",
     n04_pools => "04-pools.ipynb",
+    n05_beyond_one_machine => "05-beyond-one-machine.ipynb",
 }
 
 /// Notebooks in git carry no outputs: the executed versions are build products.

@@ -1,10 +1,13 @@
 //! `parlab bench GROUP`: the lessons' measurements outside Jupyter, as a table or JSON lines.
 //!
 //! Groups: `pi` (every calc_pi variant), `process` (start methods, pipes, queues, serialization)
-//! and `pool` (pool start-up, apply and map round trips, the exercise sweep).
+//! `pool` (pool start-up, apply and map round trips, the exercise sweep) and `mpi` (MPI ping-pong
+//! beside a pipe's and threads', calc_pi on ranks beside threads; needs setup's MPI).
 
 use std::path::PathBuf;
 
+#[path = "bench_mpi.rs"]
+mod bench_mpi;
 #[path = "bench_pool.rs"]
 mod bench_pool;
 #[path = "bench_process.rs"]
@@ -16,7 +19,7 @@ use parlab::pi;
 use parlab::timing::{self, Measurement, Table};
 
 /// The bench groups that exist.
-pub const GROUPS: &[&str] = &["pi", "process", "pool"];
+pub const GROUPS: &[&str] = &["pi", "process", "pool", "mpi"];
 
 /// The seed of every seeded case (results are the same for any thread count).
 const SEED: u64 = 1;
@@ -24,9 +27,10 @@ const SEED: u64 = 1;
 /// Arguments of `parlab bench`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct BenchArgs {
-    /// What to measure: pi.
+    /// What to measure: pi, process, pool or mpi.
     pub group: String,
-    /// Thread counts to measure, comma separated [default: 1,2 and the number of cores].
+    /// Thread counts to measure, comma separated [default: 1,2 and the number of cores]; rank
+    /// counts for `mpi` [default: 1 to the number of cores, at least 2].
     #[arg(long, value_delimiter = ',')]
     pub threads: Vec<usize>,
     /// Samples per run.
@@ -156,6 +160,7 @@ fn measure(args: &BenchArgs) -> Result<Vec<BenchRow>, String> {
         "pi" => measure_pi(args),
         "process" => bench_process::rows(args),
         "pool" => bench_pool::rows(args),
+        "mpi" => bench_mpi::rows(args),
         other => Err(format!(
             "unknown bench group `{other}`; known groups: {}",
             GROUPS.join(", ")

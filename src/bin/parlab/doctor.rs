@@ -98,6 +98,16 @@ pub fn run() -> Result<(), String> {
         },
         fix,
     );
+    let mpi = parlab::mpi::Mpi::find().map(|m| {
+        format!(
+            "{}: {}, launcher {}, program {}",
+            m.implementation,
+            m.version,
+            m.launcher.display(),
+            m.program.display()
+        )
+    });
+    line("MPI (lesson 05)", mpi.map_err(|e| e.to_string()), fix);
     slots();
     // Only the browser test needs these: reported, but not counted as missing.
     let chromium = setup::chromium()

@@ -9,7 +9,8 @@
 //! `evcxr_jupyter` (exec): Jupyter's messages and signals go straight to evcxr, as with the plain
 //! `rust` kernel. The lock's file descriptor is inherited across the exec, so the lock lasts as long
 //! as evcxr or any process it started (its runtime, cargo, a pool worker) is alive, and the
-//! operating system drops it when the last of them dies, however it dies.
+//! operating system drops it when the last of them dies, however it dies. Before the exec it starts
+//! a [keeper](crate::slot_keeper) that remakes the slot if it is deleted under the kernel.
 //!
 //! evcxr allows one kernel per build directory, so a second kernel takes the next free slot. When no
 //! slot is usable (all in use, not writable, not a folder, the disk nearly full) the kernel still
@@ -17,6 +18,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -96,6 +98,7 @@ pub fn run(args: KernelArgs) -> Result<(), String> {
                 slot.note
             );
             cmd.env("EVCXR_TMPDIR", &slot.dir);
+            crate::slot_keeper::start(&slot.dir, slot.lock.as_raw_fd());
             Some(slot.lock)
         }
         Err(reason) => {

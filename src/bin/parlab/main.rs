@@ -19,6 +19,7 @@ mod kernel;
 mod project;
 mod render;
 mod setup;
+mod slot_keeper;
 
 use std::process::ExitCode;
 

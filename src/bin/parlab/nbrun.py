@@ -30,14 +30,37 @@ import re
 import sys
 import time
 from pathlib import Path
+from queue import Empty
 
 try:
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
+    from nbclient.util import ensure_async
 except ImportError as e:  # pragma: no cover - reported to the user
     print(f"error: the Python packages for running notebooks are missing ({e}); run `cargo run --release -- setup`", file=sys.stderr)
     sys.exit(2)
+
+# evcxr forwards a cell's stderr on a thread of its own and may say "idle" before the last lines
+# are sent (evcxr issues #353/#354: stdout is ordered, stderr is not), e.g. the "Error: ..." of a
+# cell that ends in `?`. After each cell the runner keeps listening until the kernel has been quiet
+# this long, and gives the late stderr to the cell it belongs to.
+LATE_STDERR_QUIET = 0.05
+
+
+class PatientClient(NotebookClient):
+    """A NotebookClient that also collects a cell's stream output sent just after its "idle"."""
+
+    async def _async_poll_output_msg(self, parent_msg_id, cell, cell_index):
+        await super()._async_poll_output_msg(parent_msg_id, cell, cell_index)
+        while True:
+            try:
+                msg = await ensure_async(self.kc.iopub_channel.get_msg(timeout=LATE_STDERR_QUIET))
+            except Empty:
+                return
+            if msg["parent_header"].get("msg_id") == parent_msg_id and msg["msg_type"] == "stream":
+                self.process_message(msg, cell, cell_index)
+
 
 ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 SOLUTION_RE = re.compile(r"<details>.*?```rust\n(.*?)```", re.S)
@@ -161,7 +184,7 @@ def execute(nb, kernel, cwd, cell_timeout, interrupt_on_timeout):
         if time.monotonic() - started_at.get(cell_index, time.monotonic()) >= timeout_of(cell):
             timed_out.append(cell_index)
 
-    client = NotebookClient(nb, kernel_name=kernel, timeout=cell_timeout, timeout_func=timeout_of,
+    client = PatientClient(nb, kernel_name=kernel, timeout=cell_timeout, timeout_func=timeout_of,
                             interrupt_on_timeout=interrupt_on_timeout, allow_errors=True,
                             record_timing=True, on_cell_start=on_start, on_cell_executed=on_done,
                             resources={"metadata": {"path": str(cwd)}})
