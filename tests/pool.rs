@@ -425,3 +425,36 @@ fn a_forked_child_that_ends_its_copy_of_a_pool_leaves_the_parent_s_alone() {
     let r: Vec<u64> = pool.map(tasks::echo(), 0..100u64, Some(7)).unwrap();
     assert_eq!(r, (0..100).collect::<Vec<_>>());
 }
+
+#[test]
+fn imap_reads_an_endless_input_lazily() {
+    for pool in [&pool(2) as &dyn std::any::Any, &ThreadPool::new(2).unwrap()] {
+        let read = std::cell::Cell::new(0u64);
+        let endless = (0u64..).inspect(|_| read.set(read.get() + 1));
+        let run = |p: &dyn Fn() -> Result<Vec<u64>, PoolError>| p();
+        let first = if let Some(procs) = pool.downcast_ref::<ProcessPool>() {
+            run(&|| {
+                procs
+                    .imap(tasks::echo(), endless.clone(), None)?
+                    .take(50)
+                    .collect()
+            })
+        } else {
+            let threads = pool.downcast_ref::<ThreadPool>().unwrap();
+            run(&|| {
+                threads
+                    .imap_unordered(tasks::echo(), endless.clone(), Some(3))?
+                    .take(50)
+                    .collect()
+            })
+        };
+        let mut first = first.unwrap();
+        first.sort_unstable();
+        assert_eq!(first, (0..50).collect::<Vec<u64>>());
+        // Read no further than a window ahead of the results taken (4 chunks per worker).
+        let chunk = if pool.is::<ProcessPool>() { 1 } else { 3 };
+        let ahead = read.get() - 50;
+        assert!(ahead <= (4 * 2 + 1) * chunk, "read {ahead} items ahead");
+        eprintln!("imap: read {} items for 50 results", read.get());
+    }
+}
