@@ -426,35 +426,180 @@ fn a_forked_child_that_ends_its_copy_of_a_pool_leaves_the_parent_s_alone() {
     assert_eq!(r, (0..100).collect::<Vec<_>>());
 }
 
-#[test]
-fn imap_reads_an_endless_input_lazily() {
-    for pool in [&pool(2) as &dyn std::any::Any, &ThreadPool::new(2).unwrap()] {
-        let read = std::cell::Cell::new(0u64);
-        let endless = (0u64..).inspect(|_| read.set(read.get() + 1));
-        let run = |p: &dyn Fn() -> Result<Vec<u64>, PoolError>| p();
-        let first = if let Some(procs) = pool.downcast_ref::<ProcessPool>() {
-            run(&|| {
-                procs
-                    .imap(tasks::echo(), endless.clone(), None)?
-                    .take(50)
-                    .collect()
-            })
-        } else {
-            let threads = pool.downcast_ref::<ThreadPool>().unwrap();
-            run(&|| {
-                threads
-                    .imap_unordered(tasks::echo(), endless.clone(), Some(3))?
-                    .take(50)
-                    .collect()
-            })
-        };
-        let mut first = first.unwrap();
-        first.sort_unstable();
-        assert_eq!(first, (0..50).collect::<Vec<u64>>());
-        // Read no further than a window ahead of the results taken (4 chunks per worker).
-        let chunk = if pool.is::<ProcessPool>() { 1 } else { 3 };
-        let ahead = read.get() - 50;
-        assert!(ahead <= (4 * 2 + 1) * chunk, "read {ahead} items ahead");
-        eprintln!("imap: read {} items for 50 results", read.get());
+/// How far `imap` (or `imap_unordered`) of `echo` in chunks of `chunksize` pulls an endless input:
+/// `[when the call returns, when the first result arrives, after 200 results]`.
+fn pulled_from_an_endless_input(pool: &impl Pool, unordered: bool, chunksize: usize) -> [usize; 3] {
+    let pulled = std::cell::Cell::new(0usize);
+    let endless = (0u64..).inspect(|_| {
+        pulled.set(pulled.get() + 1);
+        assert!(
+            pulled.get() < 100_000,
+            "imap pulled 100,000 items: not lazy"
+        );
+    });
+    let mut it = if unordered {
+        pool.imap_unordered(tasks::echo(), endless, Some(chunksize))
+    } else {
+        pool.imap(tasks::echo(), endless, Some(chunksize))
     }
+    .unwrap();
+    let at_start = pulled.get();
+    let first = it.next().unwrap().unwrap();
+    let at_first = pulled.get();
+    let rest: Vec<u64> = it.by_ref().take(199).collect::<Result<_, _>>().unwrap();
+    drop(it);
+    let at_end = pulled.get();
+    let mut got = [vec![first], rest].concat();
+    if unordered {
+        got.sort_unstable();
+        got.dedup();
+        assert_eq!(got.len(), 200, "200 different tasks");
+        assert!(
+            got.iter().all(|&i| (i as usize) < at_end),
+            "only tasks that were read"
+        );
+    } else {
+        assert_eq!(got, (0..200).collect::<Vec<_>>(), "imap keeps input order");
+    }
+    let window = parlab::pool::IMAP_WINDOW * pool.workers() * chunksize;
+    assert_eq!(
+        at_start, window,
+        "the call reads a window of chunks, no more"
+    );
+    assert!(
+        at_first <= window + chunksize,
+        "pulled {at_first} by the first result"
+    );
+    assert!(at_end <= 200 + window, "pulled {at_end} for 200 results");
+    [at_start, at_first, at_end]
+}
+
+#[test]
+fn imap_pulls_an_endless_input_a_bounded_window_ahead_on_both_pools() {
+    let procs = pool(2);
+    let threads = ThreadPool::new(2).unwrap();
+    for unordered in [false, true] {
+        for chunksize in [1, 5] {
+            let p = pulled_from_an_endless_input(&procs, unordered, chunksize);
+            let t = pulled_from_an_endless_input(&threads, unordered, chunksize);
+            eprintln!(
+                "imap (unordered: {unordered}, chunks of {chunksize}), 2 workers: items pulled at \
+                 the call / first result / 200 results: process pool {p:?}, thread pool {t:?}"
+            );
+        }
+    }
+    // Without a chunk size, an endless input goes one task per chunk, and a long range in chunks
+    // of at most IMAP_MAX_DEFAULT_CHUNKSIZE.
+    let first: Vec<u64> = procs
+        .imap(tasks::echo(), 0u64.., None)
+        .unwrap()
+        .take(3)
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(first, [0, 1, 2]);
+    let first: Vec<u64> = procs
+        .imap(tasks::echo(), 0..u64::MAX, None)
+        .unwrap()
+        .take(3)
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(first, [0, 1, 2]);
+    // Order and completeness over a finite input, chunks not dividing it evenly.
+    for pool in [&procs as &dyn PoolRef, &threads] {
+        let ordered = pool.echo_imap(false);
+        assert_eq!(ordered, (0..1000).collect::<Vec<_>>());
+        let mut any = pool.echo_imap(true);
+        any.sort_unstable();
+        assert_eq!(any, (0..1000).collect::<Vec<_>>(), "every task once");
+    }
+}
+
+/// Both pools behind one reference, for a loop over them.
+trait PoolRef {
+    /// `imap` (or `imap_unordered`) of `echo` over `0..1000` in chunks of 7.
+    fn echo_imap(&self, unordered: bool) -> Vec<u64>;
+}
+
+impl<P: Pool> PoolRef for P {
+    fn echo_imap(&self, unordered: bool) -> Vec<u64> {
+        let it = if unordered {
+            self.imap_unordered(tasks::echo(), 0..1000u64, Some(7))
+        } else {
+            self.imap(tasks::echo(), 0..1000u64, Some(7))
+        };
+        it.unwrap().collect::<Result<_, _>>().unwrap()
+    }
+}
+
+#[test]
+fn a_worker_killed_mid_imap_fails_its_task_within_a_second_and_the_pool_serves_on() {
+    for unordered in [false, true] {
+        let pool = pool(2);
+        let pids = pool.pids();
+        let tasks_in = std::iter::repeat(1_500u64); // endless: only a window is ever read
+        let mut it = if unordered {
+            pool.imap_unordered(tasks::SLEEP, tasks_in, Some(1))
+        } else {
+            pool.imap(tasks::SLEEP, tasks_in, Some(1))
+        }
+        .unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        // Unordered, the first outcome is the killed worker's task; in order, it is task 0's, so
+        // kill both workers to be sure to hit it.
+        let killed = if unordered { &pids[..1] } else { &pids[..] };
+        let killed_at = Instant::now();
+        for pid in killed {
+            kill(*pid, nix::sys::signal::Signal::SIGKILL);
+        }
+        let e = it.next().unwrap().unwrap_err();
+        let took = killed_at.elapsed();
+        assert!(matches!(e, PoolError::WorkerDied { .. }), "{e}");
+        assert!(e.to_string().contains("SIGKILL"), "{e}");
+        assert!(
+            took < Duration::from_secs(1),
+            "the error came {took:?} after the kill"
+        );
+        // Dropped early: its queued tasks are skipped, so the pool is free once the running ones
+        // (1.5 s each) end, not after the whole window of 8.
+        drop(it);
+        let start = Instant::now();
+        let r: Vec<u64> = pool.map(tasks::echo(), [1u64, 2, 3], None).unwrap();
+        let free_after = start.elapsed();
+        assert_eq!(r, [1, 2, 3]);
+        assert!(
+            free_after < Duration::from_secs(4),
+            "the pool was busy for {free_after:?}"
+        );
+        assert_eq!(pool.pids().len(), 2);
+        eprintln!(
+            "imap (unordered: {unordered}): SIGKILL to error in {took:?}; after dropping it, a map \
+             ran in {free_after:?}"
+        );
+    }
+}
+
+#[test]
+fn an_imap_result_that_takes_too_long_is_a_timeout() {
+    let pool = ProcessPool::with_options(&opts(1).timeout(Duration::from_millis(200))).unwrap();
+    let mut it = pool.imap(tasks::SLEEP, [2_000, 1], Some(1)).unwrap();
+    let start = Instant::now();
+    let e = it.next().unwrap().unwrap_err();
+    let took = start.elapsed();
+    assert!(matches!(e, PoolError::Timeout { .. }), "{e}");
+    assert!(e.to_string().contains("task 0"), "{e}");
+    assert!(took < Duration::from_secs(1), "{took:?}");
+    assert!(it.next().is_none(), "the iterator ends after a timeout");
+    drop(it);
+    let mut it = pool
+        .imap_unordered(tasks::SLEEP, [300, 1], Some(1))
+        .unwrap();
+    let e = it
+        .next_timeout(Duration::from_millis(10))
+        .unwrap()
+        .unwrap_err();
+    assert!(matches!(e, PoolError::Timeout { .. }), "{e}");
+    // next_timeout can wait again (the 2 s task still runs, so give it time).
+    let outcomes: Vec<_> = (0..2).map(|_| it.next_timeout(SEC).unwrap()).collect();
+    assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+    assert!(it.next_timeout(SEC).is_none());
 }
