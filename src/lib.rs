@@ -11,6 +11,10 @@
 //! - [`locks`]: shared state: Mutex, atomics, channels, false sharing, RwLock, deadlock, a tiny GIL.
 //! - [`process`]: worker processes (spawn and fork), typed pipes and queues between processes.
 //! - [`pool`]: a process pool and a thread pool with Python's `Pool` API (apply, map, imap, ...).
+//!
+//! Platforms: Linux (tested) and macOS (type-checked in CI) have everything. On Windows the
+//! library builds and everything but processes works; `process::spawn`, `fork`, `pipe`, `Queue`
+//! and `pool::ProcessPool` return an error that says to run lessons 03 and 04 in WSL.
 //! - [`panics`]: catching panics quietly, as values, without taking the kernel's stderr.
 //! - [`exercise`]: checks for the learner's exercise cells that never take the kernel down.
 //! - [`display`]: rich output (HTML, SVG) in evcxr, plain text elsewhere.

@@ -136,3 +136,20 @@ fn runner_catches_panics_stderr_errors_missing_charts_and_passing_stubs() {
         "the last cell should have run fine:\n{said}"
     );
 }
+
+#[test]
+fn doctor_says_which_lessons_this_platform_runs() {
+    // doctor may fail here (something optional missing); its platform line prints regardless.
+    let out = parlab(&["doctor"]);
+    let said = text(&out);
+    let line = said
+        .lines()
+        .find(|l| l.contains("lessons on this platform"))
+        .unwrap_or_else(|| panic!("no platform line in doctor's output:\n{said}"));
+    if cfg!(target_os = "linux") {
+        assert!(
+            line.contains("Linux") && line.contains("all lessons, 00-04"),
+            "{line}"
+        );
+    }
+}

@@ -118,7 +118,8 @@ impl JobQueue {
         ))
     }
 
-    /// Whether the queue is closed and every queued chunk was taken.
+    /// Whether the queue is closed and every queued chunk was taken (the process pool's question).
+    #[cfg(unix)]
     pub(crate) fn drained(&self) -> bool {
         self.tx
             .lock()

@@ -32,9 +32,14 @@
 
 pub mod crossover;
 mod jobs;
+#[cfg(unix)]
 mod process_pool;
 mod result;
 mod thread_pool;
+// Windows: a `ProcessPool` whose constructors return an error that names WSL.
+#[cfg(not(unix))]
+mod unsupported;
+#[cfg_attr(not(unix), allow(dead_code, unused_imports))]
 mod worker;
 
 use std::path::PathBuf;
@@ -47,9 +52,12 @@ use serde::de::DeserializeOwned;
 use crate::process::tasks::{self, TaskFailure, decode_outcomes};
 use crate::process::{AsTask, Output, ProcessError, Task, items};
 
+#[cfg(unix)]
 pub use process_pool::ProcessPool;
 pub use result::{AsyncResult, Imap};
 pub use thread_pool::ThreadPool;
+#[cfg(not(unix))]
+pub use unsupported::ProcessPool;
 pub use worker::{POOL_ARG, serve_pool};
 
 use jobs::{Chunk, JobQueue, Work};
@@ -867,7 +875,8 @@ where
     ))
 }
 
-/// The resident memory of process `pid` in bytes (`VmRSS` in `/proc/PID/status`; Linux only).
+/// The resident memory of process `pid` in bytes (Linux: `VmRSS` in `/proc/PID/status`; macOS:
+/// `proc_pidinfo`; elsewhere `None`).
 ///
 /// # Examples
 /// ```
@@ -876,10 +885,7 @@ where
 /// }
 /// ```
 pub fn resident_memory(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
+    crate::process::sys::resident_memory(pid)
 }
 
 #[cfg(test)]

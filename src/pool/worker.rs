@@ -6,7 +6,9 @@
 //! chunk's arguments as a run of items, gets a [`FromWorker`] header followed by the run of
 //! outcomes, until the parent closes the socket.
 
+#[cfg(unix)]
 use std::os::fd::{BorrowedFd, FromRawFd};
+#[cfg(unix)]
 use std::os::unix::net::UnixStream;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -14,7 +16,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::process::tasks::{self, PROTOCOL_FD, TaskFailure};
-use crate::process::{Channel, Signature, TaskId, encode, frame_header, sys, unframe};
+#[cfg(unix)]
+use crate::process::{Channel, sys};
+use crate::process::{Signature, TaskId, encode, frame_header, unframe};
 
 /// The argument that makes `parlab-worker` a pool worker.
 ///
@@ -97,6 +101,7 @@ pub(crate) fn run_initializer(call: &Call) -> Option<TaskFailure> {
 ///     parlab::process::tasks::worker_main()
 /// }
 /// ```
+#[cfg(unix)]
 pub fn serve_pool() -> ExitCode {
     let Some(stream) = protocol_socket() else {
         eprintln!(
@@ -160,7 +165,24 @@ pub fn serve_pool() -> ExitCode {
     }
 }
 
+/// The pool worker's `main` where there is no Unix (Windows): says that the process pool needs
+/// Unix (WSL) and exits with code 2.
+///
+/// # Examples
+/// ```no_run
+/// std::process::exit(if parlab::pool::serve_pool() == std::process::ExitCode::SUCCESS { 0 } else { 2 });
+/// ```
+#[cfg(not(unix))]
+pub fn serve_pool() -> ExitCode {
+    eprintln!(
+        "parlab-worker {POOL_ARG}: the process pool {}",
+        crate::process::sys::UNSUPPORTED
+    );
+    ExitCode::from(2)
+}
+
 /// The socket on descriptor [`PROTOCOL_FD`], if there is one.
+#[cfg(unix)]
 fn protocol_socket() -> Option<UnixStream> {
     // Safety: F_GETFD only asks whether the descriptor is open; it touches no memory.
     if unsafe { libc::fcntl(PROTOCOL_FD, libc::F_GETFD) } < 0 {

@@ -26,8 +26,11 @@
 //! # Ok::<(), parlab::process::ProcessError>(())
 //! ```
 
-use std::ffi::{CStr, CString, c_void};
+use std::ffi::c_void;
+#[cfg(unix)]
+use std::ffi::{CStr, CString};
 use std::path::{Path, PathBuf};
+#[cfg(unix)]
 use std::sync::Mutex;
 
 use serde::Serialize;
@@ -308,7 +311,18 @@ where
     Task::from_id(library_of(entry, symbol))
 }
 
+/// The [`TaskId::Library`] of the entry point at `entry`: no loader to ask where there is no Unix
+/// (the path stays empty, and running the task says why).
+#[cfg(not(unix))]
+fn library_of(_entry: *const c_void, symbol: &str) -> TaskId {
+    TaskId::Library {
+        path: PathBuf::new(),
+        symbol: symbol.to_string(),
+    }
+}
+
 /// The [`TaskId::Library`] of the entry point at `entry`.
+#[cfg(unix)]
 fn library_of(entry: *const c_void, symbol: &str) -> TaskId {
     // Safety: dladdr only reads the loader's tables and writes into `info`, a zeroed struct owned
     // here; `dli_fname`, when set, points to a NUL-terminated string owned by the loader that
@@ -400,11 +414,13 @@ where
 }
 
 /// A library loaded by [`run`]: its `dlopen` handle (an address, so that it can sit in a static).
+#[cfg(unix)]
 #[derive(Clone, Copy)]
 struct Handle(usize);
 
 /// Libraries loaded so far, by path. They are never closed: a task may still run from one, and
 /// unloading Rust code with thread-local destructors is unsound.
+#[cfg(unix)]
 static LOADED: Mutex<Vec<(PathBuf, Handle)>> = Mutex::new(Vec::new());
 
 /// Runs a chunk of a cell task: loads the library at `path` (once), finds `symbol`, calls it.
@@ -477,7 +493,15 @@ fn unavailable(name: &str, why: &str) -> TaskFailure {
     }
 }
 
+/// The entry point `symbol` in the library at `path`: cell tasks load the cell's library with
+/// `dlopen`, which needs Unix.
+#[cfg(not(unix))]
+fn find(_path: &Path, _symbol: &str) -> Result<EntryPoint, String> {
+    Err(format!("a cell task {}", super::sys::UNSUPPORTED))
+}
+
 /// The entry point `symbol` in the library at `path`, loading it if needed.
+#[cfg(unix)]
 fn find(path: &Path, symbol: &str) -> Result<EntryPoint, String> {
     if !symbol.starts_with(SYMBOL_PREFIX) && symbol.starts_with(ANY_ABI_PREFIX) {
         return Err(format!(
@@ -507,6 +531,7 @@ fn find(path: &Path, symbol: &str) -> Result<EntryPoint, String> {
 }
 
 /// Loads the library at `path` once (RTLD_NOW | RTLD_LOCAL), refusing executables.
+#[cfg(unix)]
 fn load(path: &Path) -> Result<Handle, String> {
     let mut loaded = LOADED.lock().unwrap_or_else(|p| p.into_inner());
     if let Some((_, handle)) = loaded.iter().find(|(p, _)| p == path) {
@@ -552,6 +577,7 @@ fn load(path: &Path) -> Result<Handle, String> {
 }
 
 /// What an ELF file is, as far as loading it goes.
+#[cfg(unix)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ElfKind {
     /// A program (ET_EXEC, or a position-independent one: ET_DYN with an interpreter).
@@ -563,7 +589,8 @@ enum ElfKind {
 /// Reads the ELF headers of `path`: is it a program rather than a library?
 ///
 /// A program is ET_EXEC, or ET_DYN marked `DF_1_PIE` (a position-independent executable; glibc's
-/// own `libc.so.6` has an interpreter too, but is no PIE).
+/// own `libc.so.6` has an interpreter too, but is no PIE). Not ELF (macOS's Mach-O): `Other`.
+#[cfg(unix)]
 fn elf_kind(path: &Path) -> std::io::Result<ElfKind> {
     use std::os::unix::fs::FileExt;
     let file = std::fs::File::open(path)?;
@@ -622,7 +649,7 @@ fn elf_kind(path: &Path) -> std::io::Result<ElfKind> {
     Ok(ElfKind::Other)
 }
 
-#[cfg(test)]
+#[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::*;
 

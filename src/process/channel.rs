@@ -1,24 +1,34 @@
 //! Length-prefixed frames over a Unix socket, and typed [`Connection`]s built on them.
 
+#[cfg(unix)]
 use std::io::{self, Read, Write};
+#[cfg(unix)]
 use std::marker::PhantomData;
+#[cfg(unix)]
 use std::os::fd::AsFd;
+#[cfg(unix)]
 use std::os::unix::net::UnixStream;
+#[cfg(unix)]
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::{ProcessError, sys};
+use super::ProcessError;
+#[cfg(unix)]
+use super::sys;
 
 /// Bytes of the length prefix of a frame.
+#[cfg(unix)]
 const HEADER: usize = 4;
 
 /// The largest frame either side sends or accepts: a length above it is a corrupt header, and is
 /// refused before anything is allocated for it.
+#[cfg(unix)]
 pub(crate) const MAX_FRAME: u32 = 1 << 30;
 
 /// Frames (`u32` little-endian length, then the payload) over a non-blocking Unix stream socket.
+#[cfg(unix)]
 #[derive(Debug)]
 pub(crate) struct Channel {
     stream: UnixStream,
@@ -27,6 +37,7 @@ pub(crate) struct Channel {
     pos: usize,
 }
 
+#[cfg(unix)]
 impl Channel {
     /// A channel over `stream` (made non-blocking).
     pub(crate) fn new(stream: UnixStream) -> io::Result<Self> {
@@ -270,6 +281,7 @@ pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ProcessErro
 /// assert_eq!(a.recv(Duration::from_secs(1))?, 5);
 /// # Ok::<(), parlab::process::ProcessError>(())
 /// ```
+#[cfg(unix)]
 #[derive(Debug)]
 pub struct Connection<S, R> {
     chan: Channel,
@@ -293,6 +305,7 @@ pub struct Connection<S, R> {
 /// assert_eq!(parent.recv(Duration::from_secs(1))?, 21);
 /// # Ok::<(), parlab::process::ProcessError>(())
 /// ```
+#[cfg(unix)]
 #[allow(clippy::type_complexity)]
 pub fn pipe<A, B>() -> Result<(Connection<A, B>, Connection<B, A>), ProcessError> {
     let start = |e| ProcessError::Start {
@@ -312,6 +325,7 @@ pub fn pipe<A, B>() -> Result<(Connection<A, B>, Connection<B, A>), ProcessError
     ))
 }
 
+#[cfg(unix)]
 impl<S: Serialize, R: DeserializeOwned> Connection<S, R> {
     /// Sends a message, waiting at most `timeout` for room (a large message waits for the reader).
     ///
@@ -352,7 +366,7 @@ impl<S: Serialize, R: DeserializeOwned> Connection<S, R> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
 

@@ -34,24 +34,41 @@
 //! # Ok::<(), process::ProcessError>(())
 //! ```
 
+// Without Unix (Windows) the wire format, requests and thread checks are built but only Unix
+// starts a process that uses them: no warnings for that.
+#![cfg_attr(not(unix), allow(dead_code, unused_imports))]
+
 pub mod cell;
 mod channel;
+#[cfg(unix)]
 mod child;
 pub(crate) mod items;
+#[cfg(unix)]
 mod queue;
 pub(crate) mod sys;
 mod task;
 pub mod tasks;
+// Windows: the same names, each start returning `ProcessError::Unsupported` (use WSL).
+#[cfg(not(unix))]
+mod unsupported;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub(crate) use channel::{Channel, decode, encode, frame_header, unframe};
+#[cfg(unix)]
+pub(crate) use channel::Channel;
+#[cfg(unix)]
 pub use channel::{Connection, pipe};
+pub(crate) use channel::{decode, encode, frame_header, unframe};
+#[cfg(unix)]
 pub(crate) use child::start_worker;
+#[cfg(unix)]
 pub use child::{Process, fork, fork_with, spawn, spawn_with};
+#[cfg(unix)]
 pub use queue::Queue;
 pub use task::{AsTask, Signature, Task, TaskId};
+#[cfg(not(unix))]
+pub use unsupported::{Connection, Process, Queue, fork, fork_with, pipe, spawn, spawn_with};
 
 /// Environment variables a spawned worker keeps; every other one is dropped.
 pub const ENV_ALLOW_LIST: &[&str] = &["PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "RUST_BACKTRACE"];
@@ -200,6 +217,12 @@ pub enum ProcessError {
     /// A bad argument, e.g. a queue of capacity 0.
     #[error("{0}")]
     Invalid(String),
+    /// This platform cannot do it (fork, spawn, pipes, queues and the process pool need Unix).
+    #[error("{what} {}", sys::UNSUPPORTED)]
+    Unsupported {
+        /// What was asked for, e.g. `fork`.
+        what: String,
+    },
     /// Reading or writing a pipe, socket or process status failed.
     #[error("{context}: {source}")]
     Io {
@@ -332,7 +355,8 @@ fn check_worker(path: PathBuf) -> Result<PathBuf, ProcessError> {
     }
 }
 
-/// How many threads this process has now (Linux: from `/proc/self/task`; elsewhere `None`).
+/// How many threads this process has now (Linux: from `/proc/self/task`; macOS: from
+/// `proc_pidinfo`; elsewhere `None`).
 ///
 /// # Examples
 /// ```
@@ -341,10 +365,11 @@ fn check_worker(path: PathBuf) -> Result<PathBuf, ProcessError> {
 /// }
 /// ```
 pub fn thread_count() -> Option<usize> {
-    std::fs::read_dir("/proc/self/task").ok().map(|d| d.count())
+    sys::thread_count()
 }
 
 /// The name a thread takes while it only waits for another one ([`idle_wait`]).
+#[cfg(target_os = "linux")]
 const IDLE_NAME: &[u8] = b"parlab-idle\0";
 
 /// Runs `wait` (a blocking wait that holds no lock, such as a channel's `recv_timeout`) with this
@@ -352,13 +377,27 @@ const IDLE_NAME: &[u8] = b"parlab-idle\0";
 /// the thread of an exercise check that waits for the learner's code.
 ///
 /// The mark is the thread's name as the system keeps it, so it is seen by every copy of this
-/// crate (evcxr links one per cell); the old name is put back after.
+/// crate (evcxr links one per cell); the old name is put back after. Only Linux lets a process
+/// read its threads' names, so elsewhere this only runs `wait` (and fork's check says "unknown").
 ///
 /// # Examples
 /// ```
 /// let n = parlab::process::idle_wait(|| 6 * 7);
 /// assert_eq!(n, 42);
 /// ```
+#[cfg(not(target_os = "linux"))]
+pub fn idle_wait<T>(wait: impl FnOnce() -> T) -> T {
+    wait()
+}
+
+/// Runs `wait` with this thread marked idle (see the other platforms' `idle_wait`).
+///
+/// # Examples
+/// ```
+/// let n = parlab::process::idle_wait(|| 6 * 7);
+/// assert_eq!(n, 42);
+/// ```
+#[cfg(target_os = "linux")]
 pub fn idle_wait<T>(wait: impl FnOnce() -> T) -> T {
     let mut old = [0u8; 16];
     // Safety: PR_GET_NAME writes at most 16 bytes (the name and its NUL) into `old`;
@@ -376,7 +415,15 @@ pub fn idle_wait<T>(wait: impl FnOnce() -> T) -> T {
 }
 
 /// The threads of this process other than the calling one that may hold a lock: all of them but
-/// those marked by [`idle_wait`] (`None` where the system does not say).
+/// those marked by [`idle_wait`] (`None` where the system does not say: off Linux).
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn other_busy_threads() -> Option<usize> {
+    None
+}
+
+/// The threads of this process other than the calling one that may hold a lock: all of them but
+/// those marked by [`idle_wait`] (read from `/proc/self/task/*/comm`).
+#[cfg(target_os = "linux")]
 pub(crate) fn other_busy_threads() -> Option<usize> {
     let me = nix::unistd::gettid().as_raw().to_string();
     let idle = &IDLE_NAME[..IDLE_NAME.len() - 1];

@@ -1,12 +1,34 @@
 //! Small wrappers over the system calls the module needs: poll with a deadline, non-blocking and
-//! close-on-exec flags, noticing a closed socket, signal names.
+//! close-on-exec flags, noticing a closed socket, signal names, pipes, thread counts and memory.
+//!
+//! This is the one home of platform code: Linux, macOS (and other Unix) differ here and nowhere
+//! else in `process` and `pool`; on Windows only the items that need no Unix are compiled, and
+//! [`unsupported`] says why the rest is missing.
 
 use std::io;
+#[cfg(target_vendor = "apple")]
+use std::os::fd::AsFd;
+#[cfg(unix)]
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant};
 
+/// Why fork, spawn, pipes, queues and the process pool are missing on this platform (Windows):
+/// the message of [`ProcessError::Unsupported`](super::ProcessError::Unsupported).
+pub(crate) const UNSUPPORTED: &str = "needs Unix (fork, Unix sockets, descriptor 3 for the \
+     worker): on Windows run lessons 03 and 04 in WSL (Windows Subsystem for Linux: `wsl --install`, \
+     then the README's two commands inside it); lessons 00-02 run natively";
+
+/// The error for `what` on a platform without Unix processes.
+#[cfg(not(unix))]
+pub(crate) fn unsupported(what: &str) -> super::ProcessError {
+    super::ProcessError::Unsupported {
+        what: what.to_string(),
+    }
+}
+
 /// Waits until `fd` is readable (`write == false`) or writable, or `deadline` passes.
 /// Returns `Ok(false)` on timeout. Hang-up and errors count as ready (the next read says what).
+#[cfg(unix)]
 pub(crate) fn wait_ready(fd: BorrowedFd<'_>, write: bool, deadline: Instant) -> io::Result<bool> {
     let events = if write { libc::POLLOUT } else { libc::POLLIN };
     loop {
@@ -36,34 +58,119 @@ pub(crate) fn wait_ready(fd: BorrowedFd<'_>, write: bool, deadline: Instant) -> 
 }
 
 /// A duration in whole milliseconds, rounded up, as poll's timeout argument.
-fn millis_ceil(d: Duration) -> libc::c_int {
+#[cfg(unix)]
+fn millis_ceil(d: Duration) -> i32 {
     let ms = d.as_nanos().div_ceil(1_000_000);
-    ms.min(libc::c_int::MAX as u128) as libc::c_int
+    ms.min(i32::MAX as u128) as i32
 }
 
 /// A pipe, both ends closed on exec: `(read end, write end)`. (`std::io::pipe` needs Rust 1.87.)
+#[cfg(unix)]
 pub(crate) fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     let mut fds = [0; 2];
-    // Safety: pipe2 writes two descriptors into `fds`, which has room for two.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-        return Err(io::Error::last_os_error());
+    // Linux (and the BSDs) set close-on-exec atomically with the pipe.
+    #[cfg(not(target_vendor = "apple"))]
+    {
+        // Safety: pipe2 writes two descriptors into `fds`, which has room for two.
+        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // Safety: both descriptors were just created and are owned by nothing else.
+        Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
     }
-    // Safety: both descriptors were just created and are owned by nothing else.
-    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+    // macOS has no pipe2: pipe, then FD_CLOEXEC on each end. A `Command` spawned by another
+    // thread in between may inherit them, which only delays its end-of-file on the pipe.
+    #[cfg(target_vendor = "apple")]
+    {
+        // Safety: pipe writes two descriptors into `fds`, which has room for two.
+        if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // Safety: both descriptors were just created and are owned by nothing else.
+        let ends = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        set_cloexec(ends.0.as_fd())?;
+        set_cloexec(ends.1.as_fd())?;
+        Ok(ends)
+    }
+}
+
+#[cfg(target_os = "linux")]
+pub(crate) fn thread_count() -> Option<usize> {
+    std::fs::read_dir("/proc/self/task").ok().map(|d| d.count())
+}
+
+/// How many threads this process has now: `/proc/self/task` on Linux, `proc_pidinfo` on macOS,
+/// `None` elsewhere.
+#[cfg(target_vendor = "apple")]
+pub(crate) fn thread_count() -> Option<usize> {
+    task_info(std::process::id()).map(|t| t.pti_threadnum.max(0) as usize)
+}
+
+/// How many threads this process has now: `/proc/self/task` on Linux, `proc_pidinfo` on macOS,
+/// `None` elsewhere.
+#[cfg(not(any(target_os = "linux", target_vendor = "apple")))]
+pub(crate) fn thread_count() -> Option<usize> {
+    None
+}
+
+/// The resident memory of process `pid` in bytes: `VmRSS` in `/proc/PID/status` on Linux,
+/// `proc_pidinfo` on macOS (for processes of the same user), `None` elsewhere.
+#[cfg(target_os = "linux")]
+pub(crate) fn resident_memory(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// The resident memory of process `pid` in bytes: `VmRSS` in `/proc/PID/status` on Linux,
+/// `proc_pidinfo` on macOS (for processes of the same user), `None` elsewhere.
+#[cfg(target_vendor = "apple")]
+pub(crate) fn resident_memory(pid: u32) -> Option<u64> {
+    task_info(pid).map(|t| t.pti_resident_size)
+}
+
+/// The resident memory of process `pid` in bytes: `VmRSS` in `/proc/PID/status` on Linux,
+/// `proc_pidinfo` on macOS (for processes of the same user), `None` elsewhere.
+#[cfg(not(any(target_os = "linux", target_vendor = "apple")))]
+pub(crate) fn resident_memory(_pid: u32) -> Option<u64> {
+    None
+}
+
+/// macOS's task information about process `pid` (threads, resident memory).
+#[cfg(target_vendor = "apple")]
+fn task_info(pid: u32) -> Option<libc::proc_taskinfo> {
+    let size = size_of::<libc::proc_taskinfo>() as libc::c_int;
+    // Safety: proc_taskinfo is plain integers, so all zeroes is a valid value; proc_pidinfo
+    // writes at most `size` bytes into it and returns how many it wrote.
+    unsafe {
+        let mut info: libc::proc_taskinfo = std::mem::zeroed();
+        let n = libc::proc_pidinfo(
+            pid as libc::c_int,
+            libc::PROC_PIDTASKINFO,
+            0,
+            (&raw mut info).cast(),
+            size,
+        );
+        (n == size).then_some(info)
+    }
 }
 
 /// Sets `O_NONBLOCK` on `fd`.
+#[cfg(unix)]
 pub(crate) fn set_nonblocking(fd: BorrowedFd<'_>) -> io::Result<()> {
     add_fcntl_flag(fd, libc::F_GETFL, libc::F_SETFL, libc::O_NONBLOCK)
 }
 
 /// Sets `FD_CLOEXEC` on `fd`, so that programs this process starts do not inherit it.
+#[cfg(unix)]
 pub(crate) fn set_cloexec(fd: BorrowedFd<'_>) -> io::Result<()> {
     add_fcntl_flag(fd, libc::F_GETFD, libc::F_SETFD, libc::FD_CLOEXEC)
 }
 
 /// Adds `flag` to the flags that fcntl's `get`/`set` pair (F_GETFL/F_SETFL or F_GETFD/F_SETFD)
 /// reads and writes for `fd`.
+#[cfg(unix)]
 fn add_fcntl_flag(fd: BorrowedFd<'_>, get: i32, set: i32, flag: i32) -> io::Result<()> {
     // Safety: fcntl on a valid, borrowed descriptor; the get/set commands take and return an int
     // and do not touch memory.
@@ -87,6 +194,7 @@ fn add_fcntl_flag(fd: BorrowedFd<'_>, get: i32, set: i32, flag: i32) -> io::Resu
 ///
 /// # Errors
 /// When no thread can be started.
+#[cfg(unix)]
 pub(crate) fn exit_on_hangup(fd: RawFd, code: i32) -> io::Result<()> {
     let (named_tx, named) = std::sync::mpsc::channel::<()>();
     std::thread::Builder::new()
@@ -131,6 +239,7 @@ pub(crate) fn exit_on_hangup(fd: RawFd, code: i32) -> io::Result<()> {
 }
 
 /// Whether the other end of socket `fd` is closed (poll says `POLLHUP` at once).
+#[cfg(unix)]
 pub(crate) fn hung_up(fd: BorrowedFd<'_>) -> bool {
     let mut pfd = libc::pollfd {
         fd: fd.as_raw_fd(),
@@ -143,6 +252,7 @@ pub(crate) fn hung_up(fd: BorrowedFd<'_>) -> bool {
 }
 
 /// Reads what is there (non-blocking descriptors return `WouldBlock` when nothing is).
+#[cfg(unix)]
 pub(crate) fn read_fd(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
     // Safety: read writes at most `buf.len()` bytes into a live buffer.
     let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
@@ -154,6 +264,7 @@ pub(crate) fn read_fd(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
 }
 
 /// Writes what fits (non-blocking descriptors return `WouldBlock` when nothing does).
+#[cfg(unix)]
 pub(crate) fn write_fd(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
     // Safety: write reads `buf.len()` bytes from a live buffer.
     let n = unsafe { libc::write(fd.as_raw_fd(), buf.as_ptr().cast(), buf.len()) };
@@ -165,6 +276,7 @@ pub(crate) fn write_fd(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
 }
 
 /// Whether process `pid` has ended: it does not exist, or (Linux) it is a zombie not yet reaped.
+#[cfg(unix)]
 pub(crate) fn process_gone(pid: u32) -> bool {
     let Ok(raw) = libc::pid_t::try_from(pid) else {
         return true;
@@ -186,6 +298,7 @@ pub(crate) fn process_gone(pid: u32) -> bool {
 }
 
 /// The name of a signal number, e.g. `SIGKILL`.
+#[cfg(unix)]
 pub(crate) fn signal_name(signal: i32) -> String {
     nix::sys::signal::Signal::try_from(signal)
         .map_or_else(|_| format!("signal {signal}"), |s| s.as_str().to_string())
@@ -203,10 +316,46 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg(unix)]
     fn names_and_deadlines() {
         assert_eq!(signal_name(9), "SIGKILL");
         assert_eq!(signal_name(999), "signal 999");
         assert!(deadline(Duration::MAX) > Instant::now());
         assert_eq!(millis_ceil(Duration::from_micros(1)), 1);
+    }
+
+    #[test]
+    #[cfg(any(target_os = "linux", target_vendor = "apple"))]
+    fn threads_and_memory_are_known_here() {
+        assert!(thread_count().expect("this platform reports threads") >= 1);
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let t = std::thread::spawn(move || rx.recv());
+        // This thread and `t` at least (other tests may run threads of their own meanwhile).
+        assert!(thread_count() >= Some(2));
+        drop(tx);
+        let _ = t.join();
+        let rss = resident_memory(std::process::id()).expect("this platform reports memory");
+        assert!(
+            rss > 1 << 20,
+            "a Rust test process holds more than 1 MiB, not {rss} bytes"
+        );
+        assert_eq!(resident_memory(u32::MAX), None);
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn pipes_are_closed_on_exec() {
+        let cloexec = |fd: &OwnedFd| {
+            // Safety: F_GETFD on a descriptor owned here.
+            let flags = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFD) };
+            flags >= 0 && flags & libc::FD_CLOEXEC != 0
+        };
+        let (r, w) = pipe().unwrap();
+        assert!([&r, &w].into_iter().all(cloexec));
+        let e = super::super::ProcessError::Unsupported {
+            what: "fork".into(),
+        };
+        assert!(e.to_string().starts_with("fork needs Unix"), "{e}");
+        assert!(e.to_string().contains("WSL"), "{e}");
     }
 }

@@ -20,7 +20,9 @@
 //! ```
 
 use std::io::Read;
+#[cfg(unix)]
 use std::os::fd::FromRawFd;
+#[cfg(unix)]
 use std::os::unix::net::UnixStream;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -28,7 +30,9 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::channel::{Channel, decode, encode};
+#[cfg(unix)]
+use super::channel::Channel;
+use super::channel::{decode, encode};
 use super::task::{Signature, Task, TaskId};
 use super::{items, sys};
 use crate::pi::{self, PiEstimate};
@@ -425,6 +429,7 @@ pub(crate) fn decode_outcomes<R: DeserializeOwned>(
 ///
 /// # Errors
 /// When the descriptor's flags cannot be set or no thread can be started.
+#[cfg(unix)]
 pub(crate) fn hold_protocol_socket(stream: &UnixStream) -> std::io::Result<()> {
     use std::os::fd::{AsFd, AsRawFd};
     sys::set_cloexec(stream.as_fd())?;
@@ -432,6 +437,7 @@ pub(crate) fn hold_protocol_socket(stream: &UnixStream) -> std::io::Result<()> {
 }
 
 /// The exit code of a worker whose parent closed its socket (died) while a task ran.
+#[cfg(unix)]
 const PARENT_GONE: i32 = 0;
 
 /// The worker binary's `main`: answers requests on descriptor [`PROTOCOL_FD`] until the parent
@@ -446,6 +452,7 @@ const PARENT_GONE: i32 = 0;
 ///     parlab::process::tasks::worker_main()
 /// }
 /// ```
+#[cfg(unix)]
 pub fn worker_main() -> ExitCode {
     // Safety: fstat only writes into `st`, a zeroed stat owned here.
     let is_socket = unsafe {
@@ -490,6 +497,22 @@ pub fn worker_main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
     }
+}
+
+/// The worker binary's `main` where there is no Unix (Windows): says that spawn needs Unix (WSL)
+/// and exits with code 2.
+///
+/// # Examples
+/// ```no_run
+/// // src/bin/parlab-worker.rs
+/// fn main() -> std::process::ExitCode {
+///     parlab::process::tasks::worker_main()
+/// }
+/// ```
+#[cfg(not(unix))]
+pub fn worker_main() -> ExitCode {
+    eprintln!("parlab-worker {}", super::sys::UNSUPPORTED);
+    ExitCode::from(2)
 }
 
 #[cfg(test)]

@@ -21,6 +21,11 @@ pub fn run() -> Result<(), String> {
         .map(|n| n.get())
         .unwrap_or(1);
     println!("  info     {:<28} {cores}", "cores (available parallelism)");
+    let (system, lessons) = lessons_here();
+    println!(
+        "  info     {:<28} {system}: {lessons}",
+        "lessons on this platform"
+    );
     line(
         "rustc",
         output(Command::new("rustc").arg("--version")),
@@ -120,6 +125,33 @@ pub fn run() -> Result<(), String> {
         Ok(())
     } else {
         Err(format!("{missing} thing(s) missing: `{fix}` installs them"))
+    }
+}
+
+/// This system's name and which lessons run on it: all of them on Linux (WSL included) and macOS;
+/// on Windows 00-02, with 03-04 (processes, pools) in WSL.
+fn lessons_here() -> (String, &'static str) {
+    let all = "all lessons, 00-04 (threads, locks, processes, pools)";
+    if cfg!(target_os = "linux") {
+        let wsl = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+            .is_ok_and(|r| r.to_ascii_lowercase().contains("microsoft"));
+        let name = if wsl { "Linux (WSL)" } else { "Linux" };
+        (name.to_owned(), all)
+    } else if cfg!(target_os = "macos") {
+        (
+            "macOS".to_owned(),
+            "all lessons, 00-04 (fork's check of the parent's other threads says \"unknown\": macOS does not list them)",
+        )
+    } else if cfg!(unix) {
+        (
+            std::env::consts::OS.to_owned(),
+            "00-04 should run (a Unix the lessons are not tested on)",
+        )
+    } else {
+        (
+            std::env::consts::OS.to_owned(),
+            "00-02 (threads, locks, timing, charts, the thread pool); 03-04 need Unix: run them in WSL",
+        )
     }
 }
 

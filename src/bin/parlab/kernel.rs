@@ -323,7 +323,21 @@ fn holder(lock: &Path) -> Option<u32> {
     text.trim().strip_prefix("pid ")?.parse().ok()
 }
 
+/// True when `pid` is a live process (one of another user's counts too; without `/proc` a zombie
+/// counts as alive until its parent reaps it).
+#[cfg(not(target_os = "linux"))]
+fn process_alive(pid: u32) -> bool {
+    let Ok(pid) = i32::try_from(pid) else {
+        return false;
+    };
+    match nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None) {
+        Ok(()) => true,
+        Err(e) => e == Errno::EPERM,
+    }
+}
+
 /// True when `pid` is a live process (not gone, not a zombie).
+#[cfg(target_os = "linux")]
 fn process_alive(pid: u32) -> bool {
     match fs::read_to_string(format!("/proc/{pid}/stat")) {
         // The state follows the command name in parentheses: "1234 (evcxr_jupyter) S ...".
