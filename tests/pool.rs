@@ -284,13 +284,29 @@ fn targets_on_this_machine() {
     }
 }
 
-/// Waits (at most 2 s) until `pid` has died.
+/// Whether child `pid` of this process has ended as the kernel tells its parent: it can be
+/// waited for (without reaping it: its pool still does that), or it was reaped already.
+///
+/// Not the `Z` state of `/proc/PID/stat`: a killed process's main thread becomes a zombie while
+/// its other threads still end and hold its descriptors (its socket) open, and only once all have
+/// ended may the parent wait for it.
+fn ended(pid: u32) -> bool {
+    // Safety: siginfo_t is plain data, for which all zero bytes is a valid value.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    let flags = libc::WEXITED | libc::WNOHANG | libc::WNOWAIT;
+    // Safety: waitid writes only into `info`, which lives across the call.
+    let r = unsafe { libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, flags) };
+    // Safety: waitid filled `info` (si_pid stays 0 when no child has ended, under WNOHANG).
+    r < 0 || unsafe { info.si_pid() } != 0
+}
+
+/// Waits (at most 2 s) until worker `pid` has ended.
 fn wait_dead(pid: u32) {
     let start = Instant::now();
-    while alive(pid) && start.elapsed() < Duration::from_secs(2) {
+    while !ended(pid) && start.elapsed() < Duration::from_secs(2) {
         std::thread::sleep(Duration::from_millis(1));
     }
-    assert!(!alive(pid), "worker {pid} still runs 2 s after SIGKILL");
+    assert!(ended(pid), "worker {pid} still runs 2 s after SIGKILL");
 }
 
 #[test]
@@ -345,7 +361,6 @@ fn a_task_that_starts_a_program_does_not_hide_its_worker_s_death() {
 }
 
 #[test]
-#[ignore = "flaky since the faults merge (2026-12-02): failed 2 of 4 runs here, cause not found; issue 11 stays open for it"]
 fn a_worker_that_cannot_be_replaced_leaves_the_tasks_to_the_healthy_ones() {
     let dir = std::env::temp_dir().join(format!("parlab-unreplaceable-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -424,4 +439,182 @@ fn a_forked_child_that_ends_its_copy_of_a_pool_leaves_the_parent_s_alone() {
     assert_eq!(pool.pids(), pids, "the parent's workers live on");
     let r: Vec<u64> = pool.map(tasks::echo(), 0..100u64, Some(7)).unwrap();
     assert_eq!(r, (0..100).collect::<Vec<_>>());
+}
+
+/// How far `imap` (or `imap_unordered`) of `echo` in chunks of `chunksize` pulls an endless input:
+/// `[when the call returns, when the first result arrives, after 200 results]`.
+fn pulled_from_an_endless_input(pool: &impl Pool, unordered: bool, chunksize: usize) -> [usize; 3] {
+    let pulled = std::cell::Cell::new(0usize);
+    let endless = (0u64..).inspect(|_| {
+        pulled.set(pulled.get() + 1);
+        assert!(
+            pulled.get() < 100_000,
+            "imap pulled 100,000 items: not lazy"
+        );
+    });
+    let mut it = if unordered {
+        pool.imap_unordered(tasks::echo(), endless, Some(chunksize))
+    } else {
+        pool.imap(tasks::echo(), endless, Some(chunksize))
+    }
+    .unwrap();
+    let at_start = pulled.get();
+    let first = it.next().unwrap().unwrap();
+    let at_first = pulled.get();
+    let rest: Vec<u64> = it.by_ref().take(199).collect::<Result<_, _>>().unwrap();
+    drop(it);
+    let at_end = pulled.get();
+    let mut got = [vec![first], rest].concat();
+    if unordered {
+        got.sort_unstable();
+        got.dedup();
+        assert_eq!(got.len(), 200, "200 different tasks");
+        assert!(
+            got.iter().all(|&i| (i as usize) < at_end),
+            "only tasks that were read"
+        );
+    } else {
+        assert_eq!(got, (0..200).collect::<Vec<_>>(), "imap keeps input order");
+    }
+    let window = parlab::pool::IMAP_WINDOW * pool.workers() * chunksize;
+    assert_eq!(
+        at_start, window,
+        "the call reads a window of chunks, no more"
+    );
+    assert!(
+        at_first <= window + chunksize,
+        "pulled {at_first} by the first result"
+    );
+    assert!(at_end <= 200 + window, "pulled {at_end} for 200 results");
+    [at_start, at_first, at_end]
+}
+
+#[test]
+fn imap_pulls_an_endless_input_a_bounded_window_ahead_on_both_pools() {
+    let procs = pool(2);
+    let threads = ThreadPool::new(2).unwrap();
+    for unordered in [false, true] {
+        for chunksize in [1, 5] {
+            let p = pulled_from_an_endless_input(&procs, unordered, chunksize);
+            let t = pulled_from_an_endless_input(&threads, unordered, chunksize);
+            eprintln!(
+                "imap (unordered: {unordered}, chunks of {chunksize}), 2 workers: items pulled at \
+                 the call / first result / 200 results: process pool {p:?}, thread pool {t:?}"
+            );
+        }
+    }
+    // Without a chunk size, an endless input goes one task per chunk, and a long range in chunks
+    // of at most IMAP_MAX_DEFAULT_CHUNKSIZE.
+    let first: Vec<u64> = procs
+        .imap(tasks::echo(), 0u64.., None)
+        .unwrap()
+        .take(3)
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(first, [0, 1, 2]);
+    let first: Vec<u64> = procs
+        .imap(tasks::echo(), 0..u64::MAX, None)
+        .unwrap()
+        .take(3)
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(first, [0, 1, 2]);
+    // Order and completeness over a finite input, chunks not dividing it evenly.
+    for pool in [&procs as &dyn PoolRef, &threads] {
+        let ordered = pool.echo_imap(false);
+        assert_eq!(ordered, (0..1000).collect::<Vec<_>>());
+        let mut any = pool.echo_imap(true);
+        any.sort_unstable();
+        assert_eq!(any, (0..1000).collect::<Vec<_>>(), "every task once");
+    }
+}
+
+/// Both pools behind one reference, for a loop over them.
+trait PoolRef {
+    /// `imap` (or `imap_unordered`) of `echo` over `0..1000` in chunks of 7.
+    fn echo_imap(&self, unordered: bool) -> Vec<u64>;
+}
+
+impl<P: Pool> PoolRef for P {
+    fn echo_imap(&self, unordered: bool) -> Vec<u64> {
+        let it = if unordered {
+            self.imap_unordered(tasks::echo(), 0..1000u64, Some(7))
+        } else {
+            self.imap(tasks::echo(), 0..1000u64, Some(7))
+        };
+        it.unwrap().collect::<Result<_, _>>().unwrap()
+    }
+}
+
+#[test]
+fn a_worker_killed_mid_imap_fails_its_task_within_a_second_and_the_pool_serves_on() {
+    for unordered in [false, true] {
+        let pool = pool(2);
+        let pids = pool.pids();
+        let tasks_in = std::iter::repeat(1_500u64); // endless: only a window is ever read
+        let mut it = if unordered {
+            pool.imap_unordered(tasks::SLEEP, tasks_in, Some(1))
+        } else {
+            pool.imap(tasks::SLEEP, tasks_in, Some(1))
+        }
+        .unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        // Unordered, the first outcome is the killed worker's task; in order, it is task 0's, so
+        // kill both workers to be sure to hit it.
+        let killed = if unordered { &pids[..1] } else { &pids[..] };
+        let killed_at = Instant::now();
+        for pid in killed {
+            kill(*pid, nix::sys::signal::Signal::SIGKILL);
+        }
+        let e = it.next().unwrap().unwrap_err();
+        let took = killed_at.elapsed();
+        assert!(matches!(e, PoolError::WorkerDied { .. }), "{e}");
+        assert!(e.to_string().contains("SIGKILL"), "{e}");
+        assert!(
+            took < Duration::from_secs(1),
+            "the error came {took:?} after the kill"
+        );
+        // Dropped early: its queued tasks are skipped, so the pool is free once the running ones
+        // (1.5 s each) end, not after the whole window of 8.
+        drop(it);
+        let start = Instant::now();
+        let r: Vec<u64> = pool.map(tasks::echo(), [1u64, 2, 3], None).unwrap();
+        let free_after = start.elapsed();
+        assert_eq!(r, [1, 2, 3]);
+        assert!(
+            free_after < Duration::from_secs(4),
+            "the pool was busy for {free_after:?}"
+        );
+        assert_eq!(pool.pids().len(), 2);
+        eprintln!(
+            "imap (unordered: {unordered}): SIGKILL to error in {took:?}; after dropping it, a map \
+             ran in {free_after:?}"
+        );
+    }
+}
+
+#[test]
+fn an_imap_result_that_takes_too_long_is_a_timeout() {
+    let pool = ProcessPool::with_options(&opts(1).timeout(Duration::from_millis(200))).unwrap();
+    let mut it = pool.imap(tasks::SLEEP, [2_000, 1], Some(1)).unwrap();
+    let start = Instant::now();
+    let e = it.next().unwrap().unwrap_err();
+    let took = start.elapsed();
+    assert!(matches!(e, PoolError::Timeout { .. }), "{e}");
+    assert!(e.to_string().contains("task 0"), "{e}");
+    assert!(took < Duration::from_secs(1), "{took:?}");
+    assert!(it.next().is_none(), "the iterator ends after a timeout");
+    drop(it);
+    let mut it = pool
+        .imap_unordered(tasks::SLEEP, [300, 1], Some(1))
+        .unwrap();
+    let e = it
+        .next_timeout(Duration::from_millis(10))
+        .unwrap()
+        .unwrap_err();
+    assert!(matches!(e, PoolError::Timeout { .. }), "{e}");
+    // next_timeout can wait again (the 2 s task still runs, so give it time).
+    let outcomes: Vec<_> = (0..2).map(|_| it.next_timeout(SEC).unwrap()).collect();
+    assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+    assert!(it.next_timeout(SEC).is_none());
 }

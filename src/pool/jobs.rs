@@ -128,6 +128,25 @@ impl JobQueue {
             && self.rx.is_empty()
     }
 
+    /// Whether the queue takes chunks: `Ok` if open and this is the pool's process.
+    ///
+    /// # Errors
+    /// [`PoolError::Closed`] after close or terminate, [`PoolError::Invalid`] in a forked child.
+    pub(crate) fn check_open(&self) -> Result<(), PoolError> {
+        if !self.is_owner() {
+            return Err(self.not_owner());
+        }
+        if self
+            .tx
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_none()
+        {
+            return Err(PoolError::Closed);
+        }
+        Ok(())
+    }
+
     /// Queues the chunks of one call, in order.
     ///
     /// # Errors
@@ -146,9 +165,16 @@ impl JobQueue {
         Ok(())
     }
 
-    /// The next chunk, waiting at most `timeout`; disconnected once closed and drained.
+    /// The next chunk, waiting at most `timeout`; disconnected once closed and drained. Chunks of
+    /// an abandoned batch (a dropped imap's) are skipped.
     pub(crate) fn next(&self, timeout: Duration) -> Result<Chunk, RecvTimeoutError> {
-        self.rx.recv_timeout(timeout)
+        let deadline = sys::deadline(timeout);
+        loop {
+            let chunk = self.rx.recv_deadline(deadline)?;
+            if !chunk.batch.abandoned() {
+                return Ok(chunk);
+            }
+        }
     }
 
     /// Stops taking chunks; workers finish the queued ones. Does nothing in a forked child, whose

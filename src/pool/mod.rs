@@ -468,7 +468,7 @@ mod sealed {
     pub trait Submit {
         /// Where the pool's chunks are queued.
         #[allow(private_interfaces)]
-        fn jobs(&self) -> &super::JobQueue;
+        fn jobs(&self) -> &std::sync::Arc<super::JobQueue>;
     }
 }
 
@@ -730,11 +730,18 @@ pub trait Pool: sealed::Submit {
 
     /// Runs `task` on each item; iterate the outcomes in input order as they become available.
     ///
-    /// Each item of the iterator is that task's own `Result`. Iterating waits at most the pool's
-    /// timeout per item (see [`Imap::next_timeout`]).
+    /// Each item of the iterator is that task's own `Result`. The input is read lazily, a few
+    /// chunks ahead of the results taken (at most [`IMAP_WINDOW`] chunks per worker read and not
+    /// yet handed out), so an endless input works with `take` and memory stays bounded. Chunks of
+    /// `chunksize` tasks (`None`: as `map` for an input of known length, at most
+    /// [`IMAP_MAX_DEFAULT_CHUNKSIZE`]; else 1). Iterating waits at most the pool's timeout per
+    /// item (see [`Imap::next_timeout`]). Dropping the iterator early reads no more input and
+    /// skips its queued chunks. Unlike Python, `close()` ends the input that was not read yet:
+    /// those tasks fail, so iterate before closing.
     ///
     /// # Errors
-    /// As [`map_async`](Pool::map_async).
+    /// [`PoolError::Closed`], [`PoolError::Invalid`] for a chunk size of 0 or in a forked child.
+    /// An item that does not serialize fails the tasks of its chunk.
     ///
     /// # Examples
     /// ```
@@ -743,31 +750,28 @@ pub trait Pool: sealed::Submit {
     /// let words = ["a".to_string(), "b".to_string()];
     /// let outcomes: Vec<_> = threads.imap(parlab::process::tasks::PANIC, words, Some(1))?.collect();
     /// assert!(outcomes[1].as_ref().unwrap_err().to_string().starts_with("task 1 (panic) panicked"));
+    /// // An endless input, read as the results are taken:
+    /// let first: Vec<u64> = threads.imap(parlab::process::tasks::echo(), 0u64.., None)?.take(5).collect::<Result<_, _>>()?;
+    /// assert_eq!(first, [0, 1, 2, 3, 4]);
     /// # Ok::<(), parlab::pool::PoolError>(())
     /// ```
-    fn imap<A, R>(
+    fn imap<'a, A, R>(
         &self,
         task: impl AsTask<A, R>,
-        items: impl IntoIterator<Item = A>,
+        items: impl IntoIterator<Item = A, IntoIter: 'a>,
         chunksize: Option<usize>,
-    ) -> Result<Imap<R>, PoolError>
+    ) -> Result<Imap<'a, R>, PoolError>
     where
         A: Serialize,
         R: DeserializeOwned + 'static,
     {
-        let pending = self.map_async(task, items, chunksize)?;
-        Ok(Imap::new(
-            pending.into_batch(),
-            false,
-            self.timeout(),
-            decode_outcomes::<R>,
-        ))
+        lazy_imap(self, task.as_task(), items.into_iter(), chunksize, false)
     }
 
     /// Like [`imap`](Pool::imap), but in the order the tasks finish.
     ///
     /// # Errors
-    /// As [`map_async`](Pool::map_async).
+    /// As [`imap`](Pool::imap).
     ///
     /// # Examples
     /// ```
@@ -777,24 +781,98 @@ pub trait Pool: sealed::Submit {
     /// assert_eq!(done.len(), 3);
     /// # Ok::<(), parlab::pool::PoolError>(())
     /// ```
-    fn imap_unordered<A, R>(
+    fn imap_unordered<'a, A, R>(
         &self,
         task: impl AsTask<A, R>,
-        items: impl IntoIterator<Item = A>,
+        items: impl IntoIterator<Item = A, IntoIter: 'a>,
         chunksize: Option<usize>,
-    ) -> Result<Imap<R>, PoolError>
+    ) -> Result<Imap<'a, R>, PoolError>
     where
         A: Serialize,
         R: DeserializeOwned + 'static,
     {
-        let pending = self.map_async(task, items, chunksize)?;
-        Ok(Imap::new(
-            pending.into_batch(),
-            true,
-            self.timeout(),
-            decode_outcomes::<R>,
-        ))
+        lazy_imap(self, task.as_task(), items.into_iter(), chunksize, true)
     }
+}
+
+/// How many chunks per worker an [`Imap`] has read and not yet handed out, at most (queued,
+/// running, or finished and waiting): it reads its input no further ahead.
+///
+/// # Examples
+/// ```
+/// assert_eq!(parlab::pool::IMAP_WINDOW, 4);
+/// ```
+pub const IMAP_WINDOW: usize = 4;
+
+/// The largest chunk size `imap` picks by itself (`chunksize: None` for an input of known
+/// length), so that a long range is read lazily too.
+///
+/// # Examples
+/// ```
+/// assert_eq!(parlab::pool::IMAP_MAX_DEFAULT_CHUNKSIZE, 64);
+/// ```
+pub const IMAP_MAX_DEFAULT_CHUNKSIZE: usize = 64;
+
+/// The `imap` of `pool`: reads `items` chunk by chunk as the results are taken.
+fn lazy_imap<'a, P, A, R, I>(
+    pool: &P,
+    task: &Task<A, R>,
+    mut input: I,
+    chunksize: Option<usize>,
+    unordered: bool,
+) -> Result<Imap<'a, R>, PoolError>
+where
+    P: Pool + ?Sized,
+    A: Serialize,
+    R: DeserializeOwned + 'static,
+    I: Iterator<Item = A> + 'a,
+{
+    let chunksize = match (chunksize, input.size_hint()) {
+        (Some(_), _) => chunksize_for(chunksize, 0, pool.workers())?,
+        (None, (low, Some(high))) if low == high => {
+            default_chunksize(high, pool.workers()).min(IMAP_MAX_DEFAULT_CHUNKSIZE)
+        }
+        (None, _) => 1, // Python's imap default: the length is not known
+    };
+    let jobs = std::sync::Arc::clone(pool.jobs());
+    jobs.check_open()?;
+    let name = task.name();
+    let mut scratch = Vec::new();
+    let mut first = 0usize;
+    let feed: result::Feed<'a> = Box::new(move || {
+        let mut run = Vec::new();
+        let mut count = 0usize;
+        let mut bad = None;
+        for arg in input.by_ref().take(chunksize) {
+            if bad.is_none() {
+                if let Err(e) = items::push_encoded(&mut run, &arg, &mut scratch) {
+                    bad = Some(format!(
+                        "the arguments of task {} do not serialize: {e}",
+                        first + count
+                    ));
+                }
+            }
+            count += 1;
+        }
+        first += count;
+        (count > 0).then(|| (bad.map_or(Ok(run), Err), count))
+    });
+    let window = IMAP_WINDOW * pool.workers().max(1);
+    let task = result::ImapTask {
+        id: task.id().clone(),
+        signature: task.signature(),
+        name,
+        signature_text: task.signature_text(),
+    };
+    Ok(Imap::new(
+        jobs,
+        task,
+        feed,
+        window,
+        unordered,
+        pool.timeout(),
+        decode_outcomes::<R>,
+    ))
 }
 
 /// The resident memory of process `pid` in bytes (Linux: `VmRSS` in `/proc/PID/status`; macOS:

@@ -510,7 +510,7 @@ impl ProcessPool {
 
 impl sealed::Submit for ProcessPool {
     #[allow(private_interfaces)]
-    fn jobs(&self) -> &JobQueue {
+    fn jobs(&self) -> &Arc<JobQueue> {
         &self.shared.jobs
     }
 }

@@ -5,13 +5,16 @@
 //! asks for them, and are then decoded as the call's result type, strictly.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use super::jobs::Value;
+use crossbeam::channel::{self, Receiver, Sender};
+
+use super::jobs::{Chunk, JobQueue, Value, Work};
 use super::{PoolError, task_error};
-use crate::process::items;
 use crate::process::tasks::TaskFailure;
+use crate::process::{Signature, TaskId, items};
 
 /// What a chunk's workers gave back.
 pub(crate) enum ChunkOutcome {
@@ -64,6 +67,12 @@ pub(crate) struct Batch {
     signature: String,
     len: usize,
     chunksize: usize,
+    /// The index (in the call's input) of the batch's first task: an imap's batches are chunks.
+    first: usize,
+    /// Told this seq number when a chunk finishes (an unordered imap waits on it).
+    notify: Option<(Sender<usize>, usize)>,
+    /// Nobody waits for the outcomes any more (an imap was dropped): queued chunks are skipped.
+    abandoned: AtomicBool,
     state: Mutex<State>,
     changed: Condvar,
 }
@@ -71,8 +80,6 @@ pub(crate) struct Batch {
 struct State {
     chunks: Vec<Option<ChunkOutcome>>,
     remaining: usize,
-    /// Chunks in the order they finished, not yet taken by an unordered [`Imap`].
-    finished: VecDeque<usize>,
     failed: bool,
     /// A worker died running one of the chunks: a call waiting for all of them fails at once.
     lost: bool,
@@ -91,6 +98,19 @@ impl std::fmt::Debug for State {
 impl Batch {
     /// A batch of `len` tasks of `task` (whose handle says `signature`) in chunks of `chunksize`.
     pub(crate) fn new(task: String, signature: String, len: usize, chunksize: usize) -> Arc<Self> {
+        Self::at(task, signature, len, chunksize, 0, None)
+    }
+
+    /// A batch of `len` tasks starting at task `first` of the call, in chunks of `chunksize`,
+    /// that sends `notify`'s number on its channel whenever a chunk finishes.
+    fn at(
+        task: String,
+        signature: String,
+        len: usize,
+        chunksize: usize,
+        first: usize,
+        notify: Option<(Sender<usize>, usize)>,
+    ) -> Arc<Self> {
         let chunksize = chunksize.max(1);
         let chunks = len.div_ceil(chunksize);
         Arc::new(Batch {
@@ -98,10 +118,12 @@ impl Batch {
             signature,
             len,
             chunksize,
+            first,
+            notify,
+            abandoned: AtomicBool::new(false),
             state: Mutex::new(State {
                 chunks: (0..chunks).map(|_| None).collect(),
                 remaining: chunks,
-                finished: VecDeque::new(),
                 failed: false,
                 lost: false,
                 taken: false,
@@ -128,7 +150,10 @@ impl Batch {
     /// The tasks of chunk `index`: `(first, count)`.
     pub(crate) fn range(&self, index: usize) -> (usize, usize) {
         let first = index * self.chunksize;
-        (first, self.chunksize.min(self.len.saturating_sub(first)))
+        (
+            self.first + first,
+            self.chunksize.min(self.len.saturating_sub(first)),
+        )
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -140,15 +165,28 @@ impl Batch {
         let failed = outcome.any_failed();
         let lost = matches!(&outcome, ChunkOutcome::Failed(errors) if errors.iter().any(is_lost));
         let mut state = self.lock();
-        if index < state.chunks.len() && state.chunks[index].is_none() {
+        let recorded = index < state.chunks.len() && state.chunks[index].is_none();
+        if recorded {
             state.failed |= failed;
             state.lost |= lost;
             state.chunks[index] = Some(outcome);
             state.remaining -= 1;
-            state.finished.push_back(index);
         }
         drop(state);
         self.changed.notify_all();
+        if let (true, Some((tx, seq))) = (recorded, &self.notify) {
+            let _ = tx.send(*seq); // told once per chunk; a dropped imap no longer listens
+        }
+    }
+
+    /// Marks the batch as one whose outcomes nobody will take: its queued chunks are not run.
+    pub(crate) fn abandon(&self) {
+        self.abandoned.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether [`abandon`](Batch::abandon) was called.
+    pub(crate) fn abandoned(&self) -> bool {
+        self.abandoned.load(Ordering::SeqCst)
     }
 
     /// Waits until `done(state)` or `deadline`; `None` on timeout.
@@ -308,11 +346,6 @@ impl<R: 'static> AsyncResult<Vec<R>> {
 }
 
 impl<T> AsyncResult<T> {
-    /// The batch behind it, for an [`Imap`].
-    pub(crate) fn into_batch(self) -> Arc<Batch> {
-        self.batch
-    }
-
     /// Waits at most `timeout` for every task, then returns the result (once: it is moved out).
     ///
     /// # Errors
@@ -417,11 +450,33 @@ impl<T> AsyncResult<T> {
     }
 }
 
+/// Encodes the next chunk of an imap's input: the run of its arguments (or why one does not
+/// serialize) and how many tasks it holds; `None` at the input's end.
+pub(crate) type Feed<'a> = Box<dyn FnMut() -> Option<(Result<Vec<u8>, String>, usize)> + 'a>;
+
+/// What an imap's chunks run.
+#[derive(Debug)]
+pub(crate) struct ImapTask {
+    /// The task.
+    pub(crate) id: TaskId,
+    /// Its handle's signature, checked by whoever runs it.
+    pub(crate) signature: Signature,
+    /// Its name and signature as text, for errors.
+    pub(crate) name: String,
+    pub(crate) signature_text: String,
+}
+
 /// The outcomes of an `imap` or `imap_unordered` call, as they become available.
 ///
-/// Each item is one task's `Result`. [`Iterator::next`] waits at most the pool's timeout; after a
-/// timeout it yields that error and then ends. [`Imap::next_timeout`] waits as long as you say and
-/// can be called again after a timeout. Unordered, the tasks of one chunk come together, in order.
+/// Each item is one task's `Result`. The input is read lazily, chunk by chunk: at most
+/// [`IMAP_WINDOW`](super::IMAP_WINDOW) chunks per worker are read and not yet handed out (queued,
+/// running, or finished and waiting), so an endless input works with `take` and memory stays
+/// bounded. [`Iterator::next`] waits at most the pool's timeout; after a timeout it yields that
+/// error and then ends. [`Imap::next_timeout`] waits as long as you say and can be called again
+/// after a timeout. Unordered, the tasks of one chunk come together, in order. Dropping it early
+/// reads no more input; its queued chunks are not run (running ones finish in the background).
+///
+/// It borrows what its input borrows and is used on the thread that made it (it holds the input).
 ///
 /// # Examples
 /// ```
@@ -433,43 +488,160 @@ impl<T> AsyncResult<T> {
 /// # Ok::<(), parlab::pool::PoolError>(())
 /// ```
 #[must_use = "iterate it to get the results"]
-pub struct Imap<R> {
-    batch: Arc<Batch>,
+pub struct Imap<'a, R> {
+    jobs: Arc<JobQueue>,
+    task: ImapTask,
+    /// The input, until it ends (or the pool refuses more).
+    feed: Option<Feed<'a>>,
+    /// The most chunks read and not yet handed out (the one in `ready` counts).
+    window: usize,
+    /// Chunks queued, running or finished but not yet taken, in input order, each a batch of its
+    /// own, with its seq number.
+    in_flight: VecDeque<(usize, Arc<Batch>)>,
+    /// Tasks read from the input so far.
+    read: usize,
+    next_seq: usize,
+    /// Seq numbers of finished chunks (unordered).
+    done_tx: Sender<usize>,
+    done_rx: Receiver<usize>,
     unordered: bool,
     timeout: Duration,
     from_bytes: FromBytes<R>,
     /// Decoded outcomes of the chunk being handed out.
     ready: VecDeque<Result<R, PoolError>>,
-    /// Chunks taken from the batch so far.
-    taken: usize,
     ended: bool,
 }
 
-impl<R> std::fmt::Debug for Imap<R> {
+impl<R> std::fmt::Debug for Imap<'_, R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Imap")
-            .field("task", &self.batch.task)
+            .field("task", &self.task.name)
             .field("unordered", &self.unordered)
-            .field("chunks_taken", &self.taken)
+            .field("tasks_read", &self.read)
+            .field("chunks_in_flight", &self.in_flight.len())
             .finish()
     }
 }
 
-impl<R: 'static> Imap<R> {
+impl<'a, R: 'static> Imap<'a, R> {
+    /// An imap of `task` over the chunks `feed` reads, at most `window` of them in flight; reads
+    /// and queues the first ones now.
     pub(crate) fn new(
-        batch: Arc<Batch>,
+        jobs: Arc<JobQueue>,
+        task: ImapTask,
+        feed: Feed<'a>,
+        window: usize,
         unordered: bool,
         timeout: Duration,
         from_bytes: FromBytes<R>,
     ) -> Self {
-        Imap {
-            batch,
+        let (done_tx, done_rx) = channel::unbounded();
+        let mut imap = Imap {
+            jobs,
+            task,
+            feed: Some(feed),
+            window: window.max(1),
+            in_flight: VecDeque::new(),
+            read: 0,
+            next_seq: 0,
+            done_tx,
+            done_rx,
             unordered,
             timeout,
             from_bytes,
             ready: VecDeque::new(),
-            taken: 0,
             ended: false,
+        };
+        imap.top_up();
+        imap
+    }
+
+    /// Reads and queues chunks of the input until the window is full or the input ends.
+    fn top_up(&mut self) {
+        let handing_out = usize::from(!self.ready.is_empty());
+        while self.in_flight.len() + handing_out < self.window {
+            let Some(feed) = self.feed.as_mut() else {
+                return;
+            };
+            let Some((run, count)) = feed() else {
+                self.feed = None;
+                return;
+            };
+            let (seq, first) = (self.next_seq, self.read);
+            self.next_seq += 1;
+            self.read += count;
+            let notify = self.unordered.then(|| (self.done_tx.clone(), seq));
+            let batch = Batch::at(
+                self.task.name.clone(),
+                self.task.signature_text.clone(),
+                count,
+                count,
+                first,
+                notify,
+            );
+            self.in_flight.push_back((seq, Arc::clone(&batch)));
+            let refused = match run {
+                Ok(args) => {
+                    let chunk = Chunk {
+                        batch: Arc::clone(&batch),
+                        index: 0,
+                        work: Work::Task {
+                            task: self.task.id.clone(),
+                            signature: self.task.signature,
+                            args,
+                        },
+                    };
+                    self.jobs.submit(vec![chunk]).err().map(|e| {
+                        self.feed = None; // the pool takes no more: read no more of the input
+                        format!(
+                            "{e}; an imap reads its input as it is iterated, so this task was not \
+                             sent (iterate the imap before closing the pool)"
+                        )
+                    })
+                }
+                Err(message) => Some(message),
+            };
+            if let Some(message) = refused {
+                let errors = (first..first + count)
+                    .map(|index| PoolError::Failed {
+                        index,
+                        task: self.task.name.clone(),
+                        message: message.clone(),
+                    })
+                    .collect();
+                batch.complete(0, ChunkOutcome::Failed(errors));
+            }
+        }
+    }
+
+    /// Where in `in_flight` the next chunk to hand out is, once it has finished (by `deadline`).
+    fn finished_chunk(&self, deadline: Instant, timeout: Duration) -> Result<usize, PoolError> {
+        if !self.unordered {
+            let batch = &self.in_flight[0].1;
+            if batch
+                .wait_until(deadline, |s| s.chunks[0].is_some())
+                .is_none()
+            {
+                let first = batch.range(0).0;
+                return Err(batch.timeout(timeout, &format!("task {first}")));
+            }
+            return Ok(0);
+        }
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.done_rx.recv_timeout(left) {
+                Ok(seq) => {
+                    // A chunk handed out already cannot be told twice, but be sure.
+                    if let Some(at) = self.in_flight.iter().position(|(s, _)| *s == seq) {
+                        return Ok(at);
+                    }
+                }
+                Err(_) => {
+                    let running: usize = self.in_flight.iter().map(|(_, b)| b.len).sum();
+                    let hint = format!("the next of {running} tasks sent to finish");
+                    return Err(self.in_flight[0].1.timeout(timeout, &hint));
+                }
+            }
         }
     }
 
@@ -487,46 +659,35 @@ impl<R: 'static> Imap<R> {
     /// # Ok::<(), PoolError>(())
     /// ```
     pub fn next_timeout(&mut self, timeout: Duration) -> Option<Result<R, PoolError>> {
-        if let Some(outcome) = self.ready.pop_front() {
-            return Some(outcome);
-        }
-        if self.taken >= self.batch.chunks() {
-            return None;
-        }
-        let (index, outcome) = if self.unordered {
-            let Some(mut state) = self
-                .batch
-                .wait_until(deadline(timeout), |s| !s.finished.is_empty())
-            else {
-                return Some(Err(self.batch.timeout(timeout, "the next task to finish")));
+        let deadline = deadline(timeout);
+        loop {
+            if let Some(outcome) = self.ready.pop_front() {
+                if self.ready.is_empty() {
+                    self.top_up(); // that chunk is handed out: send the next
+                }
+                return Some(outcome);
+            }
+            self.top_up();
+            if self.in_flight.is_empty() {
+                return None;
+            }
+            let at = match self.finished_chunk(deadline, timeout) {
+                Ok(at) => at,
+                Err(e) => return Some(Err(e)),
             };
-            let i = state.finished.pop_front()?;
-            (i, state.chunks[i].take())
-        } else {
-            let i = self.taken;
-            let Some(mut state) = self
-                .batch
-                .wait_until(deadline(timeout), |s| s.chunks[i].is_some())
-            else {
-                let first = self.batch.range(i).0;
-                return Some(Err(self.batch.timeout(timeout, &format!("task {first}"))));
-            };
-            (i, state.chunks[i].take())
-        };
-        self.taken += 1;
-        match outcome {
-            Some(outcome) => self
-                .ready
-                .extend(self.batch.decode(index, outcome, self.from_bytes)),
-            None => self
-                .ready
-                .push_back(Err(PoolError::Invalid("a result went missing".into()))),
+            let (_, batch) = self.in_flight.remove(at)?;
+            let outcome = batch.lock().chunks[0].take();
+            match outcome {
+                Some(outcome) => self.ready.extend(batch.decode(0, outcome, self.from_bytes)),
+                None => self
+                    .ready
+                    .push_back(Err(PoolError::Invalid("a result went missing".into()))),
+            }
         }
-        self.ready.pop_front()
     }
 }
 
-impl<R: 'static> Iterator for Imap<R> {
+impl<R: 'static> Iterator for Imap<'_, R> {
     type Item = Result<R, PoolError>;
 
     fn next(&mut self) -> Option<Self::Item> {
@@ -538,6 +699,15 @@ impl<R: 'static> Iterator for Imap<R> {
             self.ended = true;
         }
         next
+    }
+}
+
+impl<R> Drop for Imap<'_, R> {
+    /// Reads no more input; the chunks still queued are skipped by the workers.
+    fn drop(&mut self) {
+        for (_, batch) in &self.in_flight {
+            batch.abandon();
+        }
     }
 }
 
@@ -605,38 +775,180 @@ mod tests {
         assert!(r.get(Duration::from_secs(1)).is_err());
     }
 
-    #[test]
-    fn imap_in_order_and_unordered() {
-        let b = batch(3, 2);
-        b.complete(1, encoded(&[3u8]));
-        let mut ordered = Imap::<u8>::new(
-            Arc::clone(&b),
-            false,
+    /// An imap over `values` (chunks of `chunksize`) on a queue with no workers: the test plays
+    /// the worker. Counts how many input items were read.
+    fn imap_on(
+        jobs: &Arc<JobQueue>,
+        values: Vec<u8>,
+        chunksize: usize,
+        unordered: bool,
+        read: &std::rc::Rc<std::cell::Cell<usize>>,
+    ) -> Imap<'static, u8> {
+        let read = std::rc::Rc::clone(read);
+        let mut input = values
+            .into_iter()
+            .inspect(move |_| read.set(read.get() + 1));
+        let feed: Feed<'static> = Box::new(move || {
+            let mut run = Vec::new();
+            let mut n = 0;
+            for v in input.by_ref().take(chunksize) {
+                items::push_encoded(&mut run, &v, &mut Vec::new()).unwrap();
+                n += 1;
+            }
+            (n > 0).then_some((Ok(run), n))
+        });
+        let task = crate::process::tasks::echo::<u8>();
+        let it = ImapTask {
+            id: task.id().clone(),
+            signature: task.signature(),
+            name: task.name(),
+            signature_text: task.signature_text(),
+        };
+        Imap::new(
+            Arc::clone(jobs),
+            it,
+            feed,
+            2,
+            unordered,
             Duration::from_millis(5),
             decode_outcomes::<u8>,
+        )
+    }
+
+    /// Answers the next queued chunk by echoing its arguments.
+    fn answer(jobs: &JobQueue) -> usize {
+        let chunk = jobs.next(Duration::from_secs(1)).unwrap();
+        let Work::Task { args, .. } = &chunk.work else {
+            panic!("a task")
+        };
+        let mut bytes = vec![9];
+        for item in items::split(args) {
+            let mut outcome = vec![0];
+            outcome.extend_from_slice(item.unwrap());
+            items::push(&mut bytes, &outcome);
+        }
+        let first = chunk.range().0;
+        chunk.batch.complete(
+            chunk.index,
+            ChunkOutcome::Encoded {
+                who: "w".into(),
+                bytes,
+                start: 1,
+            },
         );
+        first
+    }
+
+    #[test]
+    fn imap_reads_its_input_a_window_ahead_in_order_and_unordered() {
+        let jobs = Arc::new(JobQueue::new());
+        let read = std::rc::Rc::new(std::cell::Cell::new(0));
+        let mut ordered = imap_on(&jobs, (0..10).collect(), 2, false, &read);
+        assert_eq!(read.get(), 4, "two chunks of two read ahead, no more");
         assert!(matches!(
             ordered.next_timeout(Duration::from_millis(1)),
             Some(Err(PoolError::Timeout { .. }))
         ));
-        b.complete(0, encoded(&[1u8, 2]));
-        let got: Vec<u8> = ordered.map(Result::unwrap).collect();
-        assert_eq!(got, [1, 2, 3]);
+        assert_eq!(answer(&jobs), 0);
+        assert_eq!(
+            ordered
+                .next_timeout(Duration::from_secs(1))
+                .unwrap()
+                .unwrap(),
+            0
+        );
+        assert_eq!(read.get(), 4, "the first chunk is not handed out yet");
+        assert_eq!(
+            ordered
+                .next_timeout(Duration::from_secs(1))
+                .unwrap()
+                .unwrap(),
+            1
+        );
+        assert_eq!(read.get(), 6);
+        let mut got = vec![0, 1];
+        while got.len() < 10 {
+            answer(&jobs);
+            got.push(
+                ordered
+                    .next_timeout(Duration::from_secs(1))
+                    .unwrap()
+                    .unwrap(),
+            );
+            got.push(
+                ordered
+                    .next_timeout(Duration::from_secs(1))
+                    .unwrap()
+                    .unwrap(),
+            );
+        }
+        assert_eq!(got, (0..10).collect::<Vec<u8>>());
+        assert!(ordered.next_timeout(Duration::from_secs(1)).is_none());
 
-        let b = batch(3, 2);
-        b.complete(1, encoded(&[3u8]));
-        b.complete(0, encoded(&[1u8, 2]));
-        let got: Vec<u8> = Imap::<u8>::new(b, true, Duration::from_secs(1), decode_outcomes::<u8>)
-            .map(Result::unwrap)
-            .collect();
-        assert_eq!(got, [3, 1, 2]);
+        let read = std::rc::Rc::new(std::cell::Cell::new(0));
+        let mut any = imap_on(&jobs, (0..4).collect(), 2, true, &read);
+        let (a, b) = (
+            jobs.next(Duration::from_secs(1)).unwrap(),
+            jobs.next(Duration::from_secs(1)).unwrap(),
+        );
+        let batch = Arc::clone(&b.batch);
+        for _ in 0..2 {
+            // A chunk recorded twice (a lost worker, then terminate) is handed out once.
+            batch.complete(
+                0,
+                ChunkOutcome::Failed(vec![PoolError::Closed, PoolError::Closed]),
+            );
+        }
+        assert!(
+            matches!(any.next(), Some(Err(PoolError::Closed))),
+            "the second chunk first"
+        );
+        assert!(matches!(any.next(), Some(Err(PoolError::Closed))));
+        a.batch.complete(0, encoded(&[0u8, 1]));
+        assert_eq!(any.next().unwrap().unwrap(), 0);
+        assert_eq!(any.next().unwrap().unwrap(), 1);
+        assert!(any.next().is_none(), "both chunks, each once");
+
+        let read = std::rc::Rc::new(std::cell::Cell::new(0));
+        let mut lost = imap_on(&jobs, (0..2).collect(), 1, true, &read);
+        drop(jobs.next(Duration::from_secs(1)).unwrap()); // a chunk that never finishes
+        assert!(matches!(lost.next(), Some(Err(PoolError::Timeout { .. }))));
+        assert!(lost.next().is_none(), "ends after a timeout");
     }
 
     #[test]
-    fn iterator_ends_after_a_timeout() {
-        let b = batch(2, 1);
-        let mut it = Imap::<u8>::new(b, false, Duration::from_millis(1), decode_outcomes::<u8>);
-        assert!(matches!(it.next(), Some(Err(PoolError::Timeout { .. }))));
-        assert!(it.next().is_none());
+    fn a_dropped_imap_reads_no_more_and_its_queued_chunks_are_skipped() {
+        let jobs = Arc::new(JobQueue::new());
+        let read = std::rc::Rc::new(std::cell::Cell::new(0));
+        let mut it = imap_on(&jobs, (0..100).collect(), 1, false, &read);
+        answer(&jobs);
+        assert_eq!(it.next().unwrap().unwrap(), 0);
+        assert_eq!(read.get(), 3, "a window of two chunks ahead, no more");
+        drop(it);
+        assert_eq!(read.get(), 3);
+        assert!(
+            jobs.next(Duration::from_millis(20)).is_err(),
+            "the dropped imap's queued chunks are not handed to a worker"
+        );
+        let mut again = imap_on(&jobs, vec![7], 1, false, &read);
+        answer(&jobs);
+        assert_eq!(again.next().unwrap().unwrap(), 7, "the queue serves on");
+    }
+
+    #[test]
+    fn imap_after_close_reads_no_more() {
+        let jobs = Arc::new(JobQueue::new());
+        jobs.close();
+        let read = std::rc::Rc::new(std::cell::Cell::new(0));
+        let outcomes: Vec<_> = imap_on(&jobs, vec![1; 100], 1, false, &read).collect();
+        assert_eq!(read.get(), 1);
+        assert_eq!(outcomes.len(), 1);
+        assert!(
+            outcomes[0]
+                .as_ref()
+                .unwrap_err()
+                .to_string()
+                .contains("closed")
+        );
     }
 }

@@ -355,7 +355,7 @@ impl ThreadPool {
 
 impl sealed::Submit for ThreadPool {
     #[allow(private_interfaces)]
-    fn jobs(&self) -> &JobQueue {
+    fn jobs(&self) -> &Arc<JobQueue> {
         &self.shared.jobs
     }
 }

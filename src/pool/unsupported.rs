@@ -41,7 +41,7 @@ impl ProcessPool {
 
 impl sealed::Submit for ProcessPool {
     #[allow(private_interfaces)]
-    fn jobs(&self) -> &JobQueue {
+    fn jobs(&self) -> &std::sync::Arc<JobQueue> {
         match self.never {}
     }
 }

@@ -837,7 +837,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "flaky since the faults merge (2026-12-02): the forked child's hang-up watcher names itself \"parlab-idle\" from inside the new thread, so for a moment it counts as busy; issue 11 stays open for it"]
     fn threads_that_only_wait_do_not_count_as_a_fork_hazard() {
         // In a forked child (one thread, whatever the test harness runs alongside).
         let mut child = fork_with(

@@ -190,18 +190,22 @@ fn add_fcntl_flag(fd: BorrowedFd<'_>, get: i32, set: i32, flag: i32) -> io::Resu
 /// dies, however it dies), not to the thread that started it as Linux's `PR_SET_PDEATHSIG` does,
 /// and it works on every Unix. A half-close (`shutdown(Write)`, "no more requests") is not a
 /// hang-up: the worker finishes its task and exits by itself. If `fd` is closed here first, the
-/// thread just stops watching.
+/// thread just stops watching. Returns once the thread runs under its idle name.
 ///
 /// # Errors
 /// When no thread can be started.
 #[cfg(unix)]
 pub(crate) fn exit_on_hangup(fd: RawFd, code: i32) -> io::Result<()> {
+    let (named_tx, named) = std::sync::mpsc::channel::<()>();
     std::thread::Builder::new()
         // The name marks it as a thread that holds no lock (see `process::idle_wait`), so a fork
-        // made in this process does not warn about it.
+        // made in this process does not warn about it. The new thread sets it on itself before
+        // it runs this closure.
         .name("parlab-idle".into())
         .stack_size(64 * 1024)
         .spawn(move || {
+            let _ = named_tx.send(()); // named by now: the caller may count this thread as idle
+            drop(named_tx);
             loop {
                 // No events asked for: poll reports only POLLHUP (both directions shut, as when
                 // the peer's last descriptor closes), POLLERR and POLLNVAL.
@@ -227,8 +231,11 @@ pub(crate) fn exit_on_hangup(fd: RawFd, code: i32) -> io::Result<()> {
                     unsafe { libc::_exit(code) }
                 }
             }
-        })
-        .map(drop)
+        })?;
+    // Return once the thread has its name, so that a fork or a count of busy threads right after
+    // sees it idle (a thread that never starts in 1 s is left to start later).
+    let _ = named.recv_timeout(std::time::Duration::from_secs(1));
+    Ok(())
 }
 
 /// Whether the other end of socket `fd` is closed (poll says `POLLHUP` at once).
