@@ -115,7 +115,20 @@ pub fn count_shared(
         Ok::<(), LockError>(())
     })?;
     drop(tx);
-    let hits = match sharing {
+    let hits = total_hits(sharing, mutex, atomic, &rx, threads)?;
+    Ok(PiEstimate::from_hits(hits, samples)?)
+}
+
+/// The hits the threads counted, from wherever `sharing` put them (the channel: one count per
+/// thread, each waited for at most [`DEFAULT_TIMEOUT`]).
+fn total_hits(
+    sharing: Sharing,
+    mutex: Mutex<u64>,
+    atomic: AtomicU64,
+    rx: &mpsc::Receiver<u64>,
+    threads: usize,
+) -> Result<u64, LockTimeout> {
+    Ok(match sharing {
         Sharing::MutexPerSample => mutex.into_inner().unwrap_or_else(|e| e.into_inner()),
         Sharing::AtomicPerSample | Sharing::LocalThenAdd => atomic.into_inner(),
         Sharing::Channel => {
@@ -128,8 +141,7 @@ pub fn count_shared(
             }
             hits
         }
-    };
-    Ok(PiEstimate::from_hits(hits, samples)?)
+    })
 }
 
 /// How many blocks [`count_shared_recorded`] cuts each thread's samples into.
@@ -211,20 +223,7 @@ pub fn count_shared_recorded(
         Ok::<(), LockError>(())
     })?;
     drop(tx);
-    let hits = match sharing {
-        Sharing::MutexPerSample => mutex.into_inner().unwrap_or_else(|e| e.into_inner()),
-        Sharing::AtomicPerSample | Sharing::LocalThenAdd => atomic.into_inner(),
-        Sharing::Channel => {
-            let mut hits = 0;
-            for _ in 0..threads {
-                hits += rx.recv_timeout(DEFAULT_TIMEOUT).map_err(|_| LockTimeout {
-                    what: "a thread's count on the channel".into(),
-                    waited: DEFAULT_TIMEOUT,
-                })?;
-            }
-            hits
-        }
-    };
+    let hits = total_hits(sharing, mutex, atomic, &rx, threads)?;
     Ok(PiEstimate::from_hits(hits, samples)?)
 }
 

@@ -118,14 +118,18 @@ impl JobQueue {
         ))
     }
 
-    /// Whether the queue is closed and every queued chunk was taken (the process pool's question).
-    #[cfg(unix)]
-    pub(crate) fn drained(&self) -> bool {
+    /// Whether the queue stopped taking chunks (closed or terminated).
+    fn closed(&self) -> bool {
         self.tx
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .is_none()
-            && self.rx.is_empty()
+    }
+
+    /// Whether the queue is closed and every queued chunk was taken (the process pool's question).
+    #[cfg(unix)]
+    pub(crate) fn drained(&self) -> bool {
+        self.closed() && self.rx.is_empty()
     }
 
     /// Whether the queue takes chunks: `Ok` if open and this is the pool's process.
@@ -136,12 +140,7 @@ impl JobQueue {
         if !self.is_owner() {
             return Err(self.not_owner());
         }
-        if self
-            .tx
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .is_none()
-        {
+        if self.closed() {
             return Err(PoolError::Closed);
         }
         Ok(())
@@ -247,12 +246,7 @@ impl JobQueue {
         if !self.is_owner() {
             return Err(self.not_owner());
         }
-        if self
-            .tx
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .is_some()
-        {
+        if !self.closed() {
             return Err(PoolError::Invalid(
                 "join() waits for a closed pool: call close() (or terminate()) first".into(),
             ));

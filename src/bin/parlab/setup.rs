@@ -284,13 +284,8 @@ fn check_venv() -> Result<Option<String>, String> {
     Ok(output(Command::new(&py).args(["-c", &probe])).ok())
 }
 
-fn install_venv() -> Result<(), String> {
-    let venv = project::venv();
-    let created_now = !project::venv_python().is_file();
-    if created_now {
-        let py = system_python().ok_or("no `python3` found on PATH")?;
-        output(Command::new(py).arg("-m").arg("venv").arg(&venv))?;
-    }
+/// `pip install` run by the project's .venv Python, quiet; the caller adds what to install.
+fn venv_pip_install() -> Command {
     let mut pip = Command::new(project::venv_python());
     pip.args([
         "-m",
@@ -298,8 +293,19 @@ fn install_venv() -> Result<(), String> {
         "install",
         "--quiet",
         "--disable-pip-version-check",
-    ])
-    .args(
+    ]);
+    pip
+}
+
+fn install_venv() -> Result<(), String> {
+    let venv = project::venv();
+    let created_now = !project::venv_python().is_file();
+    if created_now {
+        let py = system_python().ok_or("no `python3` found on PATH")?;
+        output(Command::new(py).arg("-m").arg("venv").arg(&venv))?;
+    }
+    let mut pip = venv_pip_install();
+    pip.args(
         PYTHON_REQUIREMENTS
             .lines()
             .map(str::trim)
@@ -402,15 +408,8 @@ fn check_playwright() -> Result<Option<String>, String> {
 }
 
 fn install_playwright() -> Result<(), String> {
-    let mut pip = Command::new(project::venv_python());
-    pip.args([
-        "-m",
-        "pip",
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
-        PLAYWRIGHT_REQUIREMENT,
-    ]);
+    let mut pip = venv_pip_install();
+    pip.arg(PLAYWRIGHT_REQUIREMENT);
     run_inherit(&mut pip, "pip install playwright")
 }
 
@@ -536,15 +535,8 @@ fn install_mpi() -> Result<(), String> {
          `apt-get install -y {}`)",
         parlab::mpi::DEBIAN_PACKAGES.join(" ")
     );
-    let mut pip = Command::new(project::venv_python());
-    pip.args([
-        "-m",
-        "pip",
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
-    ])
-    .args(parlab::mpi::PYPI_PACKAGES);
+    let mut pip = venv_pip_install();
+    pip.args(parlab::mpi::PYPI_PACKAGES);
     run_inherit(&mut pip, "pip install mpich libclang")
 }
 
