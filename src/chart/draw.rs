@@ -609,6 +609,8 @@ pub(super) struct Bar {
     pub(super) end: f64,
     /// The label, when the bar is one span (not merged) and wide enough to hold it.
     pub(super) label: Option<String>,
+    /// How opaque: the share of its time that was recorded (merged across gaps: less than 1).
+    pub(super) opacity: f64,
 }
 
 /// The colour of a timeline kind (Okabe and Ito, with grey for waiting).
@@ -726,7 +728,8 @@ pub(super) fn timeline(
         chart
             .draw_series(bars.iter().map(|b| {
                 let (hi, lo) = span_of(b);
-                Rectangle::new([(b.start, hi), (b.end, lo)], kind_color(b.kind).filled())
+                let fill = kind_color(b.kind).mix(b.opacity).filled();
+                Rectangle::new([(b.start, hi), (b.end, lo)], fill)
             }))
             .map_err(draw_err)?;
         // Labels inside bars wide enough to hold them (and rows tall enough).

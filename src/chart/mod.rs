@@ -595,7 +595,11 @@ pub fn timeline(title: &str, timeline: &crate::timeline::Timeline) -> Result<Cha
             bars.extend(row_bars(row, spans, px, per, plot_w, &mut thinned));
         }
     }
-    let Thinned { merged, pixelled } = thinned;
+    let Thinned {
+        merged,
+        pixelled,
+        pale,
+    } = thinned;
     if bars.iter().filter(|b| b.label.is_some()).count() > 300 {
         for b in &mut bars {
             b.label = None;
@@ -690,6 +694,9 @@ pub fn timeline(title: &str, timeline: &crate::timeline::Timeline) -> Result<Cha
                 "{pixelled} runs alternate faster than the pixels: each pixel shows the kind that took most of it"
             );
         }
+        if pale > 0 {
+            note += "; a paler bar was busy only part of its time (its opacity is the busy share)";
+        }
         chart = chart.with_note(format!(
             "{note} (the description's totals count every span)."
         ));
@@ -706,11 +713,13 @@ struct Row {
     tracks: usize,
 }
 
-/// How many spans a timeline chart merged, and how many runs it drew per pixel.
+/// How many spans a timeline chart merged, how many runs it drew per pixel, and how many bars are
+/// paler (partly idle).
 #[derive(Debug, Default)]
 struct Thinned {
     merged: usize,
     pixelled: usize,
+    pale: usize,
 }
 
 /// A lane's spans (sorted by start) on tracks: each on the first track free at its start.
@@ -730,7 +739,9 @@ fn tracks_of<'a>(spans: &[&'a crate::timeline::Span]) -> Vec<Vec<&'a crate::time
 
 /// The bars of one row's spans (sorted by start, none overlapping): runs of one kind whose gaps
 /// and pieces are below a pixel (`px` ns) are merged; where kinds alternate faster than the
-/// pixels, each pixel shows the kind that took most of it. Times are divided by `per`.
+/// pixels, each pixel shows the kind that took most of it. A bar that stands for time only partly
+/// spent in its kind (merged across gaps, or a pixel partly covered) is paler: its opacity is the
+/// share of its time that was recorded. Times are divided by `per`.
 fn row_bars(
     row: Row,
     spans: &[&crate::timeline::Span],
@@ -740,7 +751,16 @@ fn row_bars(
     thinned: &mut Thinned,
 ) -> Vec<draw::Bar> {
     use crate::timeline::Kind;
-    let bar = |kind, start, end, label| draw::Bar {
+    /// A run of merged spans: kind, start, end, how many, the first's label, ns covered.
+    struct Run<'a> {
+        kind: Kind,
+        start: f64,
+        end: f64,
+        count: usize,
+        label: &'a str,
+        covered: f64,
+    }
+    let bar = |kind, start, end, label, covered: f64| draw::Bar {
         lane: row.lane,
         track: row.track,
         tracks: row.tracks,
@@ -748,27 +768,42 @@ fn row_bars(
         start,
         end,
         label,
+        opacity: covered.clamp(MIN_OPACITY, 1.0),
     };
-    let mut runs: Vec<(Kind, f64, f64, usize, &str)> = Vec::new();
+    let mut runs: Vec<Run> = Vec::new();
     for s in spans {
         let (a, b) = (s.start_ns as f64, s.end_ns as f64);
         match runs.last_mut() {
-            Some(r) if r.0 == s.kind && a <= r.2 + px && (b - a < px || r.2 - r.1 < px) => {
-                r.2 = r.2.max(b);
-                r.3 += 1;
+            Some(r)
+                if r.kind == s.kind && a <= r.end + px && (b - a < px || r.end - r.start < px) =>
+            {
+                r.covered += b - a;
+                r.end = r.end.max(b);
+                r.count += 1;
             }
-            _ => runs.push((s.kind, a, b, 1, &s.label)),
+            _ => runs.push(Run {
+                kind: s.kind,
+                start: a,
+                end: b,
+                count: 1,
+                label: &s.label,
+                covered: b - a,
+            }),
         }
     }
-    thinned.merged += runs.iter().filter(|r| r.3 > 1).map(|r| r.3).sum::<usize>();
+    thinned.merged += runs
+        .iter()
+        .filter(|r| r.count > 1)
+        .map(|r| r.count)
+        .sum::<usize>();
     let mut bars = Vec::new();
     if runs.len() > 2 * plot_w as usize {
         thinned.pixelled += runs.len();
         let cols = plot_w as usize + 1;
         let mut time = vec![[0f64; Kind::ALL.len()]; cols];
         for r in &runs {
-            let k = Kind::ALL.iter().position(|&k| k == r.0).unwrap_or(0);
-            let (mut a, b) = (r.1, r.2);
+            let k = Kind::ALL.iter().position(|&k| k == r.kind).unwrap_or(0);
+            let (mut a, b) = (r.start, r.end);
             while a < b {
                 let col = ((a / px) as usize).min(cols - 1);
                 let edge = ((col + 1) as f64 * px).min(b).max(a + 1.0);
@@ -779,22 +814,37 @@ fn row_bars(
         for (col, t) in time.iter().enumerate() {
             let best = (0..t.len()).max_by(|&i, &j| t[i].total_cmp(&t[j]));
             if let Some(k) = best.filter(|&k| t[k] > 0.0) {
+                let covered = t.iter().sum::<f64>() / px;
+                thinned.pale += usize::from(covered < PALE);
                 let (start, end) = (col as f64 * px / per, (col + 1) as f64 * px / per);
-                bars.push(bar(Kind::ALL[k], start, end, None));
+                bars.push(bar(Kind::ALL[k], start, end, None, covered));
             }
         }
         return bars;
     }
-    for (kind, a, b, count, label) in runs {
-        let width_px = (b - a) / px;
-        let fits = 4.0 + 0.56 * 13.7 * label.chars().count() as f64;
+    for r in runs {
+        let width_px = (r.end - r.start) / px;
+        let fits = 4.0 + 0.56 * 13.7 * r.label.chars().count() as f64;
         let label =
-            (count == 1 && !label.is_empty() && width_px >= fits).then(|| label.to_string());
+            (r.count == 1 && !r.label.is_empty() && width_px >= fits).then(|| r.label.to_string());
+        let covered = if r.count == 1 {
+            1.0
+        } else {
+            r.covered / (r.end - r.start).max(1.0)
+        };
+        thinned.pale += usize::from(covered < PALE);
         // At least two pixels wide, so every run shows (a worker's death takes no time).
-        bars.push(bar(kind, a / per, (a + (b - a).max(2.0 * px)) / per, label));
+        let end = r.start + (r.end - r.start).max(2.0 * px);
+        bars.push(bar(r.kind, r.start / per, end / per, label, covered));
     }
     bars
 }
+
+/// The faintest a timeline bar is drawn (a lane busy 5% of a stretch still shows).
+const MIN_OPACITY: f64 = 0.15;
+
+/// A bar whose time is recorded less than this share of it counts as pale in the chart's note.
+const PALE: f64 = 0.9;
 
 /// Rejects what cannot be drawn: no series, empty series, non-finite (or, on log axes, non-positive)
 /// values.

@@ -411,3 +411,75 @@ fn available_line_and_busy_note() {
     .save(out.join("speedup-busy.svg"))
     .unwrap();
 }
+
+#[test]
+fn a_long_title_shrinks_then_is_cut_and_the_description_keeps_it() {
+    let short = "calc_pi on threads";
+    assert_eq!(draw::fit_title(short), (short.to_string(), 24));
+    let long = "a title of a hundred and twenty characters, far wider than the chart, which a learner may well write in an exercise cell";
+    let (shown, size) = draw::fit_title(long);
+    assert!(shown.ends_with('…'), "{shown}");
+    assert!(
+        size < 24 && size as f64 / 1.24 >= draw::MIN_TEXT as f64 - 0.01,
+        "{size}"
+    );
+    // Somewhat long: smaller, whole.
+    let mid = "2 worker processes: 2000 tiny tasks in chunks, then one by one; a worker dies";
+    let (shown, size) = draw::fit_title(mid);
+    assert_eq!(shown, mid);
+    assert!(size < 24);
+    let c = bars(long, "s", &[("a".to_string(), 1.0)]).unwrap();
+    assert!(texts(c.svg()).iter().any(|t| t.ends_with('…')));
+    assert!(c.description().contains(long));
+    assert!(
+        font_sizes(c.svg())
+            .iter()
+            .all(|&px| px >= draw::MIN_TEXT as f64 - 0.01)
+    );
+}
+
+#[test]
+fn overlapping_spans_of_a_lane_go_on_tracks() {
+    use crate::timeline::{Kind, Timeline};
+    let tl = Timeline::new();
+    let caller = tl.lane("caller");
+    tl.record_ns(caller, Kind::Sending, "slow", 0, 100_000_000);
+    tl.record_ns(caller, Kind::Sending, "quick", 1_000_000, 20_000_000);
+    tl.record_ns(caller, Kind::Sending, "after", 30_000_000, 40_000_000);
+    let spans = tl.spans();
+    let refs: Vec<&crate::timeline::Span> = spans.iter().collect();
+    let tracks = tracks_of(&refs);
+    assert_eq!(tracks.len(), 2);
+    assert_eq!(
+        tracks[1]
+            .iter()
+            .map(|s| s.label.as_str())
+            .collect::<Vec<_>>(),
+        ["quick", "after"]
+    );
+    let svg = timeline("two calls at once", &tl).unwrap();
+    // Three bars: each its own rectangle, and both tracks' labels drawn.
+    let t = texts(svg.svg());
+    assert!(
+        t.iter().any(|s| s == "slow") && t.iter().any(|s| s == "quick"),
+        "{t:?}"
+    );
+}
+
+#[test]
+fn merged_specks_with_gaps_are_pale_not_solid() {
+    use crate::timeline::{Kind, Timeline};
+    let tl = Timeline::new();
+    let (busy, idle) = (tl.lane("mostly idle"), tl.lane("busy"));
+    // 1 µs of work every 10 µs for 20 ms: 10% busy, in specks far below a pixel.
+    for i in 0..2_000u64 {
+        tl.record_ns(busy, Kind::Task, "", i * 10_000, i * 10_000 + 1_000);
+    }
+    tl.record_ns(idle, Kind::Task, "all the time", 0, 20_000_000);
+    let c = timeline("specks", &tl).unwrap();
+    assert!(c.description().contains("a paler bar was busy only part of its time"), "{}", c.description());
+    // The idle lane's bar is drawn faint, the busy lane's solid.
+    let svg = c.svg();
+    assert!(svg.contains("opacity=\"0.15") || svg.contains("opacity=\"0.1"), "no faint bar");
+    assert!(c.description().contains("mostly idle: task (worker's own clock) 2 ms (10%"), "{}", c.description());
+}
