@@ -67,6 +67,8 @@ fn three_start_methods_line_up_on_their_lanes() {
             "{name}"
         );
         assert_contiguous(&spans);
+        assert_eq!(spans[0].label, format!("{name} start-up"));
+        assert_eq!(spans[1].label, "calc_pi");
         // One after the other: each starts after the one before was joined.
         assert!(
             spans[0].start_ns >= previous_end,

@@ -568,6 +568,11 @@ impl<R> Process<R> {
         self.joined_ns
     }
 
+    /// Names what it runs, for its span on a timeline (a fork's is `closure` until told).
+    pub(crate) fn set_work(&mut self, work: impl Into<String>) {
+        self.work = work.into();
+    }
+
     /// Records its life on `lane`, once joined: `Starting` from the call to the child's task
     /// start, `Running` for the task as the child timed it, `Sending` from the task's end to
     /// `join` returning (the result coming back, the child reaped). A task that failed after it

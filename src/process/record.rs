@@ -133,6 +133,7 @@ pub fn record_start_methods_with(
         &named("fork"),
     );
     let mut child = child?;
+    child.set_work("calc_pi");
     let forked = child.join(timeout);
     child.record(timeline, fork_lane)?;
     let fork = forked?.map_err(ProcessError::Invalid)?;
