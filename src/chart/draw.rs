@@ -85,6 +85,32 @@ pub(super) const MIN_TEXT: u32 = 13;
 /// SVG font size).
 const CHAR_WIDTH: f64 = 0.56 / SVG_SCALE;
 
+/// A title that fits the chart's width: its text and font size, smaller for a long title (down to
+/// the smallest size drawn, [`MIN_TEXT`]), cut with "…" beyond that (the description, which
+/// starts with the title, keeps it whole).
+pub(super) fn fit_title(title: &str) -> (String, u32) {
+    let room = (WIDTH - 30) as f64;
+    let chars = title.chars().count().max(1) as f64;
+    let smallest = (MIN_TEXT as f64 * SVG_SCALE).ceil() as u32;
+    let size = ((room / (CHAR_WIDTH * chars)).floor() as u32).clamp(smallest, TITLE_SIZE);
+    let fits = (room / (CHAR_WIDTH * size as f64)).floor() as usize;
+    if title.chars().count() <= fits {
+        return (title.to_string(), size);
+    }
+    let mut cut: String = title.chars().take(fits.saturating_sub(1)).collect();
+    cut.push('…');
+    (cut, size)
+}
+
+/// Gives `builder` the chart's title, fitted to the width ([`fit_title`]).
+fn titled<'x, 'a, 'b, DB: DrawingBackend>(
+    builder: &'x mut ChartBuilder<'a, 'b, DB>,
+    title: &str,
+) -> &'x mut ChartBuilder<'a, 'b, DB> {
+    let (text, size) = fit_title(title);
+    builder.caption(text, (FAMILY, size))
+}
+
 /// A bar chart, as SVG text: bars standing up with their names below when the names fit there
 /// at a readable size, else lying bars with the names (wrapped if long) on the left.
 pub(super) fn bars(title: &str, y_label: &str, bars: &[(&str, f64)]) -> Result<String, ChartError> {
@@ -128,8 +154,7 @@ fn upright_bars(
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
         root.fill(&WHITE).map_err(draw_err)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, (FAMILY, TITLE_SIZE))
+        let mut chart = titled(&mut ChartBuilder::on(&root), title)
             .margin(15)
             .x_label_area_size(40)
             .y_label_area_size(75)
@@ -219,8 +244,7 @@ fn lying_bars(title: &str, x_label: &str, bars: &[(&str, f64)]) -> Result<String
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
         root.fill(&WHITE).map_err(draw_err)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, (FAMILY, TITLE_SIZE))
+        let mut chart = titled(&mut ChartBuilder::on(&root), title)
             .margin(15)
             .x_label_area_size(50)
             .y_label_area_size(name_area)
@@ -473,8 +497,7 @@ impl Area<'_> {
         X::CoordDescType: ValueFormatter<f64>,
         Y::CoordDescType: ValueFormatter<f64>,
     {
-        let mut chart = builder
-            .caption(self.title, (FAMILY, TITLE_SIZE))
+        let mut chart = titled(&mut builder, self.title)
             .margin(15)
             .x_label_area_size(45)
             .y_label_area_size(75)
@@ -578,6 +601,9 @@ pub(super) fn legend_corner_for_test(paths: &[Vec<(f64, f64)>], names: &[&str]) 
 /// A bar of a timeline chart, after thinning: lane, kind, start and end in the chart's time unit.
 pub(super) struct Bar {
     pub(super) lane: usize,
+    /// Its track in the lane (0 at the top), of `tracks` (overlapping spans of one lane).
+    pub(super) track: usize,
+    pub(super) tracks: usize,
     pub(super) kind: crate::timeline::Kind,
     pub(super) start: f64,
     pub(super) end: f64,
@@ -652,8 +678,7 @@ pub(super) fn timeline(
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
         root.fill(&WHITE).map_err(draw_err)?;
         let (upper, lower) = root.split_vertically(HEIGHT - legend_h);
-        let mut chart = ChartBuilder::on(&upper)
-            .caption(title, (FAMILY, TITLE_SIZE))
+        let mut chart = titled(&mut ChartBuilder::on(&upper), title)
             .margin(15)
             .x_label_area_size(50)
             .y_label_area_size(name_area)
@@ -691,19 +716,23 @@ pub(super) fn timeline(
         }
         let row_px = chart.plotting_area().dim_in_pixel().1 as f64 / n as f64;
         let pad = if row_px > 12.0 { 0.15 } else { 0.05 };
+        // A bar's top and bottom: its lane's row, cut into its tracks.
+        let span_of = |b: &Bar| {
+            let h = (1.0 - 2.0 * pad) / b.tracks.max(1) as f64;
+            let hi = top(b.lane) - pad - h * b.track as f64;
+            let gap = if b.tracks > 1 { h * 0.08 } else { 0.0 };
+            (hi - gap, hi - h + gap)
+        };
         chart
             .draw_series(bars.iter().map(|b| {
-                Rectangle::new(
-                    [
-                        (b.start, top(b.lane) - pad),
-                        (b.end, top(b.lane) - 1.0 + pad),
-                    ],
-                    kind_color(b.kind).filled(),
-                )
+                let (hi, lo) = span_of(b);
+                Rectangle::new([(b.start, hi), (b.end, lo)], kind_color(b.kind).filled())
             }))
             .map_err(draw_err)?;
         // Labels inside bars wide enough to hold them (and rows tall enough).
-        if row_px * (1.0 - 2.0 * pad) >= MIN_TEXT as f64 + 4.0 {
+        let tall_enough =
+            |b: &Bar| row_px * (1.0 - 2.0 * pad) / b.tracks.max(1) as f64 >= MIN_TEXT as f64 + 4.0;
+        {
             let label_style = |k: crate::timeline::Kind| {
                 let dark = matches!(
                     k,
@@ -717,11 +746,12 @@ pub(super) fn timeline(
                     .pos(Pos::new(HPos::Center, VPos::Center))
             };
             chart
-                .draw_series(bars.iter().filter_map(|b| {
+                .draw_series(bars.iter().filter(|b| tall_enough(b)).filter_map(|b| {
                     let label = b.label.as_ref()?;
+                    let (hi, lo) = span_of(b);
                     Some(Text::new(
                         label.clone(),
-                        ((b.start + b.end) / 2.0, top(b.lane) - 0.5),
+                        ((b.start + b.end) / 2.0, (hi + lo) / 2.0),
                         label_style(b.kind),
                     ))
                 }))

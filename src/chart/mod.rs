@@ -580,67 +580,22 @@ pub fn timeline(title: &str, timeline: &crate::timeline::Timeline) -> Result<Cha
     // One pixel, in ns.
     let px = (total * per / plot_w as f64).max(1.0);
     let mut bars: Vec<draw::Bar> = Vec::new();
-    let mut merged = 0usize;
-    let mut pixelled = 0usize;
+    let mut thinned = Thinned::default();
     for lane in 0..lanes.len() {
         let mine: Vec<&crate::timeline::Span> =
             spans.iter().filter(|s| s.lane.index() == lane).collect();
-        // Merge runs of one kind whose gaps and pieces are below a pixel.
-        let mut runs: Vec<(Kind, f64, f64, usize, &str)> = Vec::new();
-        for s in mine {
-            let (a, b) = (s.start_ns as f64, s.end_ns as f64);
-            match runs.last_mut() {
-                Some(r) if r.0 == s.kind && a <= r.2 + px && (b - a < px || r.2 - r.1 < px) => {
-                    r.2 = r.2.max(b);
-                    r.3 += 1;
-                }
-                _ => runs.push((s.kind, a, b, 1, &s.label)),
-            }
-        }
-        merged += runs.iter().filter(|r| r.3 > 1).map(|r| r.3).sum::<usize>();
-        if runs.len() > 2 * plot_w as usize {
-            // Kinds alternate faster than pixels: per pixel, the kind that took most of it.
-            pixelled += runs.len();
-            let cols = plot_w as usize + 1;
-            let mut time = vec![[0f64; Kind::ALL.len()]; cols];
-            for r in &runs {
-                let k = Kind::ALL.iter().position(|&k| k == r.0).unwrap_or(0);
-                let (mut a, b) = (r.1, r.2);
-                while a < b {
-                    let col = ((a / px) as usize).min(cols - 1);
-                    let edge = ((col + 1) as f64 * px).min(b).max(a + 1.0);
-                    time[col][k] += edge - a;
-                    a = edge;
-                }
-            }
-            for (col, t) in time.iter().enumerate() {
-                let best = (0..t.len()).max_by(|&i, &j| t[i].total_cmp(&t[j]));
-                if let Some(k) = best.filter(|&k| t[k] > 0.0) {
-                    bars.push(draw::Bar {
-                        lane,
-                        kind: Kind::ALL[k],
-                        start: col as f64 * px / per,
-                        end: (col + 1) as f64 * px / per,
-                        label: None,
-                    });
-                }
-            }
-            continue;
-        }
-        for (kind, a, b, count, label) in runs {
-            let width_px = (b - a) / px;
-            let fits = 4.0 + 0.56 * 13.7 * label.chars().count() as f64;
-            bars.push(draw::Bar {
+        let tracks = tracks_of(&mine);
+        let count = tracks.len();
+        for (track, spans) in tracks.iter().enumerate() {
+            let row = Row {
                 lane,
-                kind,
-                start: a / per,
-                // At least a pixel wide, so every run shows.
-                end: (a + (b - a).max(px)) / per,
-                label: (count == 1 && !label.is_empty() && width_px >= fits)
-                    .then(|| label.to_string()),
-            });
+                track,
+                tracks: count,
+            };
+            bars.extend(row_bars(row, spans, px, per, plot_w, &mut thinned));
         }
     }
+    let Thinned { merged, pixelled } = thinned;
     if bars.iter().filter(|b| b.label.is_some()).count() > 300 {
         for b in &mut bars {
             b.label = None;
@@ -740,6 +695,105 @@ pub fn timeline(title: &str, timeline: &crate::timeline::Timeline) -> Result<Cha
         ));
     }
     Ok(chart)
+}
+
+/// Where a timeline's bars go: lane `lane`, track `track` of its `tracks` (spans of one lane that
+/// overlap in time, such as `apply_async` calls, are drawn on tracks one above the other).
+#[derive(Debug, Clone, Copy)]
+struct Row {
+    lane: usize,
+    track: usize,
+    tracks: usize,
+}
+
+/// How many spans a timeline chart merged, and how many runs it drew per pixel.
+#[derive(Debug, Default)]
+struct Thinned {
+    merged: usize,
+    pixelled: usize,
+}
+
+/// A lane's spans (sorted by start) on tracks: each on the first track free at its start.
+fn tracks_of<'a>(spans: &[&'a crate::timeline::Span]) -> Vec<Vec<&'a crate::timeline::Span>> {
+    let mut tracks: Vec<Vec<&crate::timeline::Span>> = Vec::new();
+    for &s in spans {
+        match tracks
+            .iter_mut()
+            .find(|t| t.last().is_none_or(|l| l.end_ns <= s.start_ns))
+        {
+            Some(track) => track.push(s),
+            None => tracks.push(vec![s]),
+        }
+    }
+    tracks
+}
+
+/// The bars of one row's spans (sorted by start, none overlapping): runs of one kind whose gaps
+/// and pieces are below a pixel (`px` ns) are merged; where kinds alternate faster than the
+/// pixels, each pixel shows the kind that took most of it. Times are divided by `per`.
+fn row_bars(
+    row: Row,
+    spans: &[&crate::timeline::Span],
+    px: f64,
+    per: f64,
+    plot_w: u32,
+    thinned: &mut Thinned,
+) -> Vec<draw::Bar> {
+    use crate::timeline::Kind;
+    let bar = |kind, start, end, label| draw::Bar {
+        lane: row.lane,
+        track: row.track,
+        tracks: row.tracks,
+        kind,
+        start,
+        end,
+        label,
+    };
+    let mut runs: Vec<(Kind, f64, f64, usize, &str)> = Vec::new();
+    for s in spans {
+        let (a, b) = (s.start_ns as f64, s.end_ns as f64);
+        match runs.last_mut() {
+            Some(r) if r.0 == s.kind && a <= r.2 + px && (b - a < px || r.2 - r.1 < px) => {
+                r.2 = r.2.max(b);
+                r.3 += 1;
+            }
+            _ => runs.push((s.kind, a, b, 1, &s.label)),
+        }
+    }
+    thinned.merged += runs.iter().filter(|r| r.3 > 1).map(|r| r.3).sum::<usize>();
+    let mut bars = Vec::new();
+    if runs.len() > 2 * plot_w as usize {
+        thinned.pixelled += runs.len();
+        let cols = plot_w as usize + 1;
+        let mut time = vec![[0f64; Kind::ALL.len()]; cols];
+        for r in &runs {
+            let k = Kind::ALL.iter().position(|&k| k == r.0).unwrap_or(0);
+            let (mut a, b) = (r.1, r.2);
+            while a < b {
+                let col = ((a / px) as usize).min(cols - 1);
+                let edge = ((col + 1) as f64 * px).min(b).max(a + 1.0);
+                time[col][k] += edge - a;
+                a = edge;
+            }
+        }
+        for (col, t) in time.iter().enumerate() {
+            let best = (0..t.len()).max_by(|&i, &j| t[i].total_cmp(&t[j]));
+            if let Some(k) = best.filter(|&k| t[k] > 0.0) {
+                let (start, end) = (col as f64 * px / per, (col + 1) as f64 * px / per);
+                bars.push(bar(Kind::ALL[k], start, end, None));
+            }
+        }
+        return bars;
+    }
+    for (kind, a, b, count, label) in runs {
+        let width_px = (b - a) / px;
+        let fits = 4.0 + 0.56 * 13.7 * label.chars().count() as f64;
+        let label =
+            (count == 1 && !label.is_empty() && width_px >= fits).then(|| label.to_string());
+        // At least two pixels wide, so every run shows (a worker's death takes no time).
+        bars.push(bar(kind, a / per, (a + (b - a).max(2.0 * px)) / per, label));
+    }
+    bars
 }
 
 /// Rejects what cannot be drawn: no series, empty series, non-finite (or, on log axes, non-positive)

@@ -9,6 +9,7 @@ use std::time::Duration;
 use crossbeam::channel::{self, Receiver, RecvTimeoutError, Sender};
 
 use super::PoolError;
+use super::record::Recorder;
 use super::result::{Batch, ChunkOutcome};
 use crate::process::{Signature, TaskId, sys};
 
@@ -88,11 +89,13 @@ pub(crate) struct JobQueue {
     terminated: AtomicBool,
     /// The process that made the pool: a forked child has a copy of the queue, but no workers.
     owner: u32,
+    /// Where the pool records who ran when ([`PoolOptions::timeline`](super::PoolOptions::timeline)).
+    recorder: Option<Arc<Recorder>>,
 }
 
 impl JobQueue {
-    /// An open queue with no workers yet.
-    pub(crate) fn new() -> Self {
+    /// An open queue with no workers yet, recording on `recorder` if given.
+    pub(crate) fn new(recorder: Option<Recorder>) -> Self {
         let (tx, rx) = channel::unbounded();
         JobQueue {
             tx: Mutex::new(Some(tx)),
@@ -101,7 +104,13 @@ impl JobQueue {
             changed: Condvar::new(),
             terminated: AtomicBool::new(false),
             owner: std::process::id(),
+            recorder: recorder.map(Arc::new),
         }
+    }
+
+    /// The pool's recorder, if it records a timeline.
+    pub(crate) fn recorder(&self) -> Option<&Arc<Recorder>> {
+        self.recorder.as_ref()
     }
 
     /// Whether this is the process that made the pool (not a forked child holding a copy).

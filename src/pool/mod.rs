@@ -7,7 +7,8 @@
 //! - [`Pool`]: the trait both implement: `apply`, `map`, `starmap`, `imap`, `imap_unordered`, their
 //!   `_async` forms, `close`, `join`, `terminate`. Swap one pool for the other in one line.
 //! - [`AsyncResult`] and [`Imap`]: results to come; every wait for them takes a timeout.
-//! - [`PoolOptions`]: workers, an initializer, max tasks per child, the timeout of blocking calls.
+//! - [`PoolOptions`]: workers, an initializer, max tasks per child, the timeout of blocking calls,
+//!   a [`Timeline`] to record who ran when.
 //! - [`PoolError`]: what went wrong, naming the task's index: a panic, a worker that died (it is
 //!   replaced), a timeout, a closed or terminated pool, bad input.
 //! - [`serve_pool`]: the loop a pool worker process runs.
@@ -34,6 +35,9 @@ pub mod crossover;
 mod jobs;
 #[cfg(unix)]
 mod process_pool;
+// Windows has no process pool: what only it records is unused there.
+#[cfg_attr(not(unix), allow(dead_code))]
+mod record;
 mod result;
 mod thread_pool;
 // Windows: a `ProcessPool` whose constructors return an error that names WSL.
@@ -51,6 +55,7 @@ use serde::de::DeserializeOwned;
 
 use crate::process::tasks::{self, TaskFailure, decode_outcomes};
 use crate::process::{AsTask, Output, ProcessError, Task, items};
+use crate::timeline::Timeline;
 
 #[cfg(unix)]
 pub use process_pool::ProcessPool;
@@ -247,7 +252,13 @@ fn submit_task<A: Serialize, R>(
     chunksize: usize,
 ) -> Result<Arc<Batch>, PoolError> {
     let chunksize = chunksize.max(1);
-    let batch = Batch::new(task.name(), task.signature_text(), args.len(), chunksize);
+    let batch = Batch::new(
+        task.name(),
+        task.signature_text(),
+        args.len(),
+        chunksize,
+        jobs.recorder(),
+    );
     let mut scratch = Vec::new();
     let mut chunks = Vec::with_capacity(batch.chunks());
     for (index, part) in args.chunks(chunksize).enumerate() {
@@ -331,6 +342,7 @@ pub struct PoolOptions {
     timeout: Duration,
     worker_binary: Option<PathBuf>,
     output: Output,
+    timeline: Option<Timeline>,
 }
 
 impl Default for PoolOptions {
@@ -354,6 +366,7 @@ impl PoolOptions {
             timeout: DEFAULT_TIMEOUT,
             worker_binary: None,
             output: Output::Forward,
+            timeline: None,
         }
     }
 
@@ -445,6 +458,36 @@ impl PoolOptions {
     pub fn output(mut self, output: Output) -> Self {
         self.output = output;
         self
+    }
+
+    /// Records who ran when on `timeline`: a lane `caller` with each call (from its submission to
+    /// its last result; an `imap`'s waits for its next result), and a lane per worker slot
+    /// (`worker 1`, ... for a process pool, `thread 1`, ... for a thread pool) with each worker's
+    /// start (a replacement's too) and each chunk it ran, timed by the worker itself: a worker
+    /// process reads the machine's monotonic clock, which the caller shares. A chunk whose worker
+    /// died shows as cut off. Two pools of one kind on one timeline share their lanes.
+    ///
+    /// # Examples
+    /// ```
+    /// use parlab::pool::{Pool, PoolOptions, ThreadPool};
+    /// use parlab::timeline::{Kind, Timeline};
+    /// let tl = Timeline::new();
+    /// let threads = ThreadPool::with_options(&PoolOptions::new(2).timeline(&tl))?;
+    /// threads.map(parlab::process::tasks::echo(), 0..8u64, Some(2))?;
+    /// assert_eq!(tl.lanes(), ["caller", "thread 1", "thread 2"]);
+    /// assert_eq!(tl.spans().iter().filter(|s| s.kind == Kind::Task).count(), 4);
+    /// # Ok::<(), parlab::pool::PoolError>(())
+    /// ```
+    #[must_use]
+    pub fn timeline(mut self, timeline: &Timeline) -> Self {
+        self.timeline = Some(timeline.clone());
+        self
+    }
+
+    /// The recorder of a pool built with these options, its worker lanes named `{prefix} N`.
+    fn recorder(&self, prefix: &str) -> Option<record::Recorder> {
+        let tl = self.timeline.as_ref()?;
+        Some(record::Recorder::new(tl, prefix, self.workers))
     }
 
     /// Checks the options; returns the initializer.

@@ -11,7 +11,7 @@ use crossbeam::channel::RecvTimeoutError;
 
 use super::jobs::{Chunk, JobQueue, Work};
 use super::result::ChunkOutcome;
-use super::worker::{Call, FromWorker, Hello, MAGIC, POOL_ARG, ToWorker};
+use super::worker::{Call, FromWorker, Hello, MAGIC, POOL_ARG, Ran, ToWorker};
 use super::{Pool, PoolError, PoolOptions, sealed, task_error};
 use crate::process::{
     self, Options, Process, ProcessError, decode, encode, frame_header, sys, unframe,
@@ -88,8 +88,27 @@ impl Shared {
             .count()
     }
 
-    /// Starts a worker for `slot`: the process, then the handshake (and the initializer).
+    /// Starts a worker for `slot`: the process, then the handshake (and the initializer); a
+    /// timeline records it.
     fn start(&self, slot: usize) -> Result<Worker, PoolError> {
+        let began = Instant::now();
+        let started = self.start_process(slot);
+        if let Some(rec) = self.jobs.recorder() {
+            let init = if self.initializer.is_some() {
+                ", initializer"
+            } else {
+                ""
+            };
+            match &started {
+                Ok(w) => rec.started(slot, format!("start pid {}{init}", w.pid), began, true),
+                Err(e) => rec.started(slot, format!("start failed: {e}"), began, false),
+            }
+        }
+        started
+    }
+
+    /// [`start`](Shared::start), unrecorded.
+    fn start_process(&self, slot: usize) -> Result<Worker, PoolError> {
         let n = self.started.fetch_add(1, Ordering::Relaxed) + 1;
         let opts = Options {
             name: Some(format!("pool-{n}")),
@@ -146,9 +165,36 @@ impl Shared {
         Ok(Worker { process, pid })
     }
 
-    /// Runs one chunk on `worker`; `Err` says how the worker ended (it is then dead or killed).
-    fn run_chunk(&self, worker: &mut Worker, chunk: Chunk) -> Result<(), Box<(Chunk, String)>> {
-        let (_, count) = chunk.range();
+    /// Runs one chunk on `slot`'s `worker`; `Err` says how the worker ended (it is then dead or
+    /// killed). A timeline records the chunk as the worker timed it, or as cut off.
+    fn run_chunk(
+        &self,
+        slot: usize,
+        worker: &mut Worker,
+        chunk: Chunk,
+    ) -> Result<(), Box<(Chunk, String)>> {
+        let (first, count) = chunk.range();
+        let sent = Instant::now();
+        let result = self.send_chunk(slot, worker, chunk);
+        if let (Some(rec), Err(lost)) = (self.jobs.recorder(), &result) {
+            rec.cut_off(slot, &(first..first + count), &lost.1, sent);
+        }
+        result
+    }
+
+    /// [`run_chunk`](Shared::run_chunk), but only a finished chunk is recorded.
+    fn send_chunk(
+        &self,
+        slot: usize,
+        worker: &mut Worker,
+        chunk: Chunk,
+    ) -> Result<(), Box<(Chunk, String)>> {
+        let (first, count) = chunk.range();
+        let ran = |ran: Ran| {
+            if let Some(rec) = self.jobs.recorder() {
+                rec.ran_mono(slot, first..first + count, ran.start_ns, ran.end_ns);
+            }
+        };
         let Work::Task {
             task,
             signature,
@@ -183,13 +229,15 @@ impl Shared {
         let who = format!("worker process {}", worker.pid);
         let cause = match outcome {
             Ok(bytes) => match unframe::<FromWorker>(&bytes) {
-                Ok((FromWorker::Results, run)) => {
+                Ok((FromWorker::Results(times), run)) => {
+                    ran(times);
                     let start = bytes.len() - run.len();
                     let (batch, index) = (Arc::clone(&chunk.batch), chunk.index);
                     batch.complete(index, ChunkOutcome::Encoded { who, bytes, start });
                     return Ok(());
                 }
-                Ok((FromWorker::Failed(failure), _)) => {
+                Ok((FromWorker::Failed(failure, times), _)) => {
+                    ran(times);
                     let batch = Arc::clone(&chunk.batch);
                     chunk.fail(|index| {
                         task_error(
@@ -363,7 +411,7 @@ fn manage(shared: Arc<Shared>, slot: usize, ready: mpsc::Sender<Result<(), PoolE
             });
             continue;
         };
-        if let Err(lost) = shared.run_chunk(w, chunk) {
+        if let Err(lost) = shared.run_chunk(slot, w, chunk) {
             let (chunk, cause) = *lost;
             shared.forget(slot, &mut worker);
             chunks = 0;
@@ -445,7 +493,7 @@ impl ProcessPool {
         let initializer = opts.check()?;
         let workers = opts.workers;
         let shared = Arc::new(Shared {
-            jobs: Arc::new(JobQueue::new()),
+            jobs: Arc::new(JobQueue::new(opts.recorder("worker"))),
             slots: Mutex::new((0..workers).map(|_| None).collect()),
             opts: opts.clone(),
             initializer,

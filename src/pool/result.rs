@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use crossbeam::channel::{self, Receiver, Sender};
 
 use super::jobs::{Chunk, JobQueue, Value, Work};
+use super::record::{CallSpan, Recorder};
 use super::{PoolError, task_error};
 use crate::process::tasks::TaskFailure;
 use crate::process::{Signature, TaskId, items};
@@ -73,6 +74,8 @@ pub(crate) struct Batch {
     notify: Option<(Sender<usize>, usize)>,
     /// Nobody waits for the outcomes any more (an imap was dropped): queued chunks are skipped.
     abandoned: AtomicBool,
+    /// Where the call is recorded when its last chunk finishes (a pool with a timeline).
+    call: Option<CallSpan>,
     state: Mutex<State>,
     changed: Condvar,
 }
@@ -96,9 +99,20 @@ impl std::fmt::Debug for State {
 }
 
 impl Batch {
-    /// A batch of `len` tasks of `task` (whose handle says `signature`) in chunks of `chunksize`.
-    pub(crate) fn new(task: String, signature: String, len: usize, chunksize: usize) -> Arc<Self> {
-        Self::at(task, signature, len, chunksize, 0, None)
+    /// A batch of `len` tasks of `task` (whose handle says `signature`) in chunks of `chunksize`,
+    /// recorded as one call on `recorder`'s timeline if there is one.
+    pub(crate) fn new(
+        task: String,
+        signature: String,
+        len: usize,
+        chunksize: usize,
+        recorder: Option<&Arc<Recorder>>,
+    ) -> Arc<Self> {
+        let call = recorder.map(|r| CallSpan {
+            recorder: Arc::clone(r),
+            start: Instant::now(),
+        });
+        Self::at(task, signature, len, chunksize, 0, None, call)
     }
 
     /// A batch of `len` tasks starting at task `first` of the call, in chunks of `chunksize`,
@@ -110,6 +124,7 @@ impl Batch {
         chunksize: usize,
         first: usize,
         notify: Option<(Sender<usize>, usize)>,
+        call: Option<CallSpan>,
     ) -> Arc<Self> {
         let chunksize = chunksize.max(1);
         let chunks = len.div_ceil(chunksize);
@@ -121,6 +136,7 @@ impl Batch {
             first,
             notify,
             abandoned: AtomicBool::new(false),
+            call,
             state: Mutex::new(State {
                 chunks: (0..chunks).map(|_| None).collect(),
                 remaining: chunks,
@@ -171,6 +187,15 @@ impl Batch {
             state.lost |= lost;
             state.chunks[index] = Some(outcome);
             state.remaining -= 1;
+        }
+        if let (true, 0, Some(call)) = (recorded, state.remaining, &self.call) {
+            // Recorded before anyone waiting hears (the timeline's lock is never held while a
+            // batch's is taken, so holding this one here cannot deadlock).
+            let label = match self.len {
+                1 => format!("{}: 1 task", self.task),
+                n => format!("{}: {n} tasks, chunks of {}", self.task, self.chunksize),
+            };
+            call.recorder.call(label, call.start);
         }
         drop(state);
         self.changed.notify_all();
@@ -578,6 +603,7 @@ impl<'a, R: 'static> Imap<'a, R> {
                 count,
                 first,
                 notify,
+                None,
             );
             self.in_flight.push_back((seq, Arc::clone(&batch)));
             let refused = match run {
@@ -671,11 +697,22 @@ impl<'a, R: 'static> Imap<'a, R> {
             if self.in_flight.is_empty() {
                 return None;
             }
+            let waiting = Instant::now();
             let at = match self.finished_chunk(deadline, timeout) {
                 Ok(at) => at,
                 Err(e) => return Some(Err(e)),
             };
             let (_, batch) = self.in_flight.remove(at)?;
+            if let Some(recorder) = self.jobs.recorder() {
+                let (first, count) = batch.range(0);
+                let call = if self.unordered {
+                    "imap_unordered"
+                } else {
+                    "imap"
+                };
+                let tasks = crate::timeline::tasks_label(&(first..first + count));
+                recorder.waited(format!("{call}: waited for {tasks}"), waiting);
+            }
             let outcome = batch.lock().chunks[0].take();
             match outcome {
                 Some(outcome) => self.ready.extend(batch.decode(0, outcome, self.from_bytes)),
@@ -730,7 +767,7 @@ mod tests {
     }
 
     fn batch(len: usize, chunksize: usize) -> Arc<Batch> {
-        Batch::new("echo".into(), "T -> T".into(), len, chunksize)
+        Batch::new("echo".into(), "T -> T".into(), len, chunksize, None)
     }
 
     #[test]
@@ -841,7 +878,7 @@ mod tests {
 
     #[test]
     fn imap_reads_its_input_a_window_ahead_in_order_and_unordered() {
-        let jobs = Arc::new(JobQueue::new());
+        let jobs = Arc::new(JobQueue::new(None));
         let read = std::rc::Rc::new(std::cell::Cell::new(0));
         let mut ordered = imap_on(&jobs, (0..10).collect(), 2, false, &read);
         assert_eq!(read.get(), 4, "two chunks of two read ahead, no more");
@@ -918,7 +955,7 @@ mod tests {
 
     #[test]
     fn a_dropped_imap_reads_no_more_and_its_queued_chunks_are_skipped() {
-        let jobs = Arc::new(JobQueue::new());
+        let jobs = Arc::new(JobQueue::new(None));
         let read = std::rc::Rc::new(std::cell::Cell::new(0));
         let mut it = imap_on(&jobs, (0..100).collect(), 1, false, &read);
         answer(&jobs);
@@ -937,7 +974,7 @@ mod tests {
 
     #[test]
     fn imap_after_close_reads_no_more() {
-        let jobs = Arc::new(JobQueue::new());
+        let jobs = Arc::new(JobQueue::new(None));
         jobs.close();
         let read = std::rc::Rc::new(std::cell::Cell::new(0));
         let outcomes: Vec<_> = imap_on(&jobs, vec![1; 100], 1, false, &read).collect();

@@ -3,11 +3,12 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam::channel::RecvTimeoutError;
 
 use super::jobs::{Chunk, ClosureChunk, JobQueue, Value, Work};
+use super::record::Recorder;
 use super::result::{AsyncResult, Batch, ChunkOutcome, no_bytes};
 use super::worker::{Call, run_initializer};
 use super::{Pool, PoolError, PoolOptions, chunksize_for, sealed, task_error};
@@ -70,30 +71,54 @@ impl Shared {
         }
     }
 
-    /// Starts a worker thread (`ready` hears whether its initializer worked).
+    /// Starts the worker thread of `slot` (`ready` hears whether its initializer worked).
     fn spawn(
         self: &Arc<Self>,
+        slot: usize,
         ready: Option<mpsc::Sender<Result<(), PoolError>>>,
     ) -> Result<(), PoolError> {
         let live = self.jobs.enter();
         let n = self.started.fetch_add(1, Ordering::Relaxed) + 1;
         let shared = Arc::clone(self);
+        let began = Instant::now();
         std::thread::Builder::new()
             .name(format!("parlab-pool-{n}"))
             .spawn(move || {
                 let _live = live;
-                serve(&shared, n, ready);
+                serve(&shared, Worker { n, slot, began }, ready);
             })
             .map(|_| ())
             .map_err(|e| PoolError::Start(format!("could not start a thread: {e}")))
     }
 }
 
+/// A worker thread: its number (threads started so far), its slot, and when it was asked for.
+struct Worker {
+    n: usize,
+    slot: usize,
+    began: Instant,
+}
+
 /// A worker thread: runs chunks until the pool closes, or until it hands over to a fresh thread.
-fn serve(shared: &Arc<Shared>, n: usize, ready: Option<mpsc::Sender<Result<(), PoolError>>>) {
+fn serve(shared: &Arc<Shared>, me: Worker, ready: Option<mpsc::Sender<Result<(), PoolError>>>) {
     crate::panics::quiet_this_thread(); // a task's panic is its error, not printed
+    let Worker { n, slot, began } = me;
     let who = format!("worker thread {n}");
     let mut initialized = shared.initialize(&who);
+    if let Some(rec) = shared.jobs.recorder() {
+        let init = if shared.initializer.is_some() {
+            ", initializer"
+        } else {
+            ""
+        };
+        let ok = initialized.is_ok();
+        let label = if ok {
+            format!("start thread {n}{init}")
+        } else {
+            format!("thread {n}: the initializer failed")
+        };
+        rec.started(slot, label, began, ok);
+    }
     if let Some(ready) = ready {
         let failed = initialized.is_err();
         let _ = ready.send(
@@ -132,10 +157,10 @@ fn serve(shared: &Arc<Shared>, n: usize, ready: Option<mpsc::Sender<Result<(), P
             });
             continue;
         }
-        run_chunk(chunk, &who);
+        run_chunk(chunk, &who, slot, shared.jobs.recorder());
         chunks += 1;
         if shared.max_tasks.is_some_and(|m| chunks >= m) && !shared.jobs.terminated() {
-            if shared.spawn(None).is_ok() {
+            if shared.spawn(slot, None).is_ok() {
                 return; // a fresh thread takes over
             }
             chunks = 0;
@@ -143,9 +168,10 @@ fn serve(shared: &Arc<Shared>, n: usize, ready: Option<mpsc::Sender<Result<(), P
     }
 }
 
-/// Runs a chunk on this thread and records its outcomes.
-fn run_chunk(chunk: Chunk, who: &str) {
+/// Runs a chunk on this thread and records its outcomes (and its span, on a timeline).
+fn run_chunk(chunk: Chunk, who: &str, slot: usize, recorder: Option<&Arc<Recorder>>) {
     let Chunk { batch, index, work } = chunk;
+    let began = Instant::now();
     let outcome = match work {
         Work::Task {
             task,
@@ -173,6 +199,10 @@ fn run_chunk(chunk: Chunk, who: &str) {
         }
         Work::Closure(f) => ChunkOutcome::Values(f(who)),
     };
+    if let Some(rec) = recorder {
+        let (first, count) = batch.range(index);
+        rec.ran(slot, first..first + count, began);
+    }
     batch.complete(index, outcome);
 }
 
@@ -221,7 +251,7 @@ impl ThreadPool {
     pub fn with_options(opts: &PoolOptions) -> Result<Self, PoolError> {
         let initializer = opts.check()?;
         let shared = Arc::new(Shared {
-            jobs: Arc::new(JobQueue::new()),
+            jobs: Arc::new(JobQueue::new(opts.recorder("thread"))),
             initializer,
             max_tasks: opts.max_tasks_per_child,
             started: AtomicUsize::new(0),
@@ -232,8 +262,8 @@ impl ThreadPool {
             timeout: opts.timeout,
         };
         let (ready_tx, ready_rx) = mpsc::channel();
-        for _ in 0..opts.workers {
-            shared.spawn(Some(ready_tx.clone()))?;
+        for slot in 0..opts.workers {
+            shared.spawn(slot, Some(ready_tx.clone()))?;
         }
         drop(ready_tx);
         for _ in 0..opts.workers {
@@ -270,7 +300,13 @@ impl ThreadPool {
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        let batch = Batch::new(CLOSURE.into(), "closure".into(), 1, 1);
+        let batch = Batch::new(
+            CLOSURE.into(),
+            "closure".into(),
+            1,
+            1,
+            self.shared.jobs.recorder(),
+        );
         let work: ClosureChunk =
             Box::new(move |who: &str| vec![outcome(0, who, crate::panics::catch_quietly(f))]);
         self.shared.jobs.submit(vec![Chunk {
@@ -329,7 +365,13 @@ impl ThreadPool {
     {
         let items: Vec<A> = items.into_iter().collect();
         let chunk = chunksize_for(chunksize, items.len(), self.workers)?;
-        let batch = Batch::new(CLOSURE.into(), "closure".into(), items.len(), chunk);
+        let batch = Batch::new(
+            CLOSURE.into(),
+            "closure".into(),
+            items.len(),
+            chunk,
+            self.shared.jobs.recorder(),
+        );
         let f = Arc::new(f);
         let mut chunks = Vec::with_capacity(batch.chunks());
         let mut rest = items.into_iter();

@@ -29,7 +29,8 @@ use crate::process::{Signature, TaskId, encode, frame_header, unframe};
 pub const POOL_ARG: &str = "--pool";
 
 /// The first bytes of a [`Hello`]: a worker built before pools existed does not send them.
-pub(crate) const MAGIC: [u8; 4] = *b"poo2";
+/// `poo3`: chunk answers carry the worker's own times.
+pub(crate) const MAGIC: [u8; 4] = *b"poo3";
 
 /// A task to run and the run of its arguments (one item each).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -69,13 +70,23 @@ pub(crate) struct Hello {
     pub(crate) init_failed: Option<TaskFailure>,
 }
 
+/// When a worker ran a chunk, on the machine's monotonic clock
+/// ([`monotonic_ns`](crate::timeline::monotonic_ns)), which the caller shares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Ran {
+    /// Nanoseconds when the worker started the chunk's first task.
+    pub(crate) start_ns: u64,
+    /// Nanoseconds when it had the last task's outcome.
+    pub(crate) end_ns: u64,
+}
+
 /// A worker's answer to a [`ToWorker::Chunk`] (the outcomes follow `Results`).
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) enum FromWorker {
     /// One outcome per argument follows, as a run of items.
-    Results,
+    Results(Ran),
     /// No task of the chunk could run (an unknown task, a wrong signature, ...).
-    Failed(TaskFailure),
+    Failed(TaskFailure, Ran),
 }
 
 /// Runs a call with one argument and returns why it failed, if it did: an initializer.
@@ -148,9 +159,15 @@ pub fn serve_pool() -> ExitCode {
                 },
                 args,
             )) => {
-                let (header, run) = match tasks::run_chunk(&task, signature, args, count) {
-                    Ok(run) => (FromWorker::Results, run),
-                    Err(failure) => (FromWorker::Failed(failure), Vec::new()),
+                let start_ns = crate::timeline::monotonic_ns();
+                let outcome = tasks::run_chunk(&task, signature, args, count);
+                let ran = Ran {
+                    start_ns,
+                    end_ns: crate::timeline::monotonic_ns(),
+                };
+                let (header, run) = match outcome {
+                    Ok(run) => (FromWorker::Results(ran), run),
+                    Err(failure) => (FromWorker::Failed(failure, ran), Vec::new()),
                 };
                 let Ok(header) = frame_header(&header) else {
                     return ExitCode::from(4);

@@ -45,8 +45,9 @@ pub struct BenchArgs {
     /// Also draw the speed-up chart into this SVG file.
     #[arg(long)]
     pub svg: Option<PathBuf>,
-    /// `pi` only: also draw a timeline into this SVG file: two threads under the simulated GIL
-    /// taking turns, then two with it released, side by side.
+    /// Also draw a timeline into this SVG file. `pi`: two threads under the simulated GIL taking
+    /// turns, then two with it released, side by side; `pool`: 2 worker processes running tiny
+    /// tasks in default chunks and in chunks of 1, then a worker that dies and is replaced.
     #[arg(long)]
     pub timeline: Option<PathBuf>,
     /// `pool` only: time the same cases with Python's multiprocessing (the project's .venv, else
@@ -74,10 +75,10 @@ pub struct BenchRow {
 
 /// Runs `parlab bench`: measures the group and prints a table or JSON lines.
 pub fn run(args: BenchArgs) -> Result<(), String> {
-    if args.timeline.is_some() && args.group != "pi" {
+    if args.timeline.is_some() && !matches!(args.group.as_str(), "pi" | "pool") {
         return Err(format!(
-            "--timeline draws the `pi` group's GIL timeline; the `{}` group records none yet: \
-             drop --timeline",
+            "--timeline draws the `pi` group's GIL timeline or the `pool` group's workers; the \
+             `{}` group records none: drop --timeline",
             args.group
         ));
     }
@@ -104,8 +105,10 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
     if let Some(path) = &args.svg {
         save_chart(&args.group, &rows, path)?;
     }
-    if let Some(path) = &args.timeline {
-        save_gil_timeline(args.samples, path)?;
+    match (&args.timeline, args.group.as_str()) {
+        (Some(path), "pool") => bench_pool::save_timeline(path)?,
+        (Some(path), _) => save_gil_timeline(args.samples, path)?,
+        (None, _) => {}
     }
     Ok(())
 }

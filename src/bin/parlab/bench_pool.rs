@@ -9,7 +9,8 @@
 //!   `--samples` per task, five ways: `serial`, `fresh_processes`, `new_pool_each_time`,
 //!   `reused_pool`, `thread_pool`. Its `samples` is the run's total (4 x per task).
 //!
-//! An idle worker's resident memory is printed on stderr.
+//! An idle worker's resident memory is printed on stderr. `--timeline FILE.svg` also draws who
+//! ran when on 2 worker processes ([`save_timeline`]).
 
 use std::time::{Duration, Instant};
 
@@ -55,6 +56,38 @@ fn err(e: impl std::fmt::Display) -> String {
 fn median_of(mut times: Vec<Duration>) -> Duration {
     times.sort_unstable();
     times[times.len() / 2]
+}
+
+/// Tiny tasks per call in the timeline.
+const TIMELINE_TASKS: u64 = 2_000;
+
+/// Records 2 worker processes running [`TIMELINE_TASKS`] tiny tasks in default chunks, then in
+/// chunks of 1, then a worker that aborts (and its replacement) beside one that sleeps 100 ms, and
+/// draws the timeline into an SVG file (the same calls as lesson 04's timeline).
+pub fn save_timeline(path: &std::path::Path) -> Result<(), String> {
+    let tl = parlab::timeline::Timeline::new();
+    let workers = ProcessPool::with_options(&options(2).timeline(&tl)).map_err(err)?;
+    workers
+        .map(tasks::echo(), 0..TIMELINE_TASKS, None)
+        .map_err(err)?;
+    workers
+        .map(tasks::echo(), 0..TIMELINE_TASKS, Some(1))
+        .map_err(err)?;
+    let sleeper = workers.apply_async(tasks::SLEEP, &100).map_err(err)?;
+    let aborted = workers.apply(tasks::ABORT, &()).err();
+    sleeper.get(Duration::from_secs(30)).map_err(err)?;
+    match aborted {
+        Some(e) => eprintln!("as expected: {e}"),
+        None => return Err("the abort task did not fail: its worker did not die".into()),
+    }
+    parlab::chart::timeline(
+        &format!("2 worker processes: {TIMELINE_TASKS} tiny tasks in chunks, then one by one; a worker dies"),
+        &tl,
+    )
+    .and_then(|chart| chart.save(path))
+    .map_err(|e| format!("could not write the timeline: {e}"))?;
+    eprintln!("timeline written to {}", path.display());
+    Ok(())
 }
 
 /// Measures every `pool` case (see the module docs).
