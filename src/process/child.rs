@@ -18,13 +18,14 @@ use nix::unistd::{ForkResult, Pid};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::channel::{Channel, decode, encode};
+use super::channel::{Channel, encode};
 use super::task::AsTask;
-use super::tasks::{PROTOCOL_FD, Request, Response, TaskFailure, decode_outcomes};
+use super::tasks::{PROTOCOL_FD, Reply, Request, Response, TaskFailure, decode_outcomes};
 use super::{
     ENV_ALLOW_LIST, Options, Output, ProcessError, StartMethod, check_worker, items, sys,
     thread_count, worker_path,
 };
+use crate::timeline::{Kind, Lane, Timeline, monotonic_ns};
 
 /// How long the parent waits for a worker to finish exiting once its result arrived or its
 /// channel closed, before killing it.
@@ -58,6 +59,16 @@ pub struct Process<R> {
     joined: bool,
     captured: Arc<Mutex<Vec<String>>>,
     forwarders_done: Option<mpsc::Receiver<()>>,
+    /// What it runs, for its span on a timeline: the task's name (spawn) or `closure` (fork).
+    work: String,
+    /// The caller's monotonic clock when `spawn_with` / `fork_with` was called.
+    called_ns: u64,
+    /// The child's own monotonic clock when its task started and ended (from its reply).
+    ran_ns: Option<(u64, u64)>,
+    /// The caller's monotonic clock when `join` returned.
+    joined_ns: Option<u64>,
+    /// What went wrong, when `join` gave an error.
+    failed: Option<String>,
     _result: PhantomData<fn() -> R>,
 }
 
@@ -129,6 +140,7 @@ where
     A: Serialize,
     R: DeserializeOwned,
 {
+    let called_ns = monotonic_ns();
     let task = task.as_task();
     let mut run = Vec::new();
     items::push_encoded(&mut run, args, &mut Vec::new()).map_err(|e| ProcessError::Serde {
@@ -142,6 +154,8 @@ where
     })?;
     let mut process = start_worker(&[], opts)?;
     process.caller_signature = Some(task.signature_text());
+    process.called_ns = called_ns;
+    process.work = task.name();
     let timeout = Duration::from_secs(30);
     match process.chan.send(&request, sys::deadline(timeout), timeout) {
         // A worker that died at once is reported by `join`.
@@ -277,6 +291,7 @@ where
     R: Serialize + DeserializeOwned,
     F: FnOnce() -> R,
 {
+    let called_ns = monotonic_ns();
     let threads = thread_count();
     if opts.warn {
         if let Some(n) = super::other_busy_threads().filter(|&n| n > 0) {
@@ -332,15 +347,18 @@ where
                 }
             }
             drop(pipes);
+            let started_ns = monotonic_ns();
             let outcome =
                 crate::panics::catch_quietly(f).map_err(|c| TaskFailure::Panicked(c.to_string()));
+            let ended_ns = monotonic_ns();
             let mut run = Vec::new();
             let response: Response = match items::push_encoded(&mut run, &outcome, &mut Vec::new())
             {
                 Ok(()) => Ok(run),
                 Err(e) => Err(TaskFailure::BadResult(e.to_string())),
             };
-            if let (Ok(bytes), Ok(mut chan)) = (encode(&response), Channel::new(child_end)) {
+            let reply = Reply::new(started_ns, ended_ns, response);
+            if let (Ok(bytes), Ok(mut chan)) = (encode(&reply), Channel::new(child_end)) {
                 let forever = Duration::from_secs(86_400);
                 let _ = chan.send(&bytes, sys::deadline(forever), forever);
             }
@@ -361,6 +379,8 @@ where
                 Handle::Forked(child),
                 chan?,
             );
+            process.called_ns = called_ns;
+            process.work = "closure".into();
             let (out, err) = match pipes {
                 Some(((out_r, _), (err_r, _))) => (Some(out_r), Some(err_r)),
                 None => (None, None),
@@ -392,6 +412,11 @@ impl<R> Process<R> {
             joined: false,
             captured: Arc::default(),
             forwarders_done: None,
+            work: String::from("task"),
+            called_ns: monotonic_ns(),
+            ran_ns: None,
+            joined_ns: None,
+            failed: None,
             _result: PhantomData,
         }
     }
@@ -493,6 +518,106 @@ impl<R> Process<R> {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+
+    /// When [`spawn_with`] or [`fork_with`] was called, on the machine's monotonic clock
+    /// ([`monotonic_ns`]).
+    ///
+    /// # Examples
+    /// ```
+    /// let before = parlab::timeline::monotonic_ns();
+    /// let child = parlab::process::fork_with(|| (), &parlab::process::Options { warn: false, ..Default::default() })?;
+    /// assert!(child.called_ns() >= before);
+    /// # Ok::<(), parlab::process::ProcessError>(())
+    /// ```
+    pub fn called_ns(&self) -> u64 {
+        self.called_ns
+    }
+
+    /// When its task started and ended, as the child read the machine's monotonic clock
+    /// ([`monotonic_ns`]); `None` until [`join`](Process::join) got its reply, and for a child
+    /// that died, timed out or answered in an older protocol.
+    ///
+    /// # Examples
+    /// ```
+    /// let opts = parlab::process::Options { warn: false, ..Default::default() };
+    /// let mut child = parlab::process::fork_with(|| parlab::pi::count_hits(1, 0, 100_000), &opts)?;
+    /// assert_eq!(child.ran_ns(), None);
+    /// child.join(std::time::Duration::from_secs(5))?;
+    /// let (start, end) = child.ran_ns().unwrap();
+    /// assert!(child.called_ns() <= start && start <= end && end <= child.joined_ns().unwrap());
+    /// # Ok::<(), parlab::process::ProcessError>(())
+    /// ```
+    pub fn ran_ns(&self) -> Option<(u64, u64)> {
+        self.ran_ns
+    }
+
+    /// When [`join`](Process::join) returned (with a result or an error), on the machine's
+    /// monotonic clock; `None` before.
+    ///
+    /// # Examples
+    /// ```
+    /// let opts = parlab::process::Options { warn: false, ..Default::default() };
+    /// let mut child = parlab::process::fork_with(|| 1u8, &opts)?;
+    /// assert_eq!(child.joined_ns(), None);
+    /// child.join(std::time::Duration::from_secs(5))?;
+    /// assert!(child.joined_ns().unwrap() > child.called_ns());
+    /// # Ok::<(), parlab::process::ProcessError>(())
+    /// ```
+    pub fn joined_ns(&self) -> Option<u64> {
+        self.joined_ns
+    }
+
+    /// Names what it runs, for its span on a timeline (a fork's is `closure` until told).
+    pub(crate) fn set_work(&mut self, work: impl Into<String>) {
+        self.work = work.into();
+    }
+
+    /// Records its life on `lane`, once joined: `Starting` from the call to the child's task
+    /// start, `Running` for the task as the child timed it, `Sending` from the task's end to
+    /// `join` returning (the result coming back, the child reaped). A task that failed after it
+    /// started is `Unfinished` instead of `Running`, labelled with the error; a child that gave no
+    /// times (killed, timed out) is one `Unfinished` span from the call to `join`'s end.
+    ///
+    /// # Errors
+    /// [`ProcessError::NotJoined`] before [`join`](Process::join) (nothing is recorded).
+    ///
+    /// # Examples
+    /// ```
+    /// use parlab::timeline::{Kind, Timeline};
+    /// let tl = Timeline::new();
+    /// let opts = parlab::process::Options { warn: false, ..Default::default() };
+    /// let mut child = parlab::process::fork_with(|| parlab::pi::count_hits(1, 0, 100_000), &opts)?;
+    /// assert!(child.record(&tl, tl.lane("fork")).is_err()); // not joined yet
+    /// child.join(std::time::Duration::from_secs(5))?;
+    /// child.record(&tl, tl.lane("fork"))?;
+    /// let kinds: Vec<Kind> = tl.spans().iter().map(|s| s.kind).collect();
+    /// assert_eq!(kinds, [Kind::Starting, Kind::Running, Kind::Sending]);
+    /// # Ok::<(), parlab::process::ProcessError>(())
+    /// ```
+    pub fn record(&self, timeline: &Timeline, lane: Lane) -> Result<(), ProcessError> {
+        let Some(joined_ns) = self.joined_ns else {
+            return Err(ProcessError::NotJoined { pid: self.pid });
+        };
+        let at = |ns: u64| timeline.from_monotonic(ns);
+        let (called, joined) = (at(self.called_ns), at(joined_ns));
+        match self.ran_ns {
+            Some((started, ended)) => {
+                let (started, ended) = (at(started), at(ended));
+                let start_up = format!("{} start-up", self.method);
+                timeline.record_ns(lane, Kind::Starting, start_up, called, started);
+                match &self.failed {
+                    None => timeline.record_ns(lane, Kind::Running, &self.work, started, ended),
+                    Some(e) => timeline.record_ns(lane, Kind::Unfinished, e, started, ended),
+                }
+                timeline.record_ns(lane, Kind::Sending, "result back, reaped", ended, joined);
+            }
+            None => {
+                let what = self.failed.as_deref().unwrap_or("no result");
+                timeline.record_ns(lane, Kind::Unfinished, what, called, joined);
+            }
+        }
+        Ok(())
     }
 
     /// Whether it is still running (it may have exited without being joined).
@@ -634,34 +759,44 @@ impl<R: DeserializeOwned> Process<R> {
             return Err(ProcessError::AlreadyJoined { pid: self.pid });
         }
         self.joined = true;
+        let result = self.receive(timeout);
+        self.finish_output();
+        self.joined_ns = Some(monotonic_ns());
+        if let Err(e) = &result {
+            self.failed = Some(e.to_string());
+        }
+        result
+    }
+
+    /// Waits for the reply (keeping the child's times from it) and reaps the child.
+    fn receive(&mut self, timeout: Duration) -> Result<R, ProcessError> {
         let deadline = sys::deadline(timeout);
         let what = format!(
             "worker {} ({}) gave no result; it was killed",
             self.pid, self.name
         );
-        let outcome = self.chan.recv(deadline, timeout, &what);
-        let result = match outcome {
+        match self.chan.recv(deadline, timeout, &what) {
             Ok(bytes) => {
                 if self.wait_until(Instant::now() + EXIT_GRACE).is_none() {
                     self.kill();
                 }
-                let outcome = match decode::<Response>(&bytes)? {
+                let reply = Reply::decode(&bytes, self.pid)?;
+                self.ran_ns = Some((reply.started_ns, reply.ended_ns));
+                let outcome = match reply.response {
                     Ok(run) => decode_outcomes::<R>(&run, 1).remove(0),
                     Err(failure) => Err(failure),
                 };
-                outcome.map_err(|failure| self.failure(failure))
+                outcome.map_err(|failure| self.task_error(failure))
             }
             Err(ProcessError::Closed) => Err(self.ended()),
             Err(e) => {
                 self.kill();
                 Err(e)
             }
-        };
-        self.finish_output();
-        result
+        }
     }
 
-    fn failure(&self, failure: TaskFailure) -> ProcessError {
+    fn task_error(&self, failure: TaskFailure) -> ProcessError {
         match failure {
             TaskFailure::UnknownTask { name, known } => ProcessError::UnknownTask {
                 name,

@@ -16,6 +16,11 @@
 //! ways; a [`Queue`] is bounded, first in first out, and shared by any number of forked processes.
 //! Messages are serialized with `serde` and `postcard`.
 //!
+//! Start-up against work: a joined [`Process`] knows when it was started, when its task ran (as
+//! the child read the machine's monotonic clock) and when `join` returned, and
+//! [`Process::record`] draws that on a [`Timeline`](crate::timeline::Timeline) lane;
+//! [`record_start_methods`] does it for a thread, a fork and a spawn side by side.
+//!
 //! Every call that can block takes a timeout, and every failure is a [`ProcessError`] value: a
 //! panicking task, a killed worker, a timeout (the worker is then killed), a missing worker binary.
 //! Workers never read the parent's stdin, get a minimal environment (spawn), print through the
@@ -45,6 +50,8 @@ mod child;
 pub(crate) mod items;
 #[cfg(unix)]
 mod queue;
+#[cfg(unix)]
+mod record;
 pub(crate) mod sys;
 mod task;
 pub mod tasks;
@@ -66,6 +73,10 @@ pub(crate) use child::start_worker;
 pub use child::{Process, fork, fork_with, spawn, spawn_with};
 #[cfg(unix)]
 pub use queue::Queue;
+#[cfg(unix)]
+pub use record::{
+    START_METHODS_SEED, StartMethodRuns, record_start_methods, record_start_methods_with,
+};
 pub use task::{AsTask, Signature, Task, TaskId};
 #[cfg(not(unix))]
 pub use unsupported::{Connection, Process, Queue, fork, fork_with, pipe, spawn, spawn_with};
@@ -211,6 +222,21 @@ pub enum ProcessError {
     /// The process was already joined.
     #[error("worker {pid} was already joined")]
     AlreadyJoined {
+        /// The worker's process id.
+        pid: u32,
+    },
+    /// The worker answered in an older protocol: a `parlab-worker` built from older sources.
+    #[error(
+        "worker {pid} answered in an older protocol (a parlab-worker built from older sources?): \
+         rebuild it with `{BUILD_WORKER}`"
+    )]
+    StaleWorker {
+        /// The worker's process id.
+        pid: u32,
+    },
+    /// The process has not been joined yet: what needs its end (its timeline) is not known.
+    #[error("worker {pid} has not been joined yet: join it first")]
+    NotJoined {
         /// The worker's process id.
         pid: u32,
     },

@@ -7,9 +7,11 @@
 //! the library evcxr compiled for that cell (see [`cell`](super::cell)).
 //!
 //! On the wire a request is a task id, the handle's [`Signature`] and a run of arguments, each
-//! length-prefixed and encoded with postcard; the answer is one encoded `Result<R, TaskFailure>`
-//! per argument. A worker checks the signature before it decodes a byte, and decodes each value
-//! strictly (bytes left over are an error).
+//! length-prefixed and encoded with postcard; the answer starts with a magic number and the
+//! worker's own clock readings of when the task started and ended, then one encoded
+//! `Result<R, TaskFailure>` per argument. A worker checks the signature before it decodes a byte,
+//! and decodes each value strictly (bytes left over are an error); the caller refuses an answer
+//! without the magic (a worker built from older sources) with an error that says to rebuild it.
 //!
 //! # Examples
 //! ```
@@ -36,6 +38,8 @@ use super::channel::{decode, encode};
 use super::task::{Signature, Task, TaskId};
 use super::{items, sys};
 use crate::pi::{self, PiEstimate};
+#[cfg(unix)]
+use crate::timeline::monotonic_ns;
 
 /// The descriptor on which a spawned worker talks to its parent (stdout stays free for printing).
 pub const PROTOCOL_FD: i32 = 3;
@@ -48,9 +52,50 @@ pub(crate) struct Request {
     pub(crate) args: Vec<u8>,
 }
 
-/// A worker's answer to a [`Request`]: the encoded outcome of the task (see [`run_chunk`]), or why
-/// it could not run at all.
+/// The outcome a worker sends back in its [`Reply`]: the encoded outcome of the task (see
+/// [`run_chunk`]), or why it could not run at all.
 pub(crate) type Response = Result<Vec<u8>, TaskFailure>;
+
+/// The first bytes of every [`Reply`]. A worker built before replies carried their times sends a
+/// bare [`Response`], whose first byte is 0 or 1 (its variant): never these.
+pub(crate) const REPLY_MAGIC: [u8; 4] = *b"rpl2";
+
+/// A one-shot worker's answer (a spawned `parlab-worker`, or a forked child): [`REPLY_MAGIC`],
+/// when the task started and ended on the machine's monotonic clock as the worker read it
+/// ([`monotonic_ns`](crate::timeline::monotonic_ns)), and its outcome.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct Reply {
+    /// [`REPLY_MAGIC`].
+    pub(crate) magic: [u8; 4],
+    /// The worker's clock just before the task ran.
+    pub(crate) started_ns: u64,
+    /// The worker's clock just after the task returned (or panicked).
+    pub(crate) ended_ns: u64,
+    /// What the task gave.
+    pub(crate) response: Response,
+}
+
+impl Reply {
+    /// A reply for `response`, of a task that ran from `started_ns` to `ended_ns`.
+    pub(crate) fn new(started_ns: u64, ended_ns: u64, response: Response) -> Self {
+        Reply {
+            magic: REPLY_MAGIC,
+            started_ns,
+            ended_ns,
+            response,
+        }
+    }
+
+    /// Decodes a reply; the answer of a worker built from older sources (a bare [`Response`],
+    /// without the magic) is [`ProcessError::StaleWorker`](super::ProcessError::StaleWorker),
+    /// never a value.
+    pub(crate) fn decode(bytes: &[u8], pid: u32) -> Result<Reply, super::ProcessError> {
+        if !bytes.starts_with(&REPLY_MAGIC) {
+            return Err(super::ProcessError::StaleWorker { pid });
+        }
+        decode::<Reply>(bytes)
+    }
+}
 
 /// Why a task gave no result.
 ///
@@ -483,14 +528,17 @@ pub fn worker_main() -> ExitCode {
             Ok(bytes) => bytes,
             Err(_) => return ExitCode::SUCCESS, // the parent closed the channel: done
         };
-        let response: Response = match decode::<Request>(&bytes) {
+        let request = decode::<Request>(&bytes);
+        let started_ns = monotonic_ns();
+        let response: Response = match request {
             Ok(req) => run_chunk(&req.task, req.signature, &req.args, 1),
             Err(e) => Err(TaskFailure::BadArgs {
                 task: "?".into(),
                 message: format!("the request is corrupt: {e}"),
             }),
         };
-        let Ok(out) = encode(&response) else {
+        let reply = Reply::new(started_ns, monotonic_ns(), response);
+        let Ok(out) = encode(&reply) else {
             return ExitCode::from(4);
         };
         if chan.send(&out, sys::deadline(forever), forever).is_err() {
@@ -561,6 +609,36 @@ mod tests {
             run_here(&echo_changing_type, &1),
             Err(TaskFailure::WrongSignature { .. })
         ));
+    }
+
+    #[test]
+    fn an_old_reply_is_a_stale_worker_never_a_value() {
+        // What a worker built before replies carried times sends: a bare Response.
+        let mut run = Vec::new();
+        items::push_encoded(&mut run, &Ok::<u32, TaskFailure>(42), &mut Vec::new()).unwrap();
+        let old: [Response; 2] = [Ok(run), Err(TaskFailure::Panicked("x".into()))];
+        for old in old {
+            let bytes = encode(&old).unwrap();
+            match Reply::decode(&bytes, 7) {
+                Err(e @ super::super::ProcessError::StaleWorker { pid: 7 }) => {
+                    assert!(e.to_string().contains(super::super::BUILD_WORKER), "{e}");
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        let bytes = encode(&Reply::new(1, 2, Ok(vec![3]))).unwrap();
+        let back = Reply::decode(&bytes, 7).unwrap();
+        assert_eq!(
+            (back.started_ns, back.ended_ns, back.response),
+            (1, 2, Ok(vec![3]))
+        );
+        // A new reply cut short is corrupt, not stale.
+        assert!(matches!(
+            Reply::decode(&bytes[..bytes.len() - 1], 7),
+            Err(super::super::ProcessError::Serde { .. })
+        ));
+        // And a new reply does not pass for an old one (an old caller refuses it).
+        assert!(decode::<Response>(&bytes).is_err());
     }
 
     #[test]
