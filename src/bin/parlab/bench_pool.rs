@@ -4,7 +4,7 @@
 //! - `create_close`: build a pool, close it, join it (process pool, thread pool);
 //! - `apply_round_trip`: one `apply` of a tiny task, median of single calls;
 //! - `map_tiny`: `map` over 100,000 tiny tasks (the default chunk size), and `map_tiny_chunk1`
-//!   over 10,000 with a chunk size of 1;
+//!   over 10,000 with a chunk size of 1 (`..._timeline`: the same, recorded on a timeline);
 //! - `sweep_*`: the source's exercise, 4 calc_pi tasks per run at sample sizes from 10^3 up to
 //!   `--samples` per task, five ways: `serial`, `fresh_processes`, `new_pool_each_time`,
 //!   `reused_pool`, `thread_pool`. Its `samples` is the run's total (4 x per task).
@@ -181,6 +181,21 @@ pub fn rows(args: &BenchArgs) -> Result<Vec<BenchRow>, String> {
         TINY_CHUNK1,
         m.median(),
     );
+    // The same calls recorded on a timeline (a span per chunk and the call): what recording costs.
+    let tl = parlab::timeline::Timeline::new();
+    let recorded = ProcessPool::with_options(&options(workers).timeline(&tl)).map_err(err)?;
+    let m = timing::measure("process pool map, chunk 1, on a timeline", args.repeats, || {
+        tl.clear();
+        recorded.map(tasks::echo::<u64>(), 0..TINY_CHUNK1, Some(1))
+    })
+    .map_err(err)?;
+    add(
+        "map_tiny_chunk1_process_pool_timeline",
+        workers,
+        TINY_CHUNK1,
+        m.median(),
+    );
+    drop(recorded);
 
     std::thread::sleep(Duration::from_millis(100));
     for pid in procs.pids() {
