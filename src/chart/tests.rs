@@ -470,16 +470,29 @@ fn overlapping_spans_of_a_lane_go_on_tracks() {
 fn merged_specks_with_gaps_are_pale_not_solid() {
     use crate::timeline::{Kind, Timeline};
     let tl = Timeline::new();
-    let (busy, idle) = (tl.lane("mostly idle"), tl.lane("busy"));
+    let (specks, solid) = (tl.lane("mostly idle"), tl.lane("busy"));
     // 1 µs of work every 10 µs for 20 ms: 10% busy, in specks far below a pixel.
     for i in 0..2_000u64 {
-        tl.record_ns(busy, Kind::Task, "", i * 10_000, i * 10_000 + 1_000);
+        tl.record_ns(specks, Kind::Task, "", i * 10_000, i * 10_000 + 1_000);
     }
-    tl.record_ns(idle, Kind::Task, "all the time", 0, 20_000_000);
+    tl.record_ns(solid, Kind::Task, "all the time", 0, 20_000_000);
     let c = timeline("specks", &tl).unwrap();
-    assert!(c.description().contains("a paler bar was busy only part of its time"), "{}", c.description());
+    assert!(
+        c.description()
+            .contains("a paler bar was busy only part of its time"),
+        "{}",
+        c.description()
+    );
     // The idle lane's bar is drawn faint, the busy lane's solid.
     let svg = c.svg();
-    assert!(svg.contains("opacity=\"0.15") || svg.contains("opacity=\"0.1"), "no faint bar");
-    assert!(c.description().contains("mostly idle: task (worker's own clock) 2 ms (10%"), "{}", c.description());
+    assert!(
+        svg.contains("opacity=\"0.15") || svg.contains("opacity=\"0.1"),
+        "no faint bar"
+    );
+    assert!(
+        c.description()
+            .contains("mostly idle: task (worker's own clock) 2 ms (10%"),
+        "{}",
+        c.description()
+    );
 }

@@ -184,10 +184,14 @@ pub fn rows(args: &BenchArgs) -> Result<Vec<BenchRow>, String> {
     // The same calls recorded on a timeline (a span per chunk and the call): what recording costs.
     let tl = parlab::timeline::Timeline::new();
     let recorded = ProcessPool::with_options(&options(workers).timeline(&tl)).map_err(err)?;
-    let m = timing::measure("process pool map, chunk 1, on a timeline", args.repeats, || {
-        tl.clear();
-        recorded.map(tasks::echo::<u64>(), 0..TINY_CHUNK1, Some(1))
-    })
+    let m = timing::measure(
+        "process pool map, chunk 1, on a timeline",
+        args.repeats,
+        || {
+            tl.clear();
+            recorded.map(tasks::echo::<u64>(), 0..TINY_CHUNK1, Some(1))
+        },
+    )
     .map_err(err)?;
     add(
         "map_tiny_chunk1_process_pool_timeline",
