@@ -206,3 +206,42 @@ fn every_lesson_selects_the_parlab_kernel() {
         assert_eq!(spec["language"], "rust", "{}", path.display());
     }
 }
+
+/// Setup's last step leaves a slot holding a build, in which a lesson's `:dep parlab` is quick;
+/// a second setup sees it and does nothing.
+#[test]
+fn setup_warms_a_slot_once() {
+    let _turn = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let work = scratch("warm-up");
+    let slots = work.join("slots");
+    let setup = || {
+        run_limited(
+            Command::new(env!("CARGO_BIN_EXE_parlab"))
+                .arg("setup")
+                .env("PARLAB_KERNEL_DIR", &slots),
+            Duration::from_secs(900),
+        )
+    };
+    let out = setup();
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let step = said
+        .lines()
+        .find(|l| l.contains("a warm kernel slot") && l.contains("installed"))
+        .unwrap_or_else(|| panic!("setup did not warm a slot:\n{said}"));
+    assert!(step.contains("holds a build"), "{step}");
+    assert!(slots.join("slot-1").join("target").is_dir());
+    let again = String::from_utf8_lossy(&setup().stdout).into_owned();
+    assert!(
+        again
+            .lines()
+            .any(|l| l.contains("a warm kernel slot") && l.contains(": ok,")),
+        "{again}"
+    );
+}

@@ -453,6 +453,15 @@ pub struct SlotInfo {
     pub last_used: Option<SystemTime>,
 }
 
+/// The slots that hold a build (a `target` folder): the next kernel's `:dep parlab` is quick there.
+pub fn warm_slots() -> Vec<PathBuf> {
+    let base = slots_dir();
+    (1..=MAX_SLOTS)
+        .map(|n| slot_dir(&base, n))
+        .filter(|dir| dir.join("target").is_dir())
+        .collect()
+}
+
 /// Every slot that exists (a folder or a lock file), in slot order.
 pub fn slots() -> Vec<SlotInfo> {
     let base = slots_dir();

@@ -20,6 +20,7 @@ mod project;
 mod render;
 mod setup;
 mod slot_keeper;
+mod warm_up;
 
 use std::process::ExitCode;
 

@@ -42,6 +42,8 @@ struct Step {
     note: &'static str,
     /// How to fix it by hand if installing fails.
     fix: &'static str,
+    /// Setup goes on when it fails: it saves time later, and nothing needs it.
+    optional: bool,
 }
 
 fn steps() -> Vec<Step> {
@@ -52,6 +54,7 @@ fn steps() -> Vec<Step> {
             install: || Err("parlab cannot install Python itself".into()),
             note: "",
             fix: "install Python 3 with its venv module (Debian/Ubuntu: `apt-get install python3 python3-venv`), then run setup again",
+            optional: false,
         },
         Step {
             name: "rust-src component",
@@ -64,6 +67,7 @@ fn steps() -> Vec<Step> {
             },
             note: "",
             fix: "run `rustup component add rust-src` (evcxr needs it to infer the types of variables)",
+            optional: false,
         },
         Step {
             name: "evcxr_jupyter (the Rust kernel)",
@@ -71,6 +75,7 @@ fn steps() -> Vec<Step> {
             install: install_evcxr,
             note: "builds evcxr from source with cargo: about 15 minutes on 2 cores, once",
             fix: "run `cargo install --locked evcxr_jupyter --version 0.22.0` and read its error (a C compiler is needed)",
+            optional: false,
         },
         Step {
             name: "Jupyter in .venv (JupyterLab, nbclient, nbconvert)",
@@ -78,6 +83,7 @@ fn steps() -> Vec<Step> {
             install: install_venv,
             note: "pip install into the project's .venv: a minute or two",
             fix: "remove .venv (`rm -rf .venv`), check that `python3 -m venv` and pip can reach PyPI, then run setup again",
+            optional: false,
         },
         Step {
             name: "Chromium, for the browser test",
@@ -85,6 +91,7 @@ fn steps() -> Vec<Step> {
             install: install_chromium,
             note: "apt-get install chromium: a minute or two",
             fix: "as root: `apt-get update && apt-get install -y --no-install-recommends chromium fonts-dejavu-core`",
+            optional: false,
         },
         Step {
             name: "Playwright in .venv, for the browser test",
@@ -92,6 +99,7 @@ fn steps() -> Vec<Step> {
             install: install_playwright,
             note: "pip install playwright (it drives the system Chromium: no browser download)",
             fix: "run `.venv/bin/python -m pip install playwright==1.64.1` and read pip's error",
+            optional: false,
         },
         Step {
             name: "`rust` Jupyter kernel registered",
@@ -106,6 +114,7 @@ fn steps() -> Vec<Step> {
             },
             note: "",
             fix: "run `evcxr_jupyter --install`",
+            optional: false,
         },
         Step {
             name: "parlab binaries (release build)",
@@ -118,6 +127,7 @@ fn steps() -> Vec<Step> {
             },
             note: "",
             fix: "run `cargo build --release --bins` and read the compiler's error",
+            optional: false,
         },
         Step {
             name: "MPI and libclang, for lesson 05",
@@ -125,6 +135,7 @@ fn steps() -> Vec<Step> {
             install: install_mpi,
             note: "as root: apt-get install Open MPI and libclang (about 55 MB); without root: pip install MPICH and libclang into .venv",
             fix: "as root: `apt-get update && apt-get install -y libopenmpi-dev openmpi-bin libclang-dev openssh-client`; without root: `.venv/bin/python -m pip install mpich libclang`",
+            optional: false,
         },
         Step {
             name: "parlab-mpi, lesson 05's MPI program (its own target/mpi)",
@@ -132,6 +143,7 @@ fn steps() -> Vec<Step> {
             install: build_mpi_program,
             note: "",
             fix: "run `cargo build --release --no-default-features --features mpi --bin parlab-mpi --target-dir target/mpi` and read the error (bindgen needs libclang, the mpi crate needs `mpicc`)",
+            optional: false,
         },
         Step {
             name: "`parlab` Jupyter kernel registered (\"Rust (parlab)\", the lessons' kernel)",
@@ -139,6 +151,15 @@ fn steps() -> Vec<Step> {
             install: crate::kernel::install_spec,
             note: "",
             fix: "check that .venv/share/jupyter/kernels can be written (or remove .venv), then run setup again",
+            optional: false,
+        },
+        Step {
+            name: "a warm kernel slot (parlab built once, so a lesson's `:dep parlab` takes seconds)",
+            check: crate::warm_up::check,
+            install: crate::warm_up::install,
+            note: "runs one \"Rust (parlab)\" kernel headlessly to build parlab: about 40 s on 2 cores, once",
+            fix: "nothing is lost: the first lesson's `:dep parlab` cell then builds parlab itself (about a minute); `parlab doctor` shows the slots",
+            optional: true,
         },
     ]
 }
@@ -162,7 +183,13 @@ pub fn run() -> Result<Ready, String> {
         } else {
             println!("{label}: installing");
         }
-        (step.install)().map_err(|e| failed(&label, &e, step.fix, &all[i + 1..]))?;
+        if let Err(e) = (step.install)() {
+            if step.optional {
+                println!("{label}: not done ({e}); {}", step.fix);
+                continue;
+            }
+            return Err(failed(&label, &e, step.fix, &all[i + 1..]));
+        }
         if let Some(detail) =
             (step.check)().map_err(|e| failed(&label, &e, step.fix, &all[i + 1..]))?
         {
