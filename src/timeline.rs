@@ -4,7 +4,10 @@
 //! nothing lives in a `static`). It has lanes (a thread, a worker process, the caller), and spans
 //! on each lane: a start and end relative to the timeline's origin, a [`Kind`] (holding the GIL,
 //! waiting for a lock, starting, running a chunk, ...) and a label. The GIL
-//! ([`Gil::record_into`](crate::gil::Gil::record_into)), the pools
+//! ([`Gil::record_into`](crate::gil::Gil::record_into)), the locks
+//! ([`count_shared_recorded`](crate::locks::count_shared_recorded),
+//! [`deadlock_demo_recorded`](crate::locks::deadlock_demo_recorded)), processes
+//! (`Process::record`, `process::record_start_methods`, on Unix), the pools
 //! ([`PoolOptions::timeline`](crate::pool::PoolOptions::timeline)) and your own code
 //! ([`Timeline::span`]) record into it; [`chart::timeline`](crate::chart::timeline) draws it.
 //!
