@@ -1,7 +1,7 @@
 //! Pools: a process pool and a thread pool with Python's `multiprocessing.Pool` API.
 //!
 //! - [`ProcessPool`]: long-lived worker processes (the `parlab-worker` binary, started with
-//!   `--pool`), each running many typed tasks ([`tasks`](crate::process::tasks),
+//!   `--pool`), each running many typed tasks ([`tasks`],
 //!   [`cell_task!`](crate::cell_task)).
 //! - [`ThreadPool`]: threads in this process running the same typed tasks (and closures).
 //! - [`Pool`]: the trait both implement: `apply`, `map`, `starmap`, `imap`, `imap_unordered`, their
@@ -517,7 +517,7 @@ mod sealed {
 
 /// Python's `Pool` API, implemented by [`ProcessPool`] and [`ThreadPool`].
 ///
-/// Tasks are typed handles ([`tasks`](crate::process::tasks), [`cell_task!`](crate::cell_task)):
+/// Tasks are typed handles ([`tasks`], [`cell_task!`](crate::cell_task)):
 /// the compiler checks each call's arguments against the task's types and infers the result, and
 /// the worker checks the handle's signature again. Arguments and results travel serialized, so the
 /// two pools are interchangeable. Blocking calls wait at most the pool's timeout
