@@ -131,6 +131,12 @@ pub(super) fn bars(title: &str, y_label: &str, bars: &[(&str, f64)]) -> Result<S
     }
 }
 
+/// The segments of a bar chart of `n` bars: `(offset of the first bar, segments)`. A lone bar gets
+/// the middle of three, as plotters cannot map a range of one value.
+fn lone_bar_segments(n: usize) -> (usize, usize) {
+    if n == 1 { (1, 3) } else { (0, n) }
+}
+
 /// The value axis of a bar chart: from 0 (or below, for negative values), with room for the
 /// value written at the end of each bar.
 fn value_range(bars: &[(&str, f64)], room: f64) -> std::ops::Range<f64> {
@@ -148,6 +154,8 @@ fn upright_bars(
     name_size: f64,
 ) -> Result<String, ChartError> {
     let n = bars.len();
+    // A lone bar stands in the middle of three segments (a range of one value has no width).
+    let (off, segs) = lone_bar_segments(n);
     let labels: Vec<String> = bars.iter().map(|b| b.0.to_string()).collect();
     let y_range = value_range(bars, 0.12);
     let mut svg = String::new();
@@ -158,17 +166,21 @@ fn upright_bars(
             .margin(15)
             .x_label_area_size(40)
             .y_label_area_size(75)
-            .build_cartesian_2d((0..n - 1).into_segmented(), y_range)
+            .build_cartesian_2d((0..segs - 1).into_segmented(), y_range)
             .map_err(draw_err)?;
         let x_fmt = |v: &SegmentValue<usize>| match v {
-            SegmentValue::CenterOf(i) => labels.get(*i).cloned().unwrap_or_default(),
+            SegmentValue::CenterOf(j) => j
+                .checked_sub(off)
+                .and_then(|i| labels.get(i))
+                .cloned()
+                .unwrap_or_default(),
             _ => String::new(),
         };
         let y_fmt = |v: &f64| fmt_num(*v);
         chart
             .configure_mesh()
             .disable_x_mesh()
-            .x_labels(n + 1)
+            .x_labels(segs + 1)
             .x_label_formatter(&x_fmt)
             .y_label_formatter(&y_fmt)
             .y_desc(y_label)
@@ -180,14 +192,14 @@ fn upright_bars(
             .map_err(draw_err)?;
 
         let plot_width = chart.plotting_area().dim_in_pixel().0;
-        let gap = (plot_width as f64 / n as f64 * 0.15).round() as u32;
+        let gap = (plot_width as f64 / segs as f64 * 0.15).round() as u32;
         let bar_style = PALETTE[0].filled();
         chart
             .draw_series(bars.iter().enumerate().map(|(i, &(_, v))| {
                 let mut r = Rectangle::new(
                     [
-                        (SegmentValue::Exact(i), 0.0),
-                        (SegmentValue::Exact(i + 1), v),
+                        (SegmentValue::Exact(i + off), 0.0),
+                        (SegmentValue::Exact(i + off + 1), v),
                     ],
                     bar_style,
                 );
@@ -202,7 +214,7 @@ fn upright_bars(
                     .into_font()
                     .color(&BLACK)
                     .pos(Pos::new(HPos::Center, v_pos));
-                Text::new(fmt_num(v), (SegmentValue::CenterOf(i), v), style)
+                Text::new(fmt_num(v), (SegmentValue::CenterOf(i + off), v), style)
             }))
             .map_err(draw_err)?;
         root.present().map_err(draw_err)?;
@@ -228,6 +240,7 @@ pub(super) fn wrap(text: &str, width: usize) -> Vec<String> {
 /// Bars lying down, first at the top, their names on the left (wrapped to fit).
 fn lying_bars(title: &str, x_label: &str, bars: &[(&str, f64)]) -> Result<String, ChartError> {
     let n = bars.len();
+    let (off, segs) = lone_bar_segments(n);
     // Names get at most 40% of the width, in lines of at least 12 characters.
     let max_chars = ((0.4 * WIDTH as f64 - 20.0) / (CHAR_WIDTH * LABEL_SIZE as f64)) as usize;
     let names: Vec<Vec<String>> = bars.iter().map(|b| wrap(b.0, max_chars.max(12))).collect();
@@ -248,14 +261,14 @@ fn lying_bars(title: &str, x_label: &str, bars: &[(&str, f64)]) -> Result<String
             .margin(15)
             .x_label_area_size(50)
             .y_label_area_size(name_area)
-            .build_cartesian_2d(x_range, (0..n - 1).into_segmented())
+            .build_cartesian_2d(x_range, (0..segs - 1).into_segmented())
             .map_err(draw_err)?;
         let x_fmt = |v: &f64| fmt_num(*v);
         let no_names = |_: &SegmentValue<usize>| String::new();
         chart
             .configure_mesh()
             .disable_y_mesh()
-            .y_labels(n + 1)
+            .y_labels(segs + 1)
             .y_label_formatter(&no_names)
             .x_label_formatter(&x_fmt)
             .x_desc(x_label)
@@ -264,8 +277,8 @@ fn lying_bars(title: &str, x_label: &str, bars: &[(&str, f64)]) -> Result<String
             .light_line_style(WHITE)
             .draw()
             .map_err(draw_err)?;
-        // Bar i lies in segment n - 1 - i, so the first bar is at the top.
-        let slot = |i: usize| n - 1 - i;
+        // Bar i lies in segment segs - 1 - (i + off), so the first bar is at the top.
+        let slot = |i: usize| segs - 1 - (i + off);
         let name_style = (FAMILY, LABEL_SIZE)
             .into_font()
             .color(&BLACK)
@@ -282,7 +295,7 @@ fn lying_bars(title: &str, x_label: &str, bars: &[(&str, f64)]) -> Result<String
             }
         }
         let plot_height = chart.plotting_area().dim_in_pixel().1;
-        let gap = (plot_height as f64 / n as f64 * 0.18).round() as u32;
+        let gap = (plot_height as f64 / segs as f64 * 0.18).round() as u32;
         let bar_style = PALETTE[0].filled();
         chart
             .draw_series(bars.iter().enumerate().map(|(i, &(_, v))| {

@@ -496,3 +496,35 @@ fn merged_specks_with_gaps_are_pale_not_solid() {
         c.description()
     );
 }
+
+#[test]
+fn bars_draw_rectangles_of_positive_size_even_alone_or_negative() {
+    for values in [vec![1.0], vec![-1.0], vec![-2.0, 3.0], vec![-0.5, -4.0]] {
+        // Short names stand under upright bars; long ones lie down.
+        for name_len in [1, 80] {
+            let named: Vec<(String, f64)> = values
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (format!("bar {i} {}", "x".repeat(name_len)), *v))
+                .collect();
+            let c = bars("signs", "change (s)", &named).unwrap();
+            let bad: Vec<&str> = c
+                .svg()
+                .split("<rect")
+                .skip(1)
+                .filter(|r| r.contains("width=\"-") || r.contains("height=\"-"))
+                .collect();
+            assert!(
+                bad.is_empty(),
+                "negative rectangles for {values:?}: {bad:?}"
+            );
+            // Every bar is drawn (one filled rectangle each), and its name shows.
+            let drawn = c.svg().matches("fill=\"#0072B2\"").count();
+            assert_eq!(drawn, values.len(), "{values:?}, names of {name_len}");
+            assert!(
+                texts(c.svg()).iter().any(|t| t.starts_with("bar 0")),
+                "{values:?}"
+            );
+        }
+    }
+}
