@@ -174,22 +174,6 @@ impl Shared {
         chunk: Chunk,
     ) -> Result<(), Box<(Chunk, String)>> {
         let (first, count) = chunk.range();
-        let sent = Instant::now();
-        let result = self.send_chunk(slot, worker, chunk);
-        if let (Some(rec), Err(lost)) = (self.jobs.recorder(), &result) {
-            rec.cut_off(slot, &(first..first + count), &lost.1, sent);
-        }
-        result
-    }
-
-    /// [`run_chunk`](Shared::run_chunk), but only a finished chunk is recorded.
-    fn send_chunk(
-        &self,
-        slot: usize,
-        worker: &mut Worker,
-        chunk: Chunk,
-    ) -> Result<(), Box<(Chunk, String)>> {
-        let (first, count) = chunk.range();
         let ran = |ran: Ran| {
             if let Some(rec) = self.jobs.recorder() {
                 rec.ran_mono(slot, first..first + count, ran.start_ns, ran.end_ns);
@@ -222,6 +206,7 @@ impl Shared {
                 return Ok(());
             }
         };
+        let sent = Instant::now();
         let chan = worker.process.channel();
         let outcome = chan
             .send_parts(&[&header, args], sys::deadline(FOREVER), FOREVER)
@@ -266,6 +251,9 @@ impl Shared {
                 e.to_string()
             }
         };
+        if let Some(rec) = self.jobs.recorder() {
+            rec.cut_off(slot, &(first..first + count), &cause, sent);
+        }
         Err(Box::new((chunk, cause)))
     }
 }
