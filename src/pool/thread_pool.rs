@@ -64,7 +64,7 @@ impl Shared {
             Some(init) => match run_initializer(init) {
                 None => Ok(()),
                 Some(failure) => {
-                    let e = task_error(&init.task.to_string(), "?", 0, who, failure);
+                    let e = task_error(&init.task.to_string(), init.types, 0, who, failure);
                     Err(PoolError::Start(format!("the initializer failed: {e}")))
                 }
             },
@@ -190,7 +190,7 @@ fn run_chunk(chunk: Chunk, who: &str, slot: usize, recorder: Option<&Arc<Recorde
                     ChunkOutcome::Failed(
                         (first..first + count)
                             .map(|i| {
-                                task_error(batch.task(), batch.signature(), i, who, failure.clone())
+                                task_error(batch.task(), batch.types(), i, who, failure.clone())
                             })
                             .collect(),
                     )
@@ -300,13 +300,7 @@ impl ThreadPool {
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        let batch = Batch::new(
-            CLOSURE.into(),
-            "closure".into(),
-            1,
-            1,
-            self.shared.jobs.recorder(),
-        );
+        let batch = Batch::new(CLOSURE.into(), None, 1, 1, self.shared.jobs.recorder());
         let work: ClosureChunk =
             Box::new(move |who: &str| vec![outcome(0, who, crate::panics::catch_quietly(f))]);
         self.shared.jobs.submit(vec![Chunk {
@@ -367,7 +361,7 @@ impl ThreadPool {
         let chunk = chunksize_for(chunksize, items.len(), self.workers)?;
         let batch = Batch::new(
             CLOSURE.into(),
-            "closure".into(),
+            None,
             items.len(),
             chunk,
             self.shared.jobs.recorder(),
