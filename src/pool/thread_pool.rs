@@ -121,12 +121,11 @@ fn serve(shared: &Arc<Shared>, me: Worker, ready: Option<mpsc::Sender<Result<(),
     }
     if let Some(ready) = ready {
         let failed = initialized.is_err();
-        let _ = ready.send(
-            initialized
-                .as_ref()
-                .map(|_| ())
-                .map_err(|e| PoolError::Start(e.to_string())),
-        );
+        let _ = ready.send(initialized.as_ref().map(|_| ()).map_err(|e| match e {
+            // Its message is already that of a worker that could not start.
+            PoolError::Start(why) => PoolError::Start(why.clone()),
+            other => PoolError::Start(other.to_string()),
+        }));
         if failed {
             return;
         }
