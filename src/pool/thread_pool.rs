@@ -10,7 +10,7 @@ use crossbeam::channel::RecvTimeoutError;
 use super::jobs::{Chunk, ClosureChunk, JobQueue, Value, Work};
 use super::record::Recorder;
 use super::result::{AsyncResult, Batch, ChunkOutcome, no_bytes};
-use super::worker::{Call, run_initializer};
+use super::worker::{Call, run_initializer_here};
 use super::{Pool, PoolError, PoolOptions, chunksize_for, sealed, task_error};
 use crate::process::tasks;
 
@@ -61,7 +61,7 @@ impl Shared {
     fn initialize(&self, who: &str) -> Result<(), PoolError> {
         match self.initializer.as_ref() {
             None => Ok(()),
-            Some(init) => match run_initializer(init) {
+            Some(init) => match run_initializer_here(init) {
                 None => Ok(()),
                 Some(failure) => {
                     let e = task_error(&init.task.to_string(), init.types, 0, who, failure);
@@ -178,7 +178,7 @@ fn run_chunk(chunk: Chunk, who: &str, slot: usize, recorder: Option<&Arc<Recorde
             args,
         } => {
             let (_, count) = batch.range(index);
-            match tasks::run_chunk(&task, signature, &args, count) {
+            match tasks::run_chunk_here(&task, signature, &args, count) {
                 Ok(bytes) => ChunkOutcome::Encoded {
                     who: who.to_string(),
                     bytes,

@@ -101,6 +101,14 @@ pub(crate) fn run_initializer(call: &Call) -> Option<TaskFailure> {
     }
 }
 
+/// [`run_initializer`] in this process (a thread pool): a task that would end it is refused.
+pub(crate) fn run_initializer_here(call: &Call) -> Option<TaskFailure> {
+    match tasks::run_chunk_here(&call.task, call.signature, &call.args, 1) {
+        Ok(run) => tasks::first_failure(&run),
+        Err(failure) => Some(failure),
+    }
+}
+
 /// The pool worker's `main`: answers the pool's messages on descriptor [`PROTOCOL_FD`] until the
 /// pool closes it. `parlab-worker --pool` runs it.
 ///

@@ -293,9 +293,46 @@ where
         task: task.name(),
         message: format!("the arguments do not serialize: {e}"),
     })?;
-    let out = run_chunk(task.id(), task.signature(), &bytes, 1)?;
+    let out = run_chunk_here(task.id(), task.signature(), &bytes, 1)?;
     let mut outcomes = decode_outcomes::<R>(&out, 1);
     outcomes.remove(0)
+}
+
+/// The tasks that end the process that runs them: a thread pool (and [`run_here`]) refuses them,
+/// since they would end the caller's own process (in a notebook, the kernel) without a word.
+///
+/// # Examples
+/// ```
+/// use parlab::process::tasks;
+/// assert!(tasks::ENDS_THE_PROCESS.contains(&tasks::EXIT.name().as_str()));
+/// ```
+pub const ENDS_THE_PROCESS: [&str; 2] = ["exit", "abort"];
+
+/// [`run_chunk`] in this process (a thread pool, [`run_here`]): a task that would end this
+/// process is refused with why.
+///
+/// # Errors
+/// As [`run_chunk`]; [`TaskFailure::Unavailable`] for a task in [`ENDS_THE_PROCESS`].
+pub(crate) fn run_chunk_here(
+    task: &TaskId,
+    signature: Signature,
+    args: &[u8],
+    count: usize,
+) -> Result<Vec<u8>, TaskFailure> {
+    if let TaskId::Named(name) = task {
+        if ENDS_THE_PROCESS.contains(&name.as_ref()) {
+            return Err(TaskFailure::Unavailable {
+                task: name.to_string(),
+                message: format!(
+                    "`{name}` ends the process that runs it, and this runs tasks in this very \
+                     process (in a notebook, the kernel), which would end without a word; a \
+                     ProcessPool (or process::spawn) runs it safely: its worker process ends, \
+                     the call gets an error, and the pool starts a new worker"
+                ),
+            });
+        }
+    }
+    run_chunk(task, signature, args, count)
 }
 
 /// Runs `count` calls of a task on arguments sent as a run of items (see `items`); returns their
