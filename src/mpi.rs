@@ -33,6 +33,9 @@ use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use crate::chart::Series;
 use crate::pi::PiEstimate;
 use crate::process::Signature;
+
+mod share_check;
+pub use share_check::check_my_share;
 use crate::timing::{Measurement, Sweep, Table, format_seconds};
 
 /// The environment variable that overrides the launcher (`mpirun` on `PATH` otherwise).

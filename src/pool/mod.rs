@@ -31,6 +31,8 @@
 //! # Ok::<(), PoolError>(())
 //! ```
 
+#[cfg(unix)]
+mod arrival_check;
 pub mod crossover;
 mod jobs;
 #[cfg(unix)]
@@ -59,6 +61,8 @@ use crate::timeline::Timeline;
 
 #[cfg(unix)]
 pub use process_pool::ProcessPool;
+#[cfg(unix)]
+pub use arrival_check::check_arrival_order;
 pub use result::{AsyncResult, Imap};
 pub use thread_pool::ThreadPool;
 #[cfg(not(unix))]
