@@ -10,7 +10,7 @@
 //! # Examples
 //! ```
 //! use std::time::Duration;
-//! let busy = parlab::cpu::own_busy_cores(Duration::from_millis(50), |_name| true);
+//! let busy = parlab::cpu::own_busy_cores(Duration::from_millis(50), |_tid, _name| true);
 //! if cfg!(target_os = "linux") {
 //!     assert!(busy.is_some_and(|cores| cores >= 0.0));
 //! }
@@ -36,7 +36,11 @@ pub fn thread_times() -> Option<HashMap<u32, (String, Duration)>> {
     let tick = clock_tick()?;
     let mut out = HashMap::new();
     for entry in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
-        let Some(tid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+        let Some(tid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
             continue;
         };
         // A thread may end between the listing and the read: skip it.
@@ -47,10 +51,7 @@ pub fn thread_times() -> Option<HashMap<u32, (String, Duration)>> {
         let Some((name_part, rest)) = stat.rsplit_once(')') else {
             continue;
         };
-        let name = name_part
-            .split_once('(')
-            .map_or("", |(_, n)| n)
-            .to_owned();
+        let name = name_part.split_once('(').map_or("", |(_, n)| n).to_owned();
         let fields: Vec<&str> = rest.split_whitespace().collect();
         // After ")": state is field 3 of stat(5), so utime (14) and stime (15) are at 11 and 12.
         let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok());
@@ -82,25 +83,82 @@ fn clock_tick() -> Option<Duration> {
     }
 }
 
-/// CPU time of this process's threads whose name `counts`, summed over two samples of
+/// How many of this process's threads that `counts` (by id and name) are running or ready to run
+/// right now (state `R` in `/proc`), other than the calling thread; `None` where unknown.
+///
+/// A thread that wants a core counts even while a busy machine keeps it waiting for one, which
+/// its CPU time alone would not show.
+///
+/// # Examples
+/// ```
+/// if cfg!(target_os = "linux") {
+///     assert!(parlab::cpu::runnable_threads(|_, _| true).is_some());
+/// }
+/// ```
+pub fn runnable_threads(counts: impl Fn(u32, &str) -> bool) -> Option<usize> {
+    if !cfg!(target_os = "linux") {
+        return None;
+    }
+    let me = current_tid();
+    let mut n = 0;
+    for entry in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
+        let Some(tid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if Some(tid) == me {
+            continue;
+        }
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        let Some((name_part, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let name = name_part.split_once('(').map_or("", |(_, n)| n);
+        if rest.trim_start().starts_with('R') && counts(tid, name) {
+            n += 1;
+        }
+    }
+    Some(n)
+}
+
+/// The calling thread's id as `/proc` names it (Linux), to leave it out of a measurement.
+///
+/// # Examples
+/// ```
+/// if cfg!(target_os = "linux") {
+///     let me = parlab::cpu::current_tid().unwrap();
+///     assert!(parlab::cpu::thread_times().unwrap().contains_key(&me));
+/// }
+/// ```
+pub fn current_tid() -> Option<u32> {
+    let link = std::fs::read_link("/proc/thread-self").ok()?;
+    link.file_name()?.to_str()?.parse().ok()
+}
+
+/// CPU time of this process's threads that `counts` (given each thread's id and name), summed over two samples of
 /// [`thread_times`]: what they did between `before` and now (threads that ended meanwhile are
 /// missed; threads started meanwhile count from zero).
 ///
 /// # Examples
 /// ```
 /// let before = parlab::cpu::thread_times();
-/// let spent = parlab::cpu::spent_since(before.as_ref(), |_| true);
+/// let spent = parlab::cpu::spent_since(before.as_ref(), |_tid, _name| true);
 /// if cfg!(target_os = "linux") { assert!(spent.is_some()); }
 /// ```
 pub fn spent_since(
     before: Option<&HashMap<u32, (String, Duration)>>,
-    counts: impl Fn(&str) -> bool,
+    counts: impl Fn(u32, &str) -> bool,
 ) -> Option<Duration> {
     let before = before?;
     let now = thread_times()?;
     Some(
         now.iter()
-            .filter(|(_, (name, _))| counts(name))
+            .filter(|(tid, (name, _))| counts(**tid, name))
             .map(|(tid, (_, t))| {
                 let was = before.get(tid).map_or(Duration::ZERO, |(_, b)| *b);
                 t.saturating_sub(was)
@@ -109,18 +167,18 @@ pub fn spent_since(
     )
 }
 
-/// How many cores' worth of CPU this process's threads whose name `counts` use, measured over
+/// How many cores' worth of CPU this process's threads that `counts` (by id and name) use, measured over
 /// `window` (the calling thread sleeps meanwhile); `None` where it cannot be measured.
 ///
 /// # Examples
 /// ```
 /// use std::time::Duration;
 /// // Nothing of ours spins while we sleep here: well under one core.
-/// if let Some(cores) = parlab::cpu::own_busy_cores(Duration::from_millis(100), |_| true) {
+/// if let Some(cores) = parlab::cpu::own_busy_cores(Duration::from_millis(100), |_, _| true) {
 ///     assert!(cores < 0.9, "{cores}");
 /// }
 /// ```
-pub fn own_busy_cores(window: Duration, counts: impl Fn(&str) -> bool) -> Option<f64> {
+pub fn own_busy_cores(window: Duration, counts: impl Fn(u32, &str) -> bool) -> Option<f64> {
     let before = thread_times()?;
     let start = Instant::now();
     std::thread::sleep(window);
@@ -146,7 +204,7 @@ mod tests {
                     }
                 })
                 .unwrap();
-            let busy = own_busy_cores(Duration::from_millis(300), |n| n == "cpu-test-spin");
+            let busy = own_busy_cores(Duration::from_millis(300), |_, n| n == "cpu-test-spin");
             stop.store(true, Ordering::Relaxed);
             busy
         });

@@ -35,8 +35,8 @@ use crate::pi::PiEstimate;
 use crate::process::Signature;
 
 mod share_check;
-pub use share_check::check_my_share;
 use crate::timing::{Measurement, Sweep, Table, format_seconds};
+pub use share_check::check_my_share;
 
 /// The environment variable that overrides the launcher (`mpirun` on `PATH` otherwise).
 pub const LAUNCHER_ENV: &str = "PARLAB_MPIRUN";

@@ -763,7 +763,10 @@ mod tests {
         };
         assert!(check_sort_pair(own).is_ok());
         let library = check_sort_pair(|a, b| sort_pair_threads(a, b).unwrap()).unwrap_err();
-        assert!(library.contains("`threads::sort_pair_threads`"), "{library}");
+        assert!(
+            library.contains("`threads::sort_pair_threads`"),
+            "{library}"
+        );
         let same = check_sort_pair(sort_pair_serial).unwrap_err();
         assert!(same.contains("same thread"), "{same}");
         // Two parallel sorts, one after the other: several threads, but not at the same time.

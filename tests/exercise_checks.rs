@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use parlab::exercise::{self, Outcome};
-use parlab::pi::{self, PiEstimate, PiError};
+use parlab::pi::{self, PiError, PiEstimate};
 use parlab::pool::{self, Pool, PoolError, ThreadPool};
 use parlab::process::{self, ProcessError, Queue};
 
@@ -41,10 +41,7 @@ fn fork_children(
     Ok(children)
 }
 
-fn solution(
-    queue: &Queue<(f64, u64)>,
-    sizes: [u64; 2],
-) -> Result<Vec<(f64, u64)>, ProcessError> {
+fn solution(queue: &Queue<(f64, u64)>, sizes: [u64; 2]) -> Result<Vec<(f64, u64)>, ProcessError> {
     let children = fork_children(queue, sizes, |i| i as u64)?;
     let results = vec![queue.get(T)?, queue.get(T)?];
     for mut child in children {
@@ -272,7 +269,8 @@ fn a_runaway_answer_is_stopped_and_its_record_bounded() {
     // record were unbounded the process would have grown by hundreds of MB.
     let rss = pool::resident_memory(std::process::id()).unwrap_or(0);
     assert!(rss < 200 << 20, "resident memory {} MB", rss >> 20);
-    let busy = parlab::cpu::own_busy_cores(Duration::from_millis(300), |n| n.starts_with("check"));
+    let busy =
+        parlab::cpu::own_busy_cores(Duration::from_millis(300), |_, n| n.starts_with("check"));
     assert!(busy.is_none_or(|c| c < 0.2), "still busy: {busy:?}");
 }
 
@@ -308,5 +306,30 @@ fn a_waiting_answer_is_reported_waiting() {
     assert_eq!(v.outcome(), Outcome::TimedOut, "{v}");
     if cfg!(target_os = "linux") {
         assert!(v.message().contains("waiting (it uses no CPU)"), "{v}");
+    }
+}
+
+static BACKGROUND: AtomicBool = AtomicBool::new(true);
+
+/// A thread of this process left spinning (as by an answer a check gave up on) is named as the
+/// kernel's own, not blamed on other programs.
+#[test]
+#[cfg(target_os = "linux")]
+fn available_parallelism_names_the_kernels_own_busy_threads() {
+    let spinner = std::thread::spawn(|| {
+        let mut x = 0u64;
+        while BACKGROUND.load(Ordering::Relaxed) {
+            x = std::hint::black_box(x.wrapping_add(1));
+        }
+    });
+    let now = parlab::timing::available_parallelism_with(2, Duration::from_millis(100)).unwrap();
+    BACKGROUND.store(false, Ordering::Relaxed);
+    spinner.join().unwrap();
+    // A busy machine may starve the spinner, but it gets some CPU in 400 ms.
+    assert!(now.own_busy > 0.1, "{now:?}");
+    if now.is_busy() && now.own_busy >= 0.3 {
+        let note = now.busy_note().unwrap();
+        assert!(note.contains("this kernel's own threads"), "{note}");
+        assert!(note.contains("Interrupt the kernel"), "{note}");
     }
 }

@@ -133,7 +133,10 @@ const GRACE: Duration = Duration::from_millis(400);
 
 /// What [`check_within`] says when the learner's code overruns its limit: whether it was stopped,
 /// still keeps a core busy, or only waits; and what to do.
-fn overran(limit: Duration, rx: &mpsc::Receiver<Result<Result<String, String>, panics::Caught>>) -> String {
+fn overran(
+    limit: Duration,
+    rx: &mpsc::Receiver<Result<Result<String, String>, panics::Caught>>,
+) -> String {
     let head = format!("your code did not finish within {} s", seconds(limit));
     let waiting_hint = "Is something waiting forever? A lock that is never released; a `recv()` \
          or a loop over a channel's receiver waiting for a message that never comes (`for x in \
@@ -149,8 +152,21 @@ fn overran(limit: Duration, rx: &mpsc::Receiver<Result<Result<String, String>, p
         }
         Err(_) => {}
     }
-    // Still running: is it busy or waiting? The check's own thread waits meanwhile.
-    let busy = crate::cpu::own_busy_cores(GRACE, |name| !name.starts_with("parlab-idle"));
+    // Still running: is it busy or waiting? The check's own thread waits meanwhile. A busy
+    // machine may give a spinning thread little CPU, but it stays ready to run (state R).
+    let counts = |_: u32, name: &str| !name.starts_with("parlab-idle");
+    let mut ready = 0;
+    let before = crate::cpu::thread_times();
+    let started = Instant::now();
+    for _ in 0..8 {
+        std::thread::sleep(GRACE / 8);
+        if crate::cpu::runnable_threads(counts).is_some_and(|n| n > 0) {
+            ready += 1;
+        }
+    }
+    let busy = crate::cpu::spent_since(before.as_ref(), counts)
+        .map(|t| t.as_secs_f64() / started.elapsed().as_secs_f64().max(1e-3))
+        .map(|cores| if ready >= 4 { cores.max(1.0) } else { cores });
     match busy {
         Some(cores) if cores >= 0.3 => format!(
             "{head}, and it is still running: it keeps about {cores:.1} core{} busy right now \
@@ -297,11 +313,7 @@ impl Defined {
 /// What a check said, without its figures (times differ from run to run): two runs of the same
 /// function give the same fingerprint.
 fn fingerprint(v: &Verdict) -> String {
-    let text: String = v
-        .message
-        .chars()
-        .filter(|c| !c.is_ascii_digit())
-        .collect();
+    let text: String = v.message.chars().filter(|c| !c.is_ascii_digit()).collect();
     format!("{}:{text}", v.outcome.as_str())
 }
 

@@ -273,6 +273,12 @@ impl Verdict {
 
 impl fmt::Display for Verdict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}: {}", self.headline(), self.exercise, self.message)
+        write!(
+            f,
+            "{}: {}: {}",
+            self.headline(),
+            self.exercise,
+            self.message
+        )
     }
 }

@@ -526,7 +526,11 @@ fn check_transfer_dyn(
 ) -> Result<String, String> {
     let (a, b) = (Account::new(0, 100), Account::new(1, 100));
     let step = |from: &Account, to: &Account, amount, want: [i64; 2]| -> Result<(), String> {
-        let call = format!("transfer(account {}, account {}, {amount})", from.id(), to.id());
+        let call = format!(
+            "transfer(account {}, account {}, {amount})",
+            from.id(),
+            to.id()
+        );
         transfer(from, to, amount).map_err(|e| {
             format!(
                 "{call} on one thread, with no other thread running, failed: it {e}. Nothing \
@@ -546,9 +550,7 @@ fn check_transfer_dyn(
             })?;
         }
         if got != want {
-            return Err(format!(
-                "{call} left balances {got:?}, expected {want:?}"
-            ));
+            return Err(format!("{call} left balances {got:?}, expected {want:?}"));
         }
         Ok(())
     };
@@ -592,7 +594,11 @@ fn check_transfer_dyn(
              for the other, until a lock gave up after {timeout:?} ({gave_up} time-out{} in \
              {took:.0?}); {then}. Take the two locks in the same order in every thread (lower id \
              first): then they never wait for each other in a circle",
-            if failed.is_none() { ", recovered only through the time-out" } else { "" },
+            if failed.is_none() {
+                ", recovered only through the time-out"
+            } else {
+                ""
+            },
             if gave_up == 1 { "" } else { "s" }
         ));
     }
@@ -809,10 +815,17 @@ mod tests {
     fn check_transfer_tells_what_wrong_answers_did() {
         let msg = check_transfer(retry_after_timeout).unwrap_err();
         // Two retrying threads may collide again and again: either way, the time-outs are named.
-        assert!(msg.starts_with("deadlock") && msg.contains("time-out"), "{msg}");
+        assert!(
+            msg.starts_with("deadlock") && msg.contains("time-out"),
+            "{msg}"
+        );
         // A guard leaked: the account stays locked after the transfer returns.
         let leaky = |from: &Account, to: &Account, amount: i64| {
-            let (first, second) = if from.id() < to.id() { (from, to) } else { (to, from) };
+            let (first, second) = if from.id() < to.id() {
+                (from, to)
+            } else {
+                (to, from)
+            };
             let mut a = first.lock()?;
             let mut b = second.lock()?;
             let sign = if from.id() < to.id() { 1 } else { -1 };
@@ -835,6 +848,9 @@ mod tests {
         // Nothing moves.
         let nothing = |_: &Account, _: &Account, _: i64| Ok(());
         let msg = check_transfer(nothing).unwrap_err();
-        assert!(msg.contains("left balances [100, 100], expected [70, 130]"), "{msg}");
+        assert!(
+            msg.contains("left balances [100, 100], expected [70, 130]"),
+            "{msg}"
+        );
     }
 }

@@ -218,7 +218,10 @@ mod tests {
         };
         assert!(check_tiny_gil(own).is_ok());
         let library = check_tiny_gil(|gil, slice| with_gil(gil, slice)).unwrap_err();
-        assert!(library.contains("the library's own solution, `locks::with_gil`"), "{library}");
+        assert!(
+            library.contains("the library's own solution, `locks::with_gil`"),
+            "{library}"
+        );
         // The guard dropped at once (`let _ = ...`): the slice runs unlocked.
         let dropped_at_once = |gil: &Mutex<()>, slice: &mut dyn FnMut() -> u64| {
             drop(gil.lock());

@@ -51,7 +51,9 @@ fn check_dyn(my_share: &dyn Fn(u64, usize, usize) -> Range<u64>) -> Result<Strin
         (0, 3),
     ];
     for (samples, size) in sizes {
-        let shares: Vec<Range<u64>> = (0..size).map(|rank| my_share(samples, rank, size)).collect();
+        let shares: Vec<Range<u64>> = (0..size)
+            .map(|rank| my_share(samples, rank, size))
+            .collect();
         let on = format!("{samples} samples on {size} ranks");
         let mut next = 0;
         for (rank, s) in shares.iter().enumerate() {
@@ -61,7 +63,11 @@ fn check_dyn(my_share: &dyn Fn(u64, usize, usize) -> Range<u64>) -> Result<Strin
                 ));
             }
             if s.start != next {
-                let what = if s.start < next { "overlaps the share before it" } else { "leaves a gap after the share before it" };
+                let what = if s.start < next {
+                    "overlaps the share before it"
+                } else {
+                    "leaves a gap after the share before it"
+                };
                 return Err(format!(
                     "{on}: rank {rank} starts at {}, not {next}: it {what} (shares {shares:?})",
                     s.start
@@ -73,9 +79,14 @@ fn check_dyn(my_share: &dyn Fn(u64, usize, usize) -> Range<u64>) -> Result<Strin
             let what = if next < samples {
                 format!("samples {next}..{samples} are counted by no rank")
             } else {
-                format!("they go past the last sample ({})", samples.saturating_sub(1))
+                format!(
+                    "they go past the last sample ({})",
+                    samples.saturating_sub(1)
+                )
             };
-            return Err(format!("{on}: the shares end at {next}, not {samples}: {what} (shares {shares:?})"));
+            return Err(format!(
+                "{on}: the shares end at {next}, not {samples}: {what} (shares {shares:?})"
+            ));
         }
         let lens: Vec<u64> = shares.iter().map(|s| s.end - s.start).collect();
         let (min, max) = (
@@ -84,7 +95,9 @@ fn check_dyn(my_share: &dyn Fn(u64, usize, usize) -> Range<u64>) -> Result<Strin
         );
         if max - min > 1 {
             let extra = samples % size as u64;
-            let hint = if lens.last() == Some(&max) && lens[..lens.len() - 1].iter().all(|&l| l == min) {
+            let hint = if lens.last() == Some(&max)
+                && lens[..lens.len() - 1].iter().all(|&l| l == min)
+            {
                 format!(
                     "the last rank got the whole remainder ({extra} samples): give one extra sample \
                      to each of the first {extra} ranks instead"
@@ -142,37 +155,59 @@ mod tests {
         type Share = dyn Fn(u64, usize, usize) -> Range<u64>;
         let cases: [(&Share, &str); 7] = [
             // The whole remainder to the last rank.
-            (&|n, r, k| {
-                let b = n / k as u64;
-                let f = r as u64 * b;
-                f..if r + 1 == k { n } else { f + b }
-            }, "the last rank got the whole remainder"),
+            (
+                &|n, r, k| {
+                    let b = n / k as u64;
+                    let f = r as u64 * b;
+                    f..if r + 1 == k { n } else { f + b }
+                },
+                "the last rank got the whole remainder",
+            ),
             // The whole remainder to the first rank.
-            (&|n, r, k| {
-                let (b, e) = (n / k as u64, n % k as u64);
-                if r == 0 { 0..b + e } else { e + r as u64 * b..e + (r as u64 + 1) * b }
-            }, "the first rank got the whole remainder"),
+            (
+                &|n, r, k| {
+                    let (b, e) = (n / k as u64, n % k as u64);
+                    if r == 0 {
+                        0..b + e
+                    } else {
+                        e + r as u64 * b..e + (r as u64 + 1) * b
+                    }
+                },
+                "the first rank got the whole remainder",
+            ),
             // The remainder dropped.
-            (&|n, r, k| {
-                let b = n / k as u64;
-                r as u64 * b..(r as u64 + 1) * b
-            }, "are counted by no rank"),
+            (
+                &|n, r, k| {
+                    let b = n / k as u64;
+                    r as u64 * b..(r as u64 + 1) * b
+                },
+                "are counted by no rank",
+            ),
             // Rounded up for every rank.
-            (&|n, r, k| {
-                let b = n.div_ceil(k as u64);
-                r as u64 * b..(r as u64 + 1) * b
-            }, "go past the last sample"),
+            (
+                &|n, r, k| {
+                    let b = n.div_ceil(k as u64);
+                    r as u64 * b..(r as u64 + 1) * b
+                },
+                "go past the last sample",
+            ),
             // Inclusive end: each share one too long.
-            (&|n, r, k| {
-                let s = right(n, r, k);
-                s.start..s.end + 1
-            }, "overlaps the share before it"),
+            (
+                &|n, r, k| {
+                    let s = right(n, r, k);
+                    s.start..s.end + 1
+                },
+                "overlaps the share before it",
+            ),
             // The extras at the end, but the start not shifted.
-            (&|n, r, k| {
-                let (b, e) = (n / k as u64, n % k as u64);
-                let r = r as u64;
-                r * b..r * b + b + u64::from(r < e)
-            }, "rank 1 starts at"),
+            (
+                &|n, r, k| {
+                    let (b, e) = (n / k as u64, n % k as u64);
+                    let r = r as u64;
+                    r * b..r * b + b + u64::from(r < e)
+                },
+                "rank 1 starts at",
+            ),
             // Shares in reverse rank order.
             (&|n, r, k| right(n, k - 1 - r, k), "starts at"),
         ];

@@ -32,10 +32,26 @@ fn check_dyn(estimate_from: &dyn Fn(u64, u64) -> Option<f64>) -> Result<String, 
         (785, 1000, ""),
         (314_159, 400_000, ""),
         (1, 3, ""),
-        (7, 7, "every sample a hit is possible (all points inside the circle): only more hits than samples is impossible"),
-        (0, 5, "no hit at all is possible (every point outside): the estimate is 0.0, not None"),
-        (BIG, BIG, "4 * hits does not fit in a u64 here: convert to f64 before multiplying"),
-        (BIG - 1, BIG + 7, "4 * hits does not fit in a u64 here: convert to f64 before multiplying"),
+        (
+            7,
+            7,
+            "every sample a hit is possible (all points inside the circle): only more hits than samples is impossible",
+        ),
+        (
+            0,
+            5,
+            "no hit at all is possible (every point outside): the estimate is 0.0, not None",
+        ),
+        (
+            BIG,
+            BIG,
+            "4 * hits does not fit in a u64 here: convert to f64 before multiplying",
+        ),
+        (
+            BIG - 1,
+            BIG + 7,
+            "4 * hits does not fit in a u64 here: convert to f64 before multiplying",
+        ),
     ];
     for (hits, samples, why) in good {
         let want = 4.0 * hits as f64 / samples as f64;
@@ -54,19 +70,26 @@ fn check_dyn(estimate_from: &dyn Fn(u64, u64) -> Option<f64>) -> Result<String, 
                 return Err(format!("{call} gave Some(NaN), expected Some({want})"));
             }
             Some(x) if (x - want).abs() > 1e-9 * want.abs().max(1.0) => {
-                let integer = samples > 0 && hits.checked_mul(4).is_some_and(|h4| x == (h4 / samples) as f64);
+                let integer = samples > 0
+                    && hits
+                        .checked_mul(4)
+                        .is_some_and(|h4| x == (h4 / samples) as f64);
                 let hint = if integer {
                     ": the division happened in integers (4 * 785 / 1000 is 3). Convert hits and \
                      samples to f64 before dividing"
                         .to_owned()
                 } else if !why.is_empty() {
                     format!(": {why}")
-                } else if (x * samples as f64 / 4.0 - samples as f64 / hits.max(1) as f64).abs() < 1e-6 {
+                } else if (x * samples as f64 / 4.0 - samples as f64 / hits.max(1) as f64).abs()
+                    < 1e-6
+                {
                     ": is it samples / hits instead of hits / samples?".to_owned()
                 } else {
                     String::new()
                 };
-                return Err(format!("{call} gave Some({x}), expected Some({want}){hint}"));
+                return Err(format!(
+                    "{call} gave Some({x}), expected Some({want}){hint}"
+                ));
             }
             Some(_) => {}
         }
@@ -84,9 +107,11 @@ fn check_dyn(estimate_from: &dyn Fn(u64, u64) -> Option<f64>) -> Result<String, 
             ));
         }
     }
-    Ok("right for good input (no hits, all hits, counts too big for 4 * hits in integers too), \
+    Ok(
+        "right for good input (no hits, all hits, counts too big for 4 * hits in integers too), \
         and None for no samples and for more hits than samples"
-        .into())
+            .into(),
+    )
 }
 
 #[cfg(test)]
@@ -109,14 +134,35 @@ mod tests {
     #[test]
     fn wrong_answers_are_told_what_they_did() {
         let cases: [(&dyn Fn(u64, u64) -> Option<f64>, &str); 8] = [
-            (&|h, s| (s > 0 && h < s).then(|| 4.0 * h as f64 / s as f64), "every sample a hit is possible"),
-            (&|h, s| (s > 0 && h <= s && h > 0).then(|| 4.0 * h as f64 / s as f64), "no hit at all is possible"),
-            (&|h, s| (s > 0 && h <= s).then(|| (4 * h / s) as f64), "in integers"),
-            (&|h, s| (s > 0 && h <= s).then(|| (4 * h) as f64 / s as f64), "does not fit in a u64"),
-            (&|h, s| (h <= s).then(|| 4.0 * h as f64 / s as f64), "gave Some(NaN), expected None"),
-            (&|h, s| (s > 0).then(|| 4.0 * h as f64 / s as f64), "more hits than samples is impossible"),
+            (
+                &|h, s| (s > 0 && h < s).then(|| 4.0 * h as f64 / s as f64),
+                "every sample a hit is possible",
+            ),
+            (
+                &|h, s| (s > 0 && h <= s && h > 0).then(|| 4.0 * h as f64 / s as f64),
+                "no hit at all is possible",
+            ),
+            (
+                &|h, s| (s > 0 && h <= s).then(|| (4 * h / s) as f64),
+                "in integers",
+            ),
+            (
+                &|h, s| (s > 0 && h <= s).then(|| (4 * h) as f64 / s as f64),
+                "does not fit in a u64",
+            ),
+            (
+                &|h, s| (h <= s).then(|| 4.0 * h as f64 / s as f64),
+                "gave Some(NaN), expected None",
+            ),
+            (
+                &|h, s| (s > 0).then(|| 4.0 * h as f64 / s as f64),
+                "more hits than samples is impossible",
+            ),
             (&|h, s| Some(4.0 * h as f64 / s as f64), "expected None"),
-            (&|h, s| (s > 0 && h <= s).then(|| 4.0 * s as f64 / h as f64), "gave Some("),
+            (
+                &|h, s| (s > 0 && h <= s).then(|| 4.0 * s as f64 / h as f64),
+                "gave Some(",
+            ),
         ];
         for (i, (answer, says)) in cases.into_iter().enumerate() {
             let msg = check_estimate_from(answer).expect_err(&format!("wrong answer {i} passed"));

@@ -81,7 +81,11 @@ fn check_dyn(arrival_order: ArrivalOrder<'_>) -> Result<String, String> {
     want_set.sort_unstable();
     let sorted_by_you = got.windows(2).all(|w| w[0] <= w[1]) && got != sizes;
     if waits.contains(&"imap") {
-        let then = if sorted_by_you { ", then sorted them" } else { "" };
+        let then = if sorted_by_you {
+            ", then sorted them"
+        } else {
+            ""
+        };
         return Err(format!(
             "arrival_order used imap, which hands the results back in input order{then} \
              (returned {got:?}): use imap_unordered, which hands each one back as soon as it is \
@@ -115,7 +119,11 @@ fn check_dyn(arrival_order: ArrivalOrder<'_>) -> Result<String, String> {
             ));
         }
     }
-    let first_chunk = chunks.iter().find(|c| c.contains(&0)).cloned().unwrap_or(0..1);
+    let first_chunk = chunks
+        .iter()
+        .find(|c| c.contains(&0))
+        .cloned()
+        .unwrap_or(0..1);
     if first_chunk.len() > 1 {
         let size = first_chunk.len();
         let all = if size >= sizes.len() {

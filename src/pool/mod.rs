@@ -60,9 +60,9 @@ use crate::process::{AsTask, Output, ProcessError, Task, items};
 use crate::timeline::Timeline;
 
 #[cfg(unix)]
-pub use process_pool::ProcessPool;
-#[cfg(unix)]
 pub use arrival_check::check_arrival_order;
+#[cfg(unix)]
+pub use process_pool::ProcessPool;
 pub use result::{AsyncResult, Imap};
 pub use thread_pool::ThreadPool;
 #[cfg(not(unix))]

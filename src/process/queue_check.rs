@@ -200,7 +200,8 @@ fn run(
 
 /// What to say when the learner's function returned an error, from what the queue saw.
 fn failed(call: &str, e: &ProcessError, log: &[(u32, u32)]) -> String {
-    let timed_out = |what: &str| matches!(e, ProcessError::Timeout { what: w, .. } if w.contains(what));
+    let timed_out =
+        |what: &str| matches!(e, ProcessError::Timeout { what: w, .. } if w.contains(what));
     if timed_out("queue get") && log.len() >= 2 {
         return format!(
             "{call} failed: {e}. Both children had put their result on the queue and both were \
