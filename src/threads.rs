@@ -754,7 +754,7 @@ mod tests {
 
     #[test]
     fn sort_check_tells_cases_apart() {
-        assert!(check_sort_pair(|a, b| sort_pair_rayon(a, b)).is_ok());
+        assert!(check_sort_pair(sort_pair_rayon).is_ok());
         let own = |a: &mut [Spy], b: &mut [Spy]| {
             thread::scope(|s| {
                 s.spawn(|| a.sort_unstable());

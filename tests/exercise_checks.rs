@@ -168,7 +168,7 @@ fn arrival_refused(
 
 #[test]
 fn arrival_order_passes_the_solution() {
-    let said = pool::check_arrival_order(|p, s| arrival_solution(p, s)).unwrap();
+    let said = pool::check_arrival_order(arrival_solution).unwrap();
     assert!(said.contains("chunks of one"), "{said}");
 }
 

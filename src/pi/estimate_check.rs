@@ -133,7 +133,8 @@ mod tests {
     /// Plausible wrong answers, each told what it did.
     #[test]
     fn wrong_answers_are_told_what_they_did() {
-        let cases: [(&dyn Fn(u64, u64) -> Option<f64>, &str); 8] = [
+        type Answer = dyn Fn(u64, u64) -> Option<f64>;
+        let cases: [(&Answer, &str); 8] = [
             (
                 &|h, s| (s > 0 && h < s).then(|| 4.0 * h as f64 / s as f64),
                 "every sample a hit is possible",
