@@ -205,13 +205,12 @@ fn overran(
 /// fn double(x: u32) -> u32 { x * 2 }
 /// let double_defined = exercise::defined("double"); // the exercise cell's last line
 ///
-/// let first = double_defined.check_within(Duration::from_secs(5), || {
-///     if double(21) == 42 { Ok("double(21) = 42".into()) } else { Err("not 42".into()) }
-/// });
+/// let check = || if double(21) == 42 { Ok("double(21) = 42".into()) } else { Err("not 42".into()) };
+/// let first = double_defined.check_within(Duration::from_secs(5), check);
 /// assert!(first.is_solved());
 /// assert!(first.message().contains("defined"));
 /// // Checking again without the exercise cell running again: no verdict on old code.
-/// let again = double_defined.check_within(Duration::from_secs(5), || Ok("unused".into()));
+/// let again = double_defined.check_within(Duration::from_secs(5), check);
 /// assert!(!again.is_solved());
 /// assert!(again.message().contains("compile error"));
 /// ```
