@@ -260,11 +260,16 @@ type Seen = (HashSet<ThreadId>, Option<(Instant, Instant)>);
 #[derive(Debug, Default)]
 struct SpyLog {
     threads: Mutex<Seen>,
+    /// The deadline of the check that made the spies: a sort still comparing after it is stopped.
+    give_up: Option<Instant>,
 }
 
 impl SpyLog {
     fn record(&self) {
         let now = Instant::now();
+        if self.give_up.is_some_and(|at| now > at) {
+            panic!("{}", crate::exercise::STOPPED);
+        }
         let id = thread::current().id();
         let mut log = self.threads.lock().unwrap_or_else(|e| e.into_inner());
         log.0.insert(id);
@@ -328,7 +333,13 @@ fn check_sort_pair_dyn(sort_two: &mut dyn FnMut(&mut [Spy], &mut [Spy])) -> Resu
     let keys_b = random_vec(LEN, 12).map_err(|e| e.to_string())?;
     let mut last_problem = String::new();
     for _attempt in 0..3 {
-        let (log_a, log_b) = (Arc::new(SpyLog::default()), Arc::new(SpyLog::default()));
+        let log = || {
+            Arc::new(SpyLog {
+                give_up: crate::exercise::deadline(),
+                ..SpyLog::default()
+            })
+        };
+        let (log_a, log_b) = (log(), log());
         let spies = |keys: &[u64], log: &Arc<SpyLog>| -> Vec<Spy> {
             keys.iter()
                 .map(|&key| Spy {

@@ -333,3 +333,17 @@ fn available_parallelism_names_the_kernels_own_busy_threads() {
         assert!(note.contains("Interrupt the kernel"), "{note}");
     }
 }
+
+/// A sort that never ends (it keeps comparing) is stopped at its next comparison after the limit.
+#[test]
+fn a_sort_that_never_ends_is_stopped() {
+    let v = exercise::check_within("sort_in_two_threads", Duration::from_secs(1), || {
+        parlab::threads::check_sort_pair(|a, b| loop {
+            a.sort_unstable();
+            b.sort_unstable();
+            a.reverse();
+        })
+    });
+    assert_eq!(v.outcome(), Outcome::TimedOut, "{v}");
+    assert!(v.message().contains("parlab stopped it"), "{v}");
+}
