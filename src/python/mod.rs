@@ -28,6 +28,7 @@
 //! # Ok::<(), parlab::python::PythonError>(())
 //! ```
 
+mod beside;
 mod lessons;
 pub mod report;
 mod run;
@@ -35,6 +36,7 @@ mod run;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use beside::queue_round_trips;
 pub use lessons::{PiThreads, how_close};
 pub use report::{Interpreter, Report, Skipped};
 
