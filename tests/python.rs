@@ -93,7 +93,10 @@ fn the_lesson_scripts_give_sweeps_and_comparisons() {
         .iter()
         .map(|m| m.label.as_str())
         .collect();
-    assert_eq!(labels, ["one after the other", "two threads"]);
+    assert_eq!(
+        labels,
+        ["numpy.sort, one after the other", "numpy.sort, two threads"]
+    );
     assert_eq!(sorts.measurements[1].work, Some(20_000));
 
     let costs = py.process_costs(1, 5).unwrap();

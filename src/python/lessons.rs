@@ -1,6 +1,12 @@
 //! The lessons' scripts, one method each: the sizes the lessons use, and the values they chart.
 
-use super::{Python, PythonError, Report};
+use super::{Python, PythonError, Report, Skipped};
+
+/// The name of the pure-Python series run on a free-threaded CPython.
+pub const FREE_THREADED_SERIES: &str = "Python threads (free-threaded, no GIL)";
+
+/// What [`Skipped::module`] says when no free-threaded CPython was found.
+pub const FREE_THREADED: &str = "a free-threaded CPython";
 use crate::timing::{Comparison, Sweep};
 
 /// What `python/threads_calc_pi.py` measures: calc_pi on threads, four ways, with the same total
@@ -90,6 +96,44 @@ impl Python {
         self.run_script("threads_calc_pi.py", &sizes.args())
     }
 
+    /// [`Python::pi_threads`], and the source's pure-Python series once more on a free-threaded
+    /// CPython ([`Python::free_threaded`]) when this machine has one: a series named "Python
+    /// threads (free-threaded, no GIL)". When there is none, the report lists that series in
+    /// [`Report::skipped`], and its note says what it is and how to add one.
+    ///
+    /// # Errors
+    /// The errors of [`Python::run_file`], from either interpreter.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// use parlab::python::{PiThreads, Python};
+    /// let report = Python::find()?.pi_threads_and_free_threaded(&PiThreads::quick())?;
+    /// for note in report.notes() {
+    ///     println!("{note}");
+    /// }
+    /// # Ok::<(), parlab::python::PythonError>(())
+    /// ```
+    pub fn pi_threads_and_free_threaded(&self, sizes: &PiThreads) -> Result<Report, PythonError> {
+        let mut report = self.pi_threads(sizes)?;
+        match Python::free_threaded() {
+            Some(free) => {
+                let only_python = PiThreads {
+                    numba: 0,
+                    ext: 0,
+                    ..sizes.clone()
+                };
+                let free = free.with_timeout(self.timeout).pi_threads(&only_python)?;
+                report.series.extend(free.series);
+            }
+            None => report.skipped.push(Skipped {
+                series: FREE_THREADED_SERIES.into(),
+                module: FREE_THREADED.into(),
+                reason: "no python3.14t or python3.13t on PATH or in pyenv's versions".into(),
+            }),
+        }
+        Ok(report)
+    }
+
     /// Lesson 01's exercise: two arrays of `len` random integers sorted with `numpy.sort`, one
     /// after the other and on two threads (`python/threads_sort.py`).
     ///
@@ -109,8 +153,13 @@ impl Python {
             "--repeats".into(),
             repeats.to_string(),
         ];
-        self.run_script("threads_sort.py", &args)?
-            .comparison("numpy.sort")
+        let mut sorts = self
+            .run_script("threads_sort.py", &args)?
+            .comparison("numpy.sort")?;
+        for m in &mut sorts.measurements {
+            m.label = format!("numpy.sort, {}", m.label);
+        }
+        Ok(sorts)
     }
 
     /// Lesson 03: Python's `Process` start + join with spawn and with fork (the source's

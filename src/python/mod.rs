@@ -37,7 +37,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use beside::queue_round_trips;
-pub use lessons::{PiThreads, how_close};
+pub use lessons::{FREE_THREADED, FREE_THREADED_SERIES, PiThreads, how_close};
 pub use report::{Interpreter, Report, Skipped};
 
 /// The environment variable that overrides which Python the lessons run.

@@ -53,6 +53,12 @@ impl Skipped {
     /// ```
     pub fn fix(&self) -> String {
         match self.module.as_str() {
+            super::lessons::FREE_THREADED => "a free-threaded CPython (3.13t or newer, PEP 703: \
+                `sys._is_gil_enabled()` is False) runs Python threads with no GIL at all, and \
+                there the source's pure-Python threads would scale like numba's; install one \
+                (python.org's installers have it as an option; `pyenv install 3.14t`; \
+                `uv python install 3.14t`) on PATH or in pyenv, and it is drawn as one more series"
+                .to_owned(),
             "parlab_py" => format!(
                 "run `{}`: it builds the Rust extension python/parlab-py with maturin into .venv",
                 super::SETUP
@@ -67,6 +73,12 @@ impl Skipped {
     }
 
     /// The error a caller gets when it asks for this series.
+    ///
+    /// # Examples
+    /// ```
+    /// let s = parlab::python::Skipped { series: "numpy.sort".into(), module: "numpy".into(), reason: "No module named 'numpy'".into() };
+    /// assert!(s.to_error().to_string().starts_with("numpy.sort was not measured"));
+    /// ```
     pub fn to_error(&self) -> PythonError {
         PythonError::Missing {
             series: self.series.clone(),

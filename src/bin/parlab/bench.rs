@@ -87,9 +87,11 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
     }
     if args.group == "python" {
         if args.svg.is_some() || args.compare_python {
-            return Err("`bench python` draws no chart and is itself the comparison with \
+            return Err(
+                "`bench python` draws no chart and is itself the comparison with \
                  Python: drop --svg and --compare-python"
-                .into());
+                    .into(),
+            );
         }
         return bench_python::run(&args);
     }

@@ -83,7 +83,9 @@ fn per_unit(sweep: &Sweep) -> f64 {
 /// Runs the group and prints the rows (a table, or `--json` lines), the pairs and the targets.
 pub fn run(args: &BenchArgs) -> Result<(), String> {
     let before = load_average();
-    let py = Python::find().map_err(err)?.with_timeout(Duration::from_secs(600));
+    let py = Python::find()
+        .map_err(err)?
+        .with_timeout(Duration::from_secs(600));
     let mut counts = if args.threads.is_empty() {
         vec![1, 2]
     } else {
@@ -102,24 +104,11 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
         repeats,
         ..SIZES
     };
-    let report = py.pi_threads(&sizes).map_err(err)?;
+    let report = py.pi_threads_and_free_threaded(&sizes).map_err(err)?;
     for note in report.notes() {
         eprintln!("  note: {note}");
     }
-    let mut python_sweeps: Vec<Sweep> = report.series.clone();
-    if let Some(free) = Python::free_threaded() {
-        eprintln!("  calc_pi on a free-threaded CPython: {free}");
-        let only_python = PiThreads {
-            numba: 0,
-            ext: 0,
-            ..sizes.clone()
-        };
-        let free = free
-            .with_timeout(Duration::from_secs(600))
-            .pi_threads(&only_python)
-            .map_err(err)?;
-        python_sweeps.extend(free.series);
-    }
+    let python_sweeps: Vec<Sweep> = report.series.clone();
     eprintln!("  calc_pi on Rust threads and under the simulated GIL...");
     let n = SIZES.ext;
     let rust = timing::sweep("threads", &counts, repeats, |k| {
@@ -260,9 +249,8 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
             }
         }
     }
-    let sort_speedup = |c: &timing::Comparison| {
-        c.measurements[0].seconds() / c.measurements[1].seconds()
-    };
+    let sort_speedup =
+        |c: &timing::Comparison| c.measurements[0].seconds() / c.measurements[1].seconds();
     pair(
         "sort two arrays, one after the other: numpy.sort / Rust".into(),
         "seconds",
@@ -332,8 +320,18 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
             None => format!("  {what:<48}  -     {goal:<8} not measured (see the notes above)"),
         });
     };
-    target("Python threads, 2-thread speed-up", at2("Python threads"), &|v| v <= 1.15, "<= 1.15");
-    target("numba nogil threads, 2-thread speed-up", at2("numba nogil threads"), &|v| v >= 1.7, ">= 1.7");
+    target(
+        "Python threads, 2-thread speed-up",
+        at2("Python threads"),
+        &|v| v <= 1.15,
+        "<= 1.15",
+    );
+    target(
+        "numba nogil threads, 2-thread speed-up",
+        at2("numba nogil threads"),
+        &|v| v >= 1.7,
+        ">= 1.7",
+    );
     target(
         "extension, GIL released, 2-thread speed-up",
         at2("Rust extension, GIL released"),
@@ -347,7 +345,12 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
         "<= 1.15",
     );
     let gap = at2("Python threads").zip(sim2).map(|(p, s)| (p - s).abs());
-    target("|simulated GIL - real Python|, 2 threads", gap, &|v| v <= 0.15, "<= 0.15");
+    target(
+        "|simulated GIL - real Python|, 2 threads",
+        gap,
+        &|v| v <= 0.15,
+        "<= 0.15",
+    );
     let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
     let summary = format!(
         "targets at 2 threads ({cores} cores; load average {before} before, {after} after: \
