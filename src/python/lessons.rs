@@ -244,7 +244,7 @@ pub fn how_close(real: &Sweep, simulated: &Sweep) -> String {
         .iter()
         .filter(|(k, _)| *k > 1.0)
         .filter_map(|&(k, r)| Some((k, r, sim_up.iter().find(|(j, _)| *j == k)?.1)))
-        .last();
+        .next_back();
     let Some((k, r, s)) = common else {
         return format!(
             "{} and {} have no thread count above 1 in common: nothing to compare",

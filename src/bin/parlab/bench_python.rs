@@ -294,7 +294,7 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
             let show = |v: f64| match p.unit {
                 "speed-up" => format!("{v:.2}x"),
                 "seconds" => timing::format_seconds(v),
-                _ => format!("{}", timing::format_seconds(v)),
+                _ => timing::format_seconds(v),
             };
             table.push([
                 p.case.clone(),
