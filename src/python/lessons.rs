@@ -40,9 +40,9 @@ impl PiThreads {
         PiThreads {
             threads: vec![1, 2],
             repeats: 3,
-            python: 600_000,
-            numba: 10_000_000,
-            ext: 100_000_000,
+            python: 500_000,
+            numba: 5_000_000,
+            ext: 50_000_000,
         }
     }
 
