@@ -3,7 +3,8 @@
 //! The Python side is the source lesson's own code in the project's `.venv`
 //! ([`parlab::python`]); the Rust side is what the lessons measure beside it. Pairs:
 //!
-//! - calc_pi on threads, same total work at every thread count: Python threads against the
+//! - calc_pi on threads, same total work at every thread count (`--samples N` per run for Rust
+//!   and the extension, N/5 for numba, N/50 for pure Python): Python threads against the
 //!   simulated GIL, numba `nogil` threads and the Rust extension with the GIL released against
 //!   Rust threads, the extension with the GIL held against the simulated GIL (speed-ups), and
 //!   one thread of each against Rust's one thread (time per sample);
@@ -26,15 +27,18 @@ use parlab::{pi, threads};
 
 use crate::bench::{BenchArgs, BenchRow};
 
-/// Samples per run for each calc_pi series (pure Python about 2 M/s, numba about 40 M/s per core,
-/// Rust about 1 G/s per core): about 1 s per one-thread run each.
-const SIZES: PiThreads = PiThreads {
-    threads: Vec::new(),
-    repeats: 0,
-    python: 2_000_000,
-    numba: 40_000_000,
-    ext: 400_000_000,
-};
+/// The calc_pi sizes for `--samples N` (samples per run of the Rust series and the extension):
+/// pure Python N/50, numba N/5, so that each one-thread run takes about as long (pure Python
+/// counts about 2 M samples a second, numba about 40 M per core, Rust about 1 G per core).
+fn pi_sizes(samples: u64, threads: Vec<usize>, repeats: usize) -> PiThreads {
+    PiThreads {
+        threads,
+        repeats,
+        python: (samples / 50).max(1_000),
+        numba: (samples / 5).max(1_000),
+        ext: samples.max(1_000),
+    }
+}
 
 /// Length of each of the two sorted arrays.
 const SORT_LEN: usize = 2_000_000;
@@ -99,18 +103,14 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
     let repeats = args.repeats.max(1);
     eprintln!("bench python: {py}; load average {before}");
     eprintln!("  calc_pi on Python threads (the source's code, numba nogil, parlab_py)...");
-    let sizes = PiThreads {
-        threads: counts.clone(),
-        repeats,
-        ..SIZES
-    };
+    let sizes = pi_sizes(args.samples, counts.clone(), repeats);
     let report = py.pi_threads_and_free_threaded(&sizes).map_err(err)?;
     for note in report.notes() {
         eprintln!("  note: {note}");
     }
     let python_sweeps: Vec<Sweep> = report.series.clone();
     eprintln!("  calc_pi on Rust threads and under the simulated GIL...");
-    let n = SIZES.ext;
+    let n = sizes.ext;
     let rust = timing::sweep("threads", &counts, repeats, |k| {
         pi::calc_pi_threads(n, k, 1)
     })
