@@ -34,7 +34,10 @@ use crate::chart::Series;
 use crate::pi::PiEstimate;
 use crate::process::shape::TaskShapes;
 use crate::process::{Signature, Types};
+
+mod share_check;
 use crate::timing::{Measurement, Sweep, Table, format_seconds};
+pub use share_check::check_my_share;
 
 /// The environment variable that overrides the launcher (`mpirun` on `PATH` otherwise).
 pub const LAUNCHER_ENV: &str = "PARLAB_MPIRUN";
