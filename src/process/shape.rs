@@ -469,7 +469,7 @@ fn write_full(shape: &Shape, out: &mut String) {
 
 fn write_body(body: &Body, out: &mut String) {
     match body {
-        Body::Unit => out.push_str(";"),
+        Body::Unit => out.push(';'),
         Body::NewType(s) => {
             out.push('(');
             write_full(s, out);
@@ -751,17 +751,13 @@ fn members<T: PartialEq>(
     for (n, a) in w {
         if let Some(b) = here.get(n.as_str()) {
             if noun == "variant" {
-                let len = at.path.len();
-                let saved = std::mem::take(&mut at.path);
-                at.path = saved.clone();
-                let _ = len;
+                // A variant's own fields are named from it: `variant Run, field 0.n`.
                 let mut v = Place {
                     what: format!("{}variant {n}, ", at.what),
                     whole: format!("{}variant {n}", at.what),
                     path: String::new(),
                 };
                 inner(a, b, &mut v, out);
-                at.path = saved;
             } else {
                 at.into(n, |at| inner(a, b, at, out));
             }
