@@ -172,7 +172,13 @@ fn wrong_answers_are_told_what_happened() {
     let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("wrong_answers");
     let status = Command::new(env!("CARGO_BIN_EXE_parlab"))
         // Only the hang guard: this notebook tests messages, not speed (its kernel builds parlab).
-        .args(["render", "--no-setup", "--summary", "--cell-timeout", HANG_GUARD_S])
+        .args([
+            "render",
+            "--no-setup",
+            "--summary",
+            "--cell-timeout",
+            HANG_GUARD_S,
+        ])
         .arg("--out")
         .arg(&out)
         .arg(root.join("tests/fixtures/wrong_answers.ipynb"))

@@ -12,6 +12,9 @@ nbclient (kernel `parlab` unless `--kernel` says otherwise), then checks each ce
   `solved` mode (where each cell tagged `exercise` is replaced by the Rust code in the `<details>`
   solution block of the next markdown cell); with `parlab.expect` metadata, its verdict must
   contain that text (for tests of wrong answers);
+- every reading a cell prints (`data-parlab-reading`, from `parlab::timing::Reading`) must agree
+  with its own figures: each claim's ratio is its two times' ratio, its relation (faster, slower,
+  about the same) is that ratio's, and its words are in the text and say that number;
 - no cell may run longer than `--cell-timeout` seconds (a hang guard, not a speed test: a `:dep`
   cell gets at least `DEP_CELL_TIMEOUT`), and, only when `--budget` is given, the notebook must
   finish within that many seconds.
@@ -126,6 +129,49 @@ def cell_seconds(cell):
     return (parse(end) - parse(start)).total_seconds()
 
 
+READING_RE = re.compile(r'<p data-parlab-reading="([^"]*)"[^>]*>(.*?)</p>', re.S)
+SAME_WITHIN = 1.1  # parlab::timing::SAME_WITHIN
+
+
+def unescape(text):
+    return text.replace("&quot;", '"').replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def reading_problems(html):
+    """What is wrong with each reading in `html`: a claim its own figures contradict."""
+    problems = []
+    for attr, body in READING_RE.findall(html):
+        text = unescape(re.sub(r"<[^>]+>", "", body))
+        try:
+            claims = json.loads(unescape(attr))
+        except ValueError as e:
+            problems.append(f"a reading's figures are not JSON ({e}): {text[:200]}")
+            continue
+        for c in claims:
+            a, b, ratio, said = c["a_seconds"], c["b_seconds"], c["ratio"], c["said"]
+            where = f"reading {said!r}"
+            if ratio is None or not (a > 0 and b > 0):
+                problems.append(f"{where}: no positive times to compare ({a}, {b})")
+                continue
+            if abs(ratio - b / a) > 1e-6 * max(1.0, ratio):
+                problems.append(f"{where}: says {ratio:.3f}x, its figures give {b / a:.3f}x")
+            want = "faster" if ratio >= SAME_WITHIN else "slower" if ratio <= 1 / SAME_WITHIN else "same"
+            if c["relation"] != want:
+                problems.append(f"{where}: calls it {c['relation']}, a ratio of {ratio:.2f}x is {want}")
+            if said not in text:
+                problems.append(f"{where}: not in the printed text {text[:300]!r}")
+            if "faster than" in said and not (want == "faster" and f"{ratio:.2f}x faster" in said):
+                problems.append(f"{where}: says faster, its figures give {ratio:.2f}x")
+            if "slower than" in said and not (want == "slower" and f"{1 / ratio:.2f}x slower" in said):
+                problems.append(f"{where}: says slower, its figures give {ratio:.2f}x")
+            if "about as fast" in said and want != "same":
+                problems.append(f"{where}: says about as fast, its figures give {ratio:.2f}x")
+            if not any(w in said for w in ("faster than", "slower than", "about as fast")) \
+                    and not said.startswith(f"{ratio:.2f}x"):
+                problems.append(f"{where}: does not start with its speed-up {ratio:.2f}x")
+    return problems
+
+
 def check_cells(nb, mode):
     problems = []
     for i, cell in enumerate(nb.cells):
@@ -148,6 +194,8 @@ def check_cells(nb, mode):
         elif stderr.strip() and "allow-stderr" not in t:
             # evcxr prints the error of a failed `?` to stderr and reports the cell as a success.
             problems.append(f"{name}: wrote to stderr (an error from `?`?): {stderr.strip()[:1000]}")
+        for p in reading_problems("".join(rich(cell, "text/html"))):
+            problems.append(f"{name}: {p}")
         if "chart" in t:
             svgs = rich(cell, "image/svg+xml")
             if not any("<svg" in s for s in svgs):
