@@ -190,7 +190,7 @@ impl Budget {
     }
 
     /// Times `f(n)`, whose work grows in proportion to `n` (samples, items), `repeats` times after
-    /// a warm-up, within this budget. It first probes `f` at small sizes (10^4, 10^5, ...) to
+    /// a warm-up, within this budget (the work is `n` unless `f` says otherwise). It first probes `f` at small sizes (10^4, 10^5, ...) to
     /// predict one run at `n`; when that is over 2 s it says so before it starts, and it runs as
     /// many repeats as fit (at least one).
     ///
@@ -257,7 +257,9 @@ impl Budget {
                 ));
             }
         }
-        spend.measure(label, repeats, None, || f(n))
+        let mut m = spend.measure(label, repeats, None, || f(n))?;
+        m.work = m.work.or(Some(n));
+        Ok(m)
     }
 }
 

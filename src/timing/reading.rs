@@ -258,6 +258,46 @@ impl Reading {
         )))
     }
 
+    /// This reading, checked against the speed-up `threads` threads could get from the free cores
+    /// (`now`): when its last claim falls well short of that, or goes well above it, a sentence
+    /// says what most likely happened. Nothing is added when it is near the line.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use parlab::timing::{Claim, Parallelism, Reading};
+    /// let quiet = Parallelism { cores: 2, available: 2.0, window: Duration::ZERO };
+    /// let r = Reading::from(Claim::compare("two threads", 0.192, "one thread", 0.2)).expect_speedup(2.0, &quiet);
+    /// assert!(r.text.contains("well below the 2.0x"), "{r}");
+    /// ```
+    #[must_use]
+    pub fn expect_speedup(self, threads: f64, now: &Parallelism) -> Reading {
+        let Some(last) = self.claims.last() else {
+            return self;
+        };
+        let best = now.best_speedup(threads);
+        let got = last.ratio;
+        if got < 0.75 * best {
+            let why = if now.is_busy() {
+                "other programs kept cores busy"
+            } else {
+                "the cores were free when counted, so another program most likely took one while \
+                 this ran (they were counted before, not during): run the cell again"
+            };
+            self.then(Reading::note(format!(
+                "That is well below the {best:.1}x the free cores allowed: {why}."
+            )))
+        } else if got > 1.2 * best {
+            self.then(Reading::note(format!(
+                "That is above the {best:.1}x the free cores allowed when they were counted: cores \
+                 freed up since, or the slower run was held up by another program; run the cell \
+                 again."
+            )))
+        } else {
+            self
+        }
+    }
+
     /// The reading as an HTML paragraph, its claims as JSON in `data-parlab-reading`.
     ///
     /// # Examples
@@ -282,6 +322,16 @@ impl Reading {
     /// ```
     pub fn evcxr_display(&self) {
         display::show("text/html", &self.to_html());
+    }
+}
+
+impl From<Claim> for Reading {
+    /// A reading of one claim: its words, as a sentence.
+    fn from(claim: Claim) -> Reading {
+        Reading {
+            text: format!("{}.", claim.said),
+            claims: vec![claim],
+        }
     }
 }
 
