@@ -750,7 +750,7 @@ pub(super) fn kind_color(kind: crate::timeline::Kind) -> RGBColor {
         Kind::Running => RGBColor(0, 114, 178),
         Kind::HoldingGil => RGBColor(213, 94, 0),
         Kind::NoGil => RGBColor(0, 158, 115),
-        Kind::Waiting => RGBColor(190, 190, 190),
+        Kind::Waiting => RGBColor(128, 128, 128),
         Kind::Holding => RGBColor(230, 159, 0),
         Kind::Starting => RGBColor(204, 121, 167),
         Kind::Sending => RGBColor(86, 180, 233),
@@ -861,6 +861,22 @@ pub(super) fn timeline(
                 let fill = kind_color(b.kind).mix(b.opacity).filled();
                 Rectangle::new([(b.start, hi), (b.end, lo)], fill)
             }))
+            .map_err(draw_err)?;
+        // A span cut off (a worker's death, a lock's time-out) is often a moment: draw it at least
+        // 8 px wide, so that the place a lesson points to can be seen.
+        let per_px = total / chart.plotting_area().dim_in_pixel().0.max(1) as f64;
+        chart
+            .draw_series(
+                bars.iter()
+                    .filter(|b| b.kind == crate::timeline::Kind::Unfinished)
+                    .filter(|b| b.end - b.start < 8.0 * per_px)
+                    .map(|b| {
+                        let (hi, lo) = span_of(b);
+                        let end = (b.start + 8.0 * per_px).min(total);
+                        let start = (end - 8.0 * per_px).max(0.0);
+                        Rectangle::new([(start, hi), (end, lo)], kind_color(b.kind).filled())
+                    }),
+            )
             .map_err(draw_err)?;
         // Labels inside bars wide enough to hold them (and rows tall enough).
         let tall_enough =
