@@ -533,6 +533,22 @@ impl Sweep {
             .filter(|(c, (x, _))| c.ratio > 1.2 * now.best_speedup(*x))
             .map(|(c, _)| c.said.clone())
             .collect();
+        let under: Vec<String> = claims
+            .iter()
+            .zip(self.points.iter().skip(1))
+            .filter(|(c, (x, _))| {
+                now.best_speedup(*x) >= 1.3 && c.ratio < 0.75 * now.best_speedup(*x)
+            })
+            .map(|(c, _)| c.said.clone())
+            .collect();
+        if !under.is_empty() {
+            text += &format!(
+                " Well below what the free cores allowed ({}): the threads could not run at the \
+                 same time (a lock such as the GIL makes them take turns), or another program took \
+                 a core while they ran.",
+                under.join(", ")
+            );
+        }
         if !over.is_empty() {
             text += &format!(
                 " Above that line ({}): the {one} run was slow, its runs took {} to {} (another \
@@ -704,6 +720,12 @@ mod tests {
         let r = sweep([170.0, 100.0, 101.0]).speedup_reading(&quiet);
         assert!(r.text.contains("1.70x at 2 threads"), "{r}");
         consistent(&r);
+        // Free threads at 1.00x with 2 cores free: why it may be, said.
+        let r = sweep([100.0, 100.0, 100.0]).speedup_reading(&quiet);
+        assert!(
+            r.text.contains("Well below what the free cores allowed"),
+            "{r}"
+        );
         // Rust threads at 0.66x on a busy machine: said as 0.66x, with the busy note.
         let r = sweep([100.0, 151.0, 150.0])
             .speedup_reading(&busy)
