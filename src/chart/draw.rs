@@ -570,13 +570,12 @@ fn marker_shape(i: usize) -> (Vec<(i32, i32)>, bool) {
     }
 }
 
+/// A marker: a polygon and its outline, at a point of the chart.
+type Marker<C, DB> = ComposedElement<C, DB, Polygon<(i32, i32)>, PathElement<(i32, i32)>>;
+
 /// Series `i`'s marker at `at` ([`marker_shape`]), in `color`: a shape filled (or see-through)
 /// and outlined, one element type for every shape.
-fn marker<C, DB: DrawingBackend>(
-    i: usize,
-    at: C,
-    color: RGBColor,
-) -> ComposedElement<C, DB, Polygon<(i32, i32)>, PathElement<(i32, i32)>> {
+fn marker<C, DB: DrawingBackend>(i: usize, at: C, color: RGBColor) -> Marker<C, DB> {
     let (mut outline, filled) = marker_shape(i);
     let fill = if filled {
         color.filled()

@@ -431,12 +431,11 @@ impl Comparison {
             _ => {
                 let missing = if self.row(a).is_none() { a } else { b };
                 let rows: Vec<&str> = self.measurements.iter().map(|m| m.label.as_str()).collect();
-                let skipped = self
-                    .skipped
-                    .iter()
-                    .any(|s| s.label == missing)
-                    .then_some(" (it did not fit in the time budget)")
-                    .unwrap_or("");
+                let skipped = if self.skipped.iter().any(|s| s.label == missing) {
+                    " (it did not fit in the time budget)"
+                } else {
+                    ""
+                };
                 Reading::note(format!(
                     "Nothing to read: no row labelled {missing:?}{skipped}; the rows are {rows:?}."
                 ))
@@ -613,8 +612,8 @@ impl Sweep {
                 let (below, bm, bb) = pairs[i - 1];
                 let step = Claim::compare(&self.name, bm.seconds(), &baseline.name, bb.seconds());
                 let t = format!(
-                    "{} was faster than {} from {} on; below, at {}, {}: the start-up costs more \
-                     than the work there.",
+                    "{} was faster than {} from {} on; below, at {}, {}: there the start-up \
+                     costs about as much as the work, or more.",
                     self.name,
                     baseline.name,
                     size(pairs[i].0),
