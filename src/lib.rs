@@ -12,7 +12,9 @@
 //! - [`locks`]: shared state: Mutex, atomics, channels, false sharing, RwLock, deadlock, a tiny GIL.
 //! - [`process`]: worker processes (spawn and fork), typed pipes and queues between processes.
 //! - [`pool`]: a process pool and a thread pool with Python's `Pool` API (apply, map, imap, ...).
+//! - [`python`]: the source lesson's own Python code, run in the project's `.venv` beside the Rust.
 //! - [`mpi`]: MPI ranks (lesson 05): typed tasks run through `mpirun`, checked, with a timeout.
+//! - [`cpu`]: how many cores this process's own threads keep busy (from `/proc`).
 //! - [`panics`]: catching panics quietly, as values, without taking the kernel's stderr.
 //! - [`exercise`]: checks for the learner's exercise cells that never take the kernel down.
 //! - [`display`]: rich output (HTML, SVG) in evcxr, plain text elsewhere.
@@ -27,6 +29,7 @@
 pub use rand;
 
 pub mod chart;
+pub mod cpu;
 pub mod display;
 pub mod exercise;
 pub mod gil;
@@ -37,6 +40,8 @@ pub mod panics;
 pub mod pi;
 pub mod pool;
 pub mod process;
+#[cfg(unix)]
+pub mod python;
 pub mod threads;
 pub mod timeline;
 pub mod timing;
