@@ -239,9 +239,9 @@ impl Reading {
     /// ```
     /// use std::time::Duration;
     /// use parlab::timing::{Parallelism, Reading};
-    /// let busy = Parallelism { cores: 2, available: 1.1, window: Duration::ZERO };
+    /// let busy = Parallelism { cores: 2, available: 1.1, window: Duration::ZERO, own_busy: 0.0 };
     /// assert!(Reading::note("A.").given(&busy).text.contains("only about 1.1 of its 2 cores"));
-    /// let quiet = Parallelism { cores: 2, available: 1.95, window: Duration::ZERO };
+    /// let quiet = Parallelism { cores: 2, available: 1.95, window: Duration::ZERO, own_busy: 0.0 };
     /// assert_eq!(Reading::note("A.").given(&quiet).text, "A.");
     /// ```
     #[must_use]
@@ -266,7 +266,7 @@ impl Reading {
     /// ```
     /// use std::time::Duration;
     /// use parlab::timing::{Claim, Parallelism, Reading};
-    /// let quiet = Parallelism { cores: 2, available: 2.0, window: Duration::ZERO };
+    /// let quiet = Parallelism { cores: 2, available: 2.0, window: Duration::ZERO, own_busy: 0.0 };
     /// let r = Reading::from(Claim::compare("two threads", 0.192, "one thread", 0.2)).expect_speedup(2.0, &quiet);
     /// assert!(r.text.contains("well below the 2.0x"), "{r}");
     /// ```
@@ -490,7 +490,7 @@ impl Sweep {
     /// let ms = |v| Measurement::new("", vec![Duration::from_millis(v)]);
     /// let s = Sweep { name: "Rust threads".into(), param: "threads".into(),
     ///     points: vec![(1.0, ms(100)), (2.0, ms(52)), (4.0, ms(51))], ..Sweep::default() };
-    /// let quiet = Parallelism { cores: 2, available: 1.97, window: Duration::ZERO };
+    /// let quiet = Parallelism { cores: 2, available: 1.97, window: Duration::ZERO, own_busy: 0.0 };
     /// let r = s.speedup_reading(&quiet);
     /// assert!(r.text.starts_with("Rust threads: 1.92x at 2 threads, 1.96x at 4 threads"), "{r}");
     /// ```
@@ -709,11 +709,13 @@ mod tests {
             cores: 2,
             available: 2.0,
             window: Duration::ZERO,
+            own_busy: 0.0,
         };
         let busy = Parallelism {
             cores: 2,
             available: 1.1,
             window: Duration::ZERO,
+            own_busy: 0.0,
         };
         // A GIL sweep at 1.70x on a quiet machine (its first run was slow): below the line, said.
         let r = sweep([170.0, 100.0, 101.0]).speedup_reading(&quiet);
