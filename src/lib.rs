@@ -14,6 +14,7 @@
 //! - [`pool`]: a process pool and a thread pool with Python's `Pool` API (apply, map, imap, ...).
 //! - [`python`]: the source lesson's own Python code, run in the project's `.venv` beside the Rust.
 //! - [`mpi`]: MPI ranks (lesson 05): typed tasks run through `mpirun`, checked, with a timeout.
+//! - [`cpu`]: how many cores this process's own threads keep busy (from `/proc`).
 //! - [`panics`]: catching panics quietly, as values, without taking the kernel's stderr.
 //! - [`exercise`]: checks for the learner's exercise cells that never take the kernel down.
 //! - [`display`]: rich output (HTML, SVG) in evcxr, plain text elsewhere.
@@ -28,6 +29,7 @@
 pub use rand;
 
 pub mod chart;
+pub mod cpu;
 pub mod display;
 pub mod exercise;
 pub mod gil;
