@@ -15,11 +15,13 @@
 mod bench;
 mod check;
 mod doctor;
+mod evcxr_patch;
 mod kernel;
 mod project;
 mod render;
 mod setup;
 mod slot_keeper;
+mod slot_seed;
 mod warm_up;
 
 use std::process::ExitCode;
