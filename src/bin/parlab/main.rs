@@ -15,12 +15,14 @@
 mod bench;
 mod check;
 mod doctor;
+mod evcxr_patch;
 mod kernel;
 mod lab_css;
 mod project;
 mod render;
 mod setup;
 mod slot_keeper;
+mod slot_seed;
 mod warm_up;
 
 use std::process::ExitCode;
