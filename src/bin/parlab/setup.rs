@@ -92,6 +92,14 @@ fn steps() -> Vec<Step> {
             optional: false,
         },
         Step {
+            name: "readable compile errors in JupyterLab (the .venv's custom.css)",
+            check: crate::lab_css::check,
+            install: crate::lab_css::install,
+            note: "",
+            fix: "check that .venv can be written (or remove .venv), then run setup again",
+            optional: true,
+        },
+        Step {
             name: "Chromium, for the browser test",
             check: check_chromium,
             install: install_chromium,
