@@ -13,6 +13,7 @@
 //! - [`process`]: worker processes (spawn and fork), typed pipes and queues between processes.
 //! - [`pool`]: a process pool and a thread pool with Python's `Pool` API (apply, map, imap, ...).
 //! - [`mpi`]: MPI ranks (lesson 05): typed tasks run through `mpirun`, checked, with a timeout.
+//! - [`slurm`]: the same tasks as Slurm batch jobs (lesson 05): `sbatch`, a bounded wait, the reply.
 //! - [`panics`]: catching panics quietly, as values, without taking the kernel's stderr.
 //! - [`exercise`]: checks for the learner's exercise cells that never take the kernel down.
 //! - [`display`]: rich output (HTML, SVG) in evcxr, plain text elsewhere.
@@ -37,6 +38,8 @@ pub mod panics;
 pub mod pi;
 pub mod pool;
 pub mod process;
+#[cfg(unix)]
+pub mod slurm;
 pub mod threads;
 pub mod timeline;
 pub mod timing;

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use crate::project::{self, output, run_inherit};
@@ -20,6 +21,14 @@ const CHROMIUM_PACKAGES: [&str; 2] = ["chromium", "fonts-dejavu-core"];
 
 /// The modules that prove the Python packages are importable.
 const PYTHON_MODULES: &str = "import jupyterlab, nbclient, nbconvert, nbformat";
+
+/// `setup --cluster` was given: install the cluster tests' Slurm, munge and sshd (as in CI).
+static CLUSTER: AtomicBool = AtomicBool::new(false);
+
+/// Asks setup to install the cluster tests' Slurm, munge and sshd (`setup --cluster`).
+pub fn want_cluster(yes: bool) {
+    CLUSTER.store(yes, Ordering::Relaxed);
+}
 
 /// What a finished setup hands to the commands that use it.
 pub struct Ready {
@@ -143,6 +152,14 @@ fn steps() -> Vec<Step> {
             install: build_mpi_program,
             note: "",
             fix: "run `cargo build --release --no-default-features --features mpi --bin parlab-mpi --target-dir target/mpi` and read the error (bindgen needs libclang, the mpi crate needs `mpicc`)",
+            optional: false,
+        },
+        Step {
+            name: "Slurm, munge and sshd, for the cluster tests (root; in CI or with --cluster)",
+            check: check_cluster,
+            install: install_cluster,
+            note: "apt-get install slurm-wlm munge openssh-server (about 10 MB), and a one-node Slurm configuration",
+            fix: "as root: `apt-get install -y --no-install-recommends slurm-wlm munge openssh-server`, then run `cargo run --release -- setup --cluster` again (it writes /etc/slurm/slurm.conf)",
             optional: false,
         },
         Step {
@@ -565,6 +582,43 @@ fn install_mpi() -> Result<(), String> {
     let mut pip = venv_pip_install();
     pip.args(parlab::mpi::PYPI_PACKAGES);
     run_inherit(&mut pip, "pip install mpich libclang")
+}
+
+/// Whether the cluster tests' tools are wanted: in CI, or with `setup --cluster`.
+fn cluster_wanted() -> bool {
+    CLUSTER.load(Ordering::Relaxed) || std::env::var_os("CI").is_some()
+}
+
+fn check_cluster() -> Result<Option<String>, String> {
+    if !cluster_wanted() {
+        return Ok(Some(
+            "not asked for (as root, `cargo run --release -- setup --cluster` installs it; CI does)"
+                .into(),
+        ));
+    }
+    if !is_root() {
+        return Ok(Some(
+            "skipped: only root can install it (the cluster tests need root anyway)".into(),
+        ));
+    }
+    let tools = ["sbatch", "slurmctld", "slurmd", "munged", "sshd"];
+    if tools.iter().any(|t| {
+        project::find_tool(t).is_none() && !std::path::Path::new("/usr/sbin").join(t).is_file()
+    }) {
+        return Ok(None);
+    }
+    let Some(config) = crate::slurm_daemons::configured()? else {
+        return Ok(None);
+    };
+    let version = output(Command::new("sbatch").arg("--version")).unwrap_or_default();
+    Ok(Some(format!("{version}, {config}")))
+}
+
+fn install_cluster() -> Result<(), String> {
+    let mut install = vec!["install", "-y", "-q", "--no-install-recommends"];
+    install.extend(crate::slurm_daemons::DEBIAN_PACKAGES);
+    apt(&install, "apt-get install slurm-wlm munge openssh-server")?;
+    crate::slurm_daemons::configure()
 }
 
 fn build_mpi_program() -> Result<(), String> {
