@@ -97,7 +97,8 @@ pub enum SlurmError {
     },
     /// The controller rejected this machine's munge credential: the keys differ.
     #[error(
-        "Slurm's controller rejected this machine's credential (a different munge key?): {said}\n  \
+        "Slurm's controller rejected this machine's credential (its munge key differs from the \
+         controller's; slurmctld's log says \"Munge decode failed: Invalid credential\"): {said}\n  \
          fix: every node needs the controller's /etc/munge/munge.key (owner munge, mode 0400); \
          copy it here and restart munged"
     )]
@@ -220,6 +221,8 @@ pub struct JobEnd {
     pub nodes: String,
     /// Its time limit (`00:01:00`).
     pub time_limit: String,
+    /// Why it waits or how it ended, as Slurm says (`Resources`, `None`, ...).
+    pub reason: String,
 }
 
 /// A task's result from a batch job, from [`Slurm::run`].
@@ -438,7 +441,7 @@ impl Slurm {
                 return Err(SlurmError::WaitTimeout {
                     job: job.id,
                     after: timeout,
-                    state: end.state,
+                    state: format!("{}, reason {}", end.state, end.reason),
                 });
             }
             std::thread::sleep(POLL.min(left));
@@ -458,6 +461,7 @@ impl Slurm {
                     exit_code: "?".into(),
                     nodes: "?".into(),
                     time_limit: "?".into(),
+                    reason: "?".into(),
                 };
                 return Ok((end, true));
             }
@@ -474,6 +478,7 @@ impl Slurm {
             exit_code: field("ExitCode"),
             nodes: field("NodeList"),
             time_limit: field("TimeLimit"),
+            reason: field("Reason"),
         };
         let ended = ENDED.contains(&end.state.as_str());
         Ok((end, ended))
@@ -551,7 +556,11 @@ fn classify(said: String) -> SlurmError {
         || lower.contains("munged")
     {
         SlurmError::MungeDown { said }
-    } else if lower.contains("authentication") || lower.contains("credential") {
+    } else if lower.contains("authentication")
+        || lower.contains("credential")
+        // slurmctld closes the connection without a word when it cannot verify the credential.
+        || lower.contains("zero bytes were transmitted or received")
+    {
         SlurmError::MungeRejected { said }
     } else if lower.contains("unable to contact slurm controller")
         || lower.contains("connection refused")
@@ -592,6 +601,12 @@ mod tests {
         ));
         assert!(matches!(
             c("sbatch: error: Batch job submission failed: Protocol authentication error"),
+            SlurmError::MungeRejected { .. }
+        ));
+        assert!(matches!(
+            c(
+                "sbatch: error: Batch job submission failed: Zero Bytes were transmitted or received"
+            ),
             SlurmError::MungeRejected { .. }
         ));
         assert!(matches!(

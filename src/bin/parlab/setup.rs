@@ -601,10 +601,7 @@ fn check_cluster() -> Result<Option<String>, String> {
             "skipped: only root can install it (the cluster tests need root anyway)".into(),
         ));
     }
-    let tools = ["sbatch", "slurmctld", "slurmd", "munged", "sshd"];
-    if tools.iter().any(|t| {
-        project::find_tool(t).is_none() && !std::path::Path::new("/usr/sbin").join(t).is_file()
-    }) {
+    if !cluster_tools_installed() {
         return Ok(None);
     }
     let Some(config) = crate::slurm_daemons::configured()? else {
@@ -614,10 +611,21 @@ fn check_cluster() -> Result<Option<String>, String> {
     Ok(Some(format!("{version}, {config}")))
 }
 
+/// Whether Slurm's commands and daemons, munged and sshd are installed.
+fn cluster_tools_installed() -> bool {
+    ["sbatch", "slurmctld", "slurmd", "munged", "sshd"]
+        .iter()
+        .all(|t| {
+            project::find_tool(t).is_some() || std::path::Path::new("/usr/sbin").join(t).is_file()
+        })
+}
+
 fn install_cluster() -> Result<(), String> {
-    let mut install = vec!["install", "-y", "-q", "--no-install-recommends"];
-    install.extend(crate::slurm_daemons::DEBIAN_PACKAGES);
-    apt(&install, "apt-get install slurm-wlm munge openssh-server")?;
+    if !cluster_tools_installed() {
+        let mut install = vec!["install", "-y", "-q", "--no-install-recommends"];
+        install.extend(crate::slurm_daemons::DEBIAN_PACKAGES);
+        apt(&install, "apt-get install slurm-wlm munge openssh-server")?;
+    }
     crate::slurm_daemons::configure()
 }
 

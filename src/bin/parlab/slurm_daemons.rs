@@ -52,6 +52,8 @@ pub fn config_text(cpus: usize) -> String {
          SelectType=select/cons_tres\n\
          SelectTypeParameters=CR_Core\n\
          ReturnToService=2\n\
+         # refuse at submission a job the cluster can never run (as most clusters do)\n\
+         EnforcePartLimits=ALL\n\
          MessageTimeout=5\n\
          KillWait=5\n\
          MinJobAge=300\n\
