@@ -382,6 +382,11 @@ impl TwoHosts {
                 "--mca",
                 "oob_tcp_if_include",
                 SUBNET,
+                // The veth's packets are carried by the same cores the ranks run on: a rank
+                // that spins without yielding while it waits holds them up by milliseconds.
+                "--mca",
+                "mpi_yield_when_idle",
+                "1",
                 "--mca",
                 "plm_rsh_agent",
             ]
