@@ -12,6 +12,7 @@
 //! - [`locks`]: shared state: Mutex, atomics, channels, false sharing, RwLock, deadlock, a tiny GIL.
 //! - [`process`]: worker processes (spawn and fork), typed pipes and queues between processes.
 //! - [`pool`]: a process pool and a thread pool with Python's `Pool` API (apply, map, imap, ...).
+//! - [`python`]: the source lesson's own Python code, run in the project's `.venv` beside the Rust.
 //! - [`mpi`]: MPI ranks (lesson 05): typed tasks run through `mpirun`, checked, with a timeout.
 //! - [`slurm`]: the same tasks as Slurm batch jobs (lesson 05): `sbatch`, a bounded wait, the reply.
 //! - [`panics`]: catching panics quietly, as values, without taking the kernel's stderr.
@@ -38,6 +39,8 @@ pub mod panics;
 pub mod pi;
 pub mod pool;
 pub mod process;
+#[cfg(unix)]
+pub mod python;
 #[cfg(unix)]
 pub mod slurm;
 pub mod threads;

@@ -87,6 +87,66 @@ fn bench_pi_json_has_the_documented_fields() {
 }
 
 #[test]
+fn bench_python_pairs_every_python_case_with_its_rust_one() {
+    // Tiny sizes: this checks the pairs and their fields, not any speed.
+    let out = parlab(&[
+        "bench",
+        "python",
+        "--samples",
+        "1000000",
+        "--repeats",
+        "1",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8(out.stdout.clone()).unwrap();
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let pairs: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|l| l["bench"] == "python-pair")
+        .collect();
+    for case in [
+        "calc_pi speed-up at 2 threads: Python threads / simulated GIL",
+        "calc_pi speed-up at 2 threads: numba nogil threads / Rust threads",
+        "calc_pi speed-up at 2 threads: Rust extension, GIL held / simulated GIL",
+        "calc_pi speed-up at 2 threads: Rust extension, GIL released / Rust threads",
+        "sort two arrays, speed-up of two threads: numpy.sort / Rust",
+        "Python Process start + join (spawn) / parlab spawn",
+        "Python Process start + join (fork) / parlab fork",
+        "Python Queue round trip (spawn) / parlab Queue round trip (fork)",
+        "pool exercise, new pool each time, 1000 samples per task: Python / parlab",
+    ] {
+        let pair = pairs
+            .iter()
+            .find(|p| p["case"] == case)
+            .unwrap_or_else(|| panic!("no pair {case:?} in\n{stdout}"));
+        let (python, rust, ratio) = (
+            pair["python"].as_f64().unwrap(),
+            pair["rust"].as_f64().unwrap(),
+            pair["ratio"].as_f64().unwrap(),
+        );
+        assert!(python > 0.0 && rust > 0.0, "{pair}");
+        assert!(
+            (ratio - python / rust).abs() <= 1e-9 * ratio.abs().max(1.0),
+            "{pair}"
+        );
+    }
+    assert!(
+        lines.iter().any(|l| l["bench"] == "python"
+            && l["case"] == "calc_pi_python_threads"
+            && l["threads"] == 2),
+        "{stdout}"
+    );
+    assert!(
+        text(&out).contains("load average"),
+        "the targets say the load"
+    );
+}
+
+#[test]
 fn bench_zero_samples_is_a_clear_error() {
     let out = parlab(&["bench", "pi", "--samples", "0"]);
     assert!(!out.status.success());

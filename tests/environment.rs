@@ -46,8 +46,14 @@ fn environment_yml_names_the_same_tools_as_the_pip_route() {
         .filter(|l| !l.trim().is_empty())
         .map(name_of)
         .collect();
-    // Beyond the Python packages, setup installs the kernel and needs Python, Rust and rust-src.
-    expected.extend(["python", "evcxr", "rust", "rust-src"].map(String::from));
+    // Beyond the Python packages, setup installs the kernel and needs Python, Rust and rust-src;
+    // in steps of their own, numpy and numba (the live Python side) and maturin (the extension).
+    expected.extend(
+        [
+            "python", "evcxr", "rust", "rust-src", "numpy", "numba", "maturin",
+        ]
+        .map(String::from),
+    );
     assert_eq!(
         conda, expected,
         "environment.yml and the pip route (requirements.txt + setup) disagree"

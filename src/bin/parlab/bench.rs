@@ -2,7 +2,8 @@
 //!
 //! Groups: `pi` (every calc_pi variant), `process` (start methods, pipes, queues, serialization)
 //! `pool` (pool start-up, apply and map round trips, the exercise sweep) and `mpi` (MPI ping-pong
-//! beside a pipe's and threads', calc_pi on ranks beside threads; needs setup's MPI).
+//! beside a pipe's and threads', calc_pi on ranks beside threads; needs setup's MPI) and `python`
+//! (every Python/Rust pair of the lessons side by side, with the ratio per case).
 
 use std::path::PathBuf;
 
@@ -12,6 +13,8 @@ mod bench_mpi;
 mod bench_pool;
 #[path = "bench_process.rs"]
 mod bench_process;
+#[path = "bench_python.rs"]
+mod bench_python;
 
 use parlab::chart::Series;
 use parlab::gil::{self, Gil};
@@ -19,7 +22,7 @@ use parlab::pi;
 use parlab::timing::{self, Measurement, Table};
 
 /// The bench groups that exist.
-pub const GROUPS: &[&str] = &["pi", "process", "pool", "mpi"];
+pub const GROUPS: &[&str] = &["pi", "process", "pool", "mpi", "python"];
 
 /// The seed of every seeded case (results are the same for any thread count).
 const SEED: u64 = 1;
@@ -27,7 +30,7 @@ const SEED: u64 = 1;
 /// Arguments of `parlab bench`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct BenchArgs {
-    /// What to measure: pi, process, pool or mpi.
+    /// What to measure: pi, process, pool, mpi or python.
     pub group: String,
     /// Thread counts to measure, comma separated [default: 1,2 and the number of cores]; rank
     /// counts for `mpi` [default: 1 to the number of cores, at least 2].
@@ -85,6 +88,16 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
              `{}` group records none: drop --timeline",
             args.group
         ));
+    }
+    if args.group == "python" {
+        if args.svg.is_some() || args.compare_python {
+            return Err(
+                "`bench python` draws no chart and is itself the comparison with \
+                 Python: drop --svg and --compare-python"
+                    .into(),
+            );
+        }
+        return bench_python::run(&args);
     }
     let rows = measure(&args)?;
     if args.json {

@@ -70,6 +70,7 @@ pub fn run() -> Result<(), String> {
         ))
     };
     line("Jupyter (.venv)", jupyter, fix);
+    python_side(&mut line);
     let kernel = if venv_py.is_file() {
         output(Command::new(project::venv().join("bin/jupyter")).args(["kernelspec", "list"]))
             .and_then(|l| {
@@ -136,6 +137,51 @@ pub fn run() -> Result<(), String> {
         Ok(())
     } else {
         Err(format!("{missing} thing(s) missing: `{fix}` installs them"))
+    }
+}
+
+/// The lessons' live Python side: the interpreter, numpy, numba, the Rust extension, and a
+/// free-threaded CPython if there is one. A missing numba is reported, not counted as missing.
+fn python_side(line: &mut impl FnMut(&str, Result<String, String>, &str)) {
+    let fix = "cargo run --release -- setup";
+    let python = parlab::python::Python::find();
+    line(
+        "Python for the lessons",
+        python
+            .as_ref()
+            .map(|p| p.to_string())
+            .map_err(|e| e.to_string()),
+        fix,
+    );
+    if python.is_err() {
+        return;
+    }
+    let (numpy, numba) = setup::numeric_versions().unwrap_or((None, None));
+    line(
+        "numpy (.venv)",
+        numpy.ok_or_else(|| "not installed".to_owned()),
+        fix,
+    );
+    match numba {
+        Some(v) => println!("  ok       {:<28} {v}", "numba (.venv)"),
+        None => println!(
+            "  optional {:<28} not installed: lesson 01 leaves out its numba series\n           fix: \
+             {fix}, or `.venv/bin/python -m pip install numba` (where it has a wheel)",
+            "numba (.venv)"
+        ),
+    }
+    line(
+        "parlab_py (Rust in Python)",
+        setup::extension_version().ok_or_else(|| "not built".to_owned()),
+        fix,
+    );
+    match parlab::python::Python::free_threaded() {
+        Some(p) => println!("  info     {:<28} {p}", "free-threaded CPython"),
+        None => println!(
+            "  info     {:<28} none found (python3.13t/3.14t on PATH or in pyenv): lesson 01 \
+             explains what it would change",
+            "free-threaded CPython"
+        ),
     }
 }
 

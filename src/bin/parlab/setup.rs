@@ -19,6 +19,12 @@ pub const PLAYWRIGHT_REQUIREMENT: &str = "playwright==1.64.1";
 /// The Debian packages of the browser test: the browser, and a font for the charts' text.
 const CHROMIUM_PACKAGES: [&str; 2] = ["chromium", "fonts-dejavu-core"];
 
+/// The lessons' live Python side: numpy (the sort exercise) and numba (calc_pi with `nogil`).
+const NUMERIC_REQUIREMENTS: [&str; 2] = ["numpy>=1.24,<3", "numba>=0.59,<1"];
+
+/// The tool that builds the Rust extension `parlab_py` (python/parlab-py) into a wheel.
+const MATURIN_REQUIREMENT: &str = "maturin>=1.9,<2";
+
 /// The modules that prove the Python packages are importable.
 const PYTHON_MODULES: &str = "import jupyterlab, nbclient, nbconvert, nbformat";
 
@@ -136,6 +142,22 @@ fn steps() -> Vec<Step> {
             },
             note: "",
             fix: "run `cargo build --release --bins` and read the compiler's error",
+            optional: false,
+        },
+        Step {
+            name: "numpy and numba in .venv (the lessons' live Python side)",
+            check: check_numeric,
+            install: install_numeric,
+            note: "pip install numpy and numba into .venv: about a minute",
+            fix: "run `.venv/bin/python -m pip install numpy numba` and read pip's error; without numba (no wheel for this platform) the lessons still run and say which series is missing",
+            optional: true,
+        },
+        Step {
+            name: "parlab_py, the Rust extension for Python (maturin, into .venv)",
+            check: check_extension,
+            install: install_extension,
+            note: "builds python/parlab-py with maturin in its own target/pyext: about 2 minutes on 2 cores, once",
+            fix: "run `.venv/bin/python -m pip install maturin`, then `.venv/bin/maturin build --release --manifest-path python/parlab-py/Cargo.toml --interpreter .venv/bin/python --out target/pyext/wheels` (with CARGO_TARGET_DIR=target/pyext) and read the error",
             optional: false,
         },
         Step {
@@ -663,4 +685,143 @@ fn build_mpi_program() -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// The versions of numpy and numba in `.venv` (a missing one is `None`), or why there are none.
+pub fn numeric_versions() -> Result<(Option<String>, Option<String>), String> {
+    let py = project::venv_python();
+    if !py.is_file() {
+        return Err(format!(
+            "no virtual environment at {}",
+            project::venv().display()
+        ));
+    }
+    let probe = "import importlib.metadata as m\n\
+                 for name in ('numpy', 'numba'):\n    \
+                     try:\n        __import__(name); print(m.version(name))\n    \
+                     except Exception:\n        print('-')";
+    let text = output(Command::new(&py).args(["-c", probe]))?;
+    let mut lines = text.lines().map(|l| (l != "-").then(|| l.to_owned()));
+    Ok((lines.next().flatten(), lines.next().flatten()))
+}
+
+fn check_numeric() -> Result<Option<String>, String> {
+    Ok(match numeric_versions()? {
+        (Some(numpy), Some(numba)) => Some(format!("numpy {numpy}, numba {numba}")),
+        _ => None,
+    })
+}
+
+fn install_numeric() -> Result<(), String> {
+    let mut pip = venv_pip_install();
+    pip.arg(NUMERIC_REQUIREMENTS[0]);
+    run_inherit(&mut pip, "pip install numpy")?;
+    let mut pip = venv_pip_install();
+    pip.arg(NUMERIC_REQUIREMENTS[1]);
+    run_inherit(&mut pip, "pip install numba").map_err(|e| {
+        format!(
+            "{e}: numba is not installed; lesson 01 draws its other series and says how to add it"
+        )
+    })
+}
+
+/// The extension's crate.
+fn extension_dir() -> PathBuf {
+    project::root().join("python/parlab-py")
+}
+
+/// Where the extension is built: its own target folder, so the kernel's build is untouched.
+fn extension_target() -> PathBuf {
+    project::root().join("target/pyext")
+}
+
+/// What the installed extension was built from: the newest modification time (in seconds) of
+/// its crate's files and of `src/pi.rs`, whose counting kernel it calls.
+fn extension_sources_stamp() -> String {
+    fn newest(path: &std::path::Path) -> u64 {
+        let Ok(meta) = std::fs::metadata(path) else {
+            return 0;
+        };
+        let own = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_secs());
+        if !meta.is_dir() {
+            return own;
+        }
+        std::fs::read_dir(path)
+            .map(|rd| rd.flatten().map(|e| newest(&e.path())).max().unwrap_or(0))
+            .unwrap_or(0)
+            .max(own)
+    }
+    let dir = extension_dir();
+    let newest = [
+        dir.join("Cargo.toml"),
+        dir.join("Cargo.lock"),
+        dir.join("src"),
+        project::root().join("src/pi.rs"),
+    ]
+    .iter()
+    .map(|p| newest(p))
+    .max()
+    .unwrap_or(0);
+    newest.to_string()
+}
+
+/// The file that records which sources the installed extension was built from.
+fn extension_stamp_file() -> PathBuf {
+    extension_target().join("installed-from")
+}
+
+/// The installed `parlab_py`'s version, if `.venv`'s Python imports it.
+pub fn extension_version() -> Option<String> {
+    let probe = "import parlab_py, importlib.metadata as m; print(m.version('parlab_py'))";
+    output(Command::new(project::venv_python()).args(["-c", probe])).ok()
+}
+
+fn check_extension() -> Result<Option<String>, String> {
+    if !project::venv_python().is_file() {
+        return Err("Jupyter's .venv is not there yet".into());
+    }
+    let Some(version) = extension_version() else {
+        return Ok(None);
+    };
+    let built_from = std::fs::read_to_string(extension_stamp_file()).unwrap_or_default();
+    Ok((built_from.trim() == extension_sources_stamp()).then(|| format!("parlab_py {version}")))
+}
+
+fn install_extension() -> Result<(), String> {
+    let maturin = project::venv().join("bin/maturin");
+    if !maturin.is_file() {
+        let mut pip = venv_pip_install();
+        pip.arg(MATURIN_REQUIREMENT);
+        run_inherit(&mut pip, "pip install maturin")?;
+    }
+    let stamp = extension_sources_stamp();
+    let wheels = extension_target().join("wheels");
+    let _ = std::fs::remove_dir_all(&wheels);
+    let mut build = Command::new(&maturin);
+    build
+        .args(["build", "--release", "--quiet", "--manifest-path"])
+        .arg(extension_dir().join("Cargo.toml"))
+        .arg("--interpreter")
+        .arg(project::venv_python())
+        .arg("--out")
+        .arg(&wheels)
+        .env("CARGO_TARGET_DIR", extension_target())
+        .env_remove("CARGO_MANIFEST_DIR")
+        .stdin(std::process::Stdio::null());
+    run_inherit(&mut build, "maturin build (python/parlab-py)")?;
+    let wheel = std::fs::read_dir(&wheels)
+        .map_err(|e| format!("maturin made no {}: {e}", wheels.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "whl"))
+        .ok_or_else(|| format!("maturin left no wheel in {}", wheels.display()))?;
+    let mut pip = venv_pip_install();
+    pip.args(["--force-reinstall", "--no-deps"]).arg(&wheel);
+    run_inherit(&mut pip, "pip install the parlab_py wheel")?;
+    std::fs::write(extension_stamp_file(), stamp)
+        .map_err(|e| format!("could not write {}: {e}", extension_stamp_file().display()))
 }
