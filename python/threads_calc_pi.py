@@ -95,7 +95,8 @@ def main():
         if n and n < max(counts):
             parser.error("--%s %d: fewer samples than threads" % (flag, n))
 
-    report = parlab_report.Report(modules=("numba", "parlab_py"))
+    asked = [m for m, n in (("numba", args.numba), ("parlab_py", args.ext)) if n]
+    report = parlab_report.Report(modules=asked)
     if args.python:
         name = "Python threads"
         if not parlab_report.gil_enabled():

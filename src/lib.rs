@@ -15,6 +15,7 @@
 //! - [`python`]: the source lesson's own Python code, run in the project's `.venv` beside the Rust.
 //! - [`mpi`]: MPI ranks (lesson 05): typed tasks run through `mpirun`, checked, with a timeout.
 //! - [`slurm`]: the same tasks as Slurm batch jobs (lesson 05): `sbatch`, a bounded wait, the reply.
+//! - [`cpu`]: how many cores this process's own threads keep busy (from `/proc`).
 //! - [`panics`]: catching panics quietly, as values, without taking the kernel's stderr.
 //! - [`exercise`]: checks for the learner's exercise cells that never take the kernel down.
 //! - [`display`]: rich output (HTML, SVG) in evcxr, plain text elsewhere.
@@ -29,6 +30,7 @@
 pub use rand;
 
 pub mod chart;
+pub mod cpu;
 pub mod display;
 pub mod exercise;
 pub mod gil;

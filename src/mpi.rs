@@ -33,7 +33,10 @@ use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use crate::chart::Series;
 use crate::pi::PiEstimate;
 use crate::process::Signature;
+
+mod share_check;
 use crate::timing::{Measurement, Sweep, Table, format_seconds};
+pub use share_check::check_my_share;
 
 /// The environment variable that overrides the launcher (`mpirun` on `PATH` otherwise).
 pub const LAUNCHER_ENV: &str = "PARLAB_MPIRUN";

@@ -47,7 +47,8 @@ static QUIET_EVERYWHERE: AtomicUsize = AtomicUsize::new(0);
 pub struct Caught {
     /// The panic's message.
     pub message: String,
-    /// Where it happened, `file:line`, if the hook saw it.
+    /// Where it happened, `file:line`, if the hook saw it (not for code in a notebook cell: evcxr
+    /// compiles it into a generated file the learner never sees).
     pub place: Option<String>,
 }
 
@@ -135,6 +136,12 @@ pub fn message(payload: &(dyn Any + Send)) -> String {
     }
 }
 
+/// True for the file evcxr compiles a notebook cell into (`src/lib.rs` of its generated crate): a
+/// file the learner never sees, whose line numbers are not the cell's, so not worth naming.
+fn in_a_cell(file: &str) -> bool {
+    file == "src/lib.rs"
+}
+
 /// Installs this copy's hook, once.
 fn install() {
     static INSTALL: Once = Once::new();
@@ -146,6 +153,7 @@ fn install() {
             if quiet {
                 let place = info
                     .location()
+                    .filter(|l| !in_a_cell(l.file()))
                     .map(|l| format!("{}:{}", l.file(), l.line()));
                 let _ = PLACE.try_with(|p| *p.borrow_mut() = place);
             } else {

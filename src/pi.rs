@@ -34,6 +34,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::display;
 
+mod estimate_check;
+pub use estimate_check::check_estimate_from;
+
 /// The most threads [`calc_pi_threads`] starts (more is almost surely a typo).
 pub const MAX_THREADS: usize = 1024;
 
@@ -380,6 +383,17 @@ pub(crate) mod probe {
     pub(crate) static WATCHING: AtomicUsize = AtomicUsize::new(0);
     /// The calls recorded while watching.
     static CALLS: Mutex<Vec<Call>> = Mutex::new(Vec::new());
+    /// Calls made while watching but not recorded, as [`MAX_CALLS`] were already.
+    static DROPPED: AtomicUsize = AtomicUsize::new(0);
+    /// When the check that watches gives up (its thread's deadline), as nanoseconds after
+    /// [`EPOCH`]; 0 for none.
+    static GIVE_UP_NS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    /// The origin of [`GIVE_UP_NS`].
+    static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+
+    /// The most calls one [`watch`] records: about 6 MB of them. A learner's loop that never
+    /// ends cannot grow the record beyond this; the calls after it are only counted.
+    pub(crate) const MAX_CALLS: usize = 100_000;
     /// One watcher at a time (two checks at once would mix their calls).
     static ONE_WATCHER: Mutex<()> = Mutex::new(());
 
@@ -408,6 +422,14 @@ pub(crate) mod probe {
         count: fn(u64, u64, u64) -> u64,
     ) -> u64 {
         let start = Instant::now();
+        let give_up = GIVE_UP_NS.load(Ordering::Relaxed);
+        if give_up > 0 {
+            let epoch = *EPOCH.get_or_init(Instant::now);
+            if start.saturating_duration_since(epoch).as_nanos() as u64 > give_up {
+                // The check gave up on this code, and it is still counting: stop it here.
+                panic!("{}", crate::exercise::STOPPED);
+            }
+        }
         let hits = count(seed, first, samples);
         let call = Call {
             seed,
@@ -417,12 +439,22 @@ pub(crate) mod probe {
             start,
             end: Instant::now(),
         };
-        CALLS.lock().unwrap_or_else(|e| e.into_inner()).push(call);
+        let mut calls = CALLS.lock().unwrap_or_else(|e| e.into_inner());
+        if calls.len() < MAX_CALLS {
+            calls.push(call);
+        } else {
+            DROPPED.fetch_add(1, Ordering::Relaxed);
+        }
         hits
     }
 
-    /// Runs `f` and returns what it returned with every [`super::count_hits`] call made meanwhile.
-    pub(crate) fn watch<T>(f: impl FnOnce() -> T) -> (T, Vec<Call>) {
+    /// Runs `f` and returns what it returned with every [`super::count_hits`] call made meanwhile,
+    /// or, when there were more than [`MAX_CALLS`], how many more.
+    ///
+    /// Run by a check with a deadline ([`crate::exercise::check_within`]), calls of
+    /// `count_hits` after the deadline panic with [`crate::exercise::STOPPED`]: a learner's loop
+    /// that never ends is stopped at its next call instead of keeping a core busy.
+    pub(crate) fn watch<T>(f: impl FnOnce() -> T) -> (T, Result<Vec<Call>, usize>) {
         // A learner's code that never returns keeps its watch forever: wait for it only a while.
         let waited_since = Instant::now();
         let _one = loop {
@@ -438,19 +470,27 @@ pub(crate) mod probe {
             }
         };
         CALLS.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        DROPPED.store(0, Ordering::SeqCst);
+        if let Some(deadline) = crate::exercise::deadline() {
+            let epoch = *EPOCH.get_or_init(Instant::now);
+            let ns = deadline.saturating_duration_since(epoch).as_nanos() as u64;
+            GIVE_UP_NS.store(ns.max(1), Ordering::SeqCst);
+        }
         WATCHING.fetch_add(1, Ordering::SeqCst);
         /// Stops watching even when `f` panics.
         struct Stop;
         impl Drop for Stop {
             fn drop(&mut self) {
                 WATCHING.fetch_sub(1, Ordering::SeqCst);
+                GIVE_UP_NS.store(0, Ordering::SeqCst);
             }
         }
         let stop = Stop;
         let out = f();
         drop(stop);
         let calls = std::mem::take(&mut *CALLS.lock().unwrap_or_else(|e| e.into_inner()));
-        (out, calls)
+        let dropped = DROPPED.swap(0, Ordering::SeqCst);
+        (out, if dropped > 0 { Err(dropped) } else { Ok(calls) })
     }
 }
 
@@ -562,6 +602,7 @@ pub(crate) fn split_for_threads(samples: u64, threads: usize) -> Result<Vec<Rang
 /// # Ok::<(), pi::PiError>(())
 /// ```
 pub fn calc_pi_threads(samples: u64, threads: usize, seed: u64) -> Result<PiEstimate, PiError> {
+    crate::exercise::used_solution("pi::calc_pi_threads");
     count_on_threads(samples, threads, "calc_pi", |range| {
         Ok(count_hits(seed, range.start, range.end - range.start))
     })

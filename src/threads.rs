@@ -125,6 +125,7 @@ pub fn sort_pair_serial<T: Ord>(a: &mut [T], b: &mut [T]) {
 /// # Ok::<(), parlab::threads::ThreadsError>(())
 /// ```
 pub fn sort_pair_threads<T: Ord + Send>(a: &mut [T], b: &mut [T]) -> Result<(), ThreadsError> {
+    crate::exercise::used_solution("threads::sort_pair_threads");
     thread::scope(|scope| {
         let first = thread::Builder::new()
             .name("sort a".into())
@@ -259,11 +260,16 @@ type Seen = (HashSet<ThreadId>, Option<(Instant, Instant)>);
 #[derive(Debug, Default)]
 struct SpyLog {
     threads: Mutex<Seen>,
+    /// The deadline of the check that made the spies: a sort still comparing after it is stopped.
+    give_up: Option<Instant>,
 }
 
 impl SpyLog {
     fn record(&self) {
         let now = Instant::now();
+        if self.give_up.is_some_and(|at| now > at) {
+            panic!("{}", crate::exercise::STOPPED);
+        }
         let id = thread::current().id();
         let mut log = self.threads.lock().unwrap_or_else(|e| e.into_inner());
         log.0.insert(id);
@@ -327,7 +333,13 @@ fn check_sort_pair_dyn(sort_two: &mut dyn FnMut(&mut [Spy], &mut [Spy])) -> Resu
     let keys_b = random_vec(LEN, 12).map_err(|e| e.to_string())?;
     let mut last_problem = String::new();
     for _attempt in 0..3 {
-        let (log_a, log_b) = (Arc::new(SpyLog::default()), Arc::new(SpyLog::default()));
+        let log = || {
+            Arc::new(SpyLog {
+                give_up: crate::exercise::deadline(),
+                ..SpyLog::default()
+            })
+        };
+        let (log_a, log_b) = (log(), log());
         let spies = |keys: &[u64], log: &Arc<SpyLog>| -> Vec<Spy> {
             keys.iter()
                 .map(|&key| Spy {
@@ -337,7 +349,11 @@ fn check_sort_pair_dyn(sort_two: &mut dyn FnMut(&mut [Spy], &mut [Spy])) -> Resu
                 .collect()
         };
         let (mut a, mut b) = (spies(&keys_a, &log_a), spies(&keys_b, &log_b));
+        let _ = crate::exercise::take_solution();
         sort_two(&mut a, &mut b);
+        if let Some(name) = crate::exercise::take_solution() {
+            return Err(crate::exercise::solution_message(name));
+        }
         for (name, v, keys) in [("a", &a, &keys_a), ("b", &b, &keys_b)] {
             let mut want = keys.clone();
             want.sort_unstable();
@@ -348,23 +364,38 @@ fn check_sort_pair_dyn(sort_two: &mut dyn FnMut(&mut [Spy], &mut [Spy])) -> Resu
             }
         }
         let ((threads_a, span_a), (threads_b, span_b)) = (log_a.take(), log_b.take());
-        if !threads_a.is_disjoint(&threads_b) {
-            return Err(
-                "both vectors were sorted on the same thread: sort one of them on a new thread"
-                    .into(),
-            );
-        }
         let (Some((start_a, end_a)), Some((start_b, end_b))) = (span_a, span_b) else {
             return Err("a vector was never sorted".into());
         };
-        if start_a < end_b && start_b < end_a {
+        let at_once = start_a < end_b && start_b < end_a;
+        let single_same = threads_a.len() == 1 && threads_a == threads_b;
+        if at_once && !single_same {
             return Ok(format!(
-                "both vectors of {LEN} sorted, on two threads, at the same time"
+                "both vectors of {LEN} sorted, on {} threads, at the same time",
+                threads_a.union(&threads_b).count()
             ));
         }
-        last_problem = "the two sorts ran on two threads but one after the other: start both \
-                        before waiting for either (join the first thread after starting the second)"
-            .into();
+        if single_same {
+            return Err(
+                "both vectors were sorted on the same thread, one after the other: sort one of \
+                 them on a new thread while this thread sorts the other"
+                    .into(),
+            );
+        }
+        let (na, nb) = (threads_a.len(), threads_b.len());
+        last_problem = if na > 1 || nb > 1 {
+            format!(
+                "the two sorts ran one after the other: vector a was sorted on {na} thread{} and \
+                 vector b on {nb} (a parallel sort such as par_sort_unstable uses several), but b's \
+                 sort started only after a's had finished. Run the two sorts at the same time: \
+                 start one on a new thread (or with rayon::join) before doing the other",
+                if na == 1 { "" } else { "s" }
+            )
+        } else {
+            "the two sorts ran on two threads but one after the other: start both before waiting \
+             for either (join the first thread after starting the second)"
+                .into()
+        };
     }
     Err(last_problem)
 }
@@ -385,7 +416,19 @@ fn check_sort_pair_dyn(sort_two: &mut dyn FnMut(&mut [Spy], &mut [Spy])) -> Resu
 /// # Examples
 /// ```
 /// use parlab::{pi, threads};
-/// assert!(threads::check_calc_pi_k(pi::calc_pi_threads).is_ok());
+/// let own = |samples: u64, k: usize, seed: u64| {
+///     let ranges = pi::split(samples, k)?;
+///     let hits = std::thread::scope(|s| {
+///         let handles: Vec<_> = ranges.into_iter()
+///             .map(|r| s.spawn(move || pi::count_hits(seed, r.start, r.end - r.start)))
+///             .collect();
+///         handles.into_iter().map(|h| h.join().unwrap()).sum()
+///     });
+///     pi::PiEstimate::from_hits(hits, samples)
+/// };
+/// assert!(threads::check_calc_pi_k(own).is_ok());
+/// // The library's own version is recognised: the exercise asks for yours.
+/// assert!(threads::check_calc_pi_k(pi::calc_pi_threads).unwrap_err().contains("library's own"));
 /// // Ignoring k is caught: one call of pi::count_hits on the calling thread.
 /// let serial = |samples: u64, k: usize, seed: u64| {
 ///     pi::split(samples, k)?;
@@ -424,8 +467,20 @@ fn check_calc_pi_k_dyn(
         loop {
             attempts_left -= 1;
             let caller = thread::current().id();
+            let _ = crate::exercise::take_solution();
             let (got, calls) = pi::probe::watch(|| calc_pi_k(samples, k, seed));
             let call = format!("calc_pi_k({samples}, {k}, {seed})");
+            if let Some(name) = crate::exercise::take_solution() {
+                return Err(crate::exercise::solution_message(name));
+            }
+            let calls = calls.map_err(|dropped| {
+                format!(
+                    "{call} called pi::count_hits more than {} times (at least {dropped} more \
+                     calls were not recorded): k = {k} needs {k} calls, one per range. Is there \
+                     a loop that never ends, or one call per sample?",
+                    pi::probe::MAX_CALLS
+                )
+            })?;
             let got = got.map_err(|e| format!("{call} returned the error \"{e}\""))?;
             let run = Run {
                 samples,
@@ -710,9 +765,31 @@ mod tests {
 
     #[test]
     fn sort_check_tells_cases_apart() {
-        assert!(check_sort_pair(|a, b| sort_pair_threads(a, b).unwrap()).is_ok());
+        assert!(check_sort_pair(sort_pair_rayon).is_ok());
+        let own = |a: &mut [Spy], b: &mut [Spy]| {
+            thread::scope(|s| {
+                s.spawn(|| a.sort_unstable());
+                b.sort_unstable();
+            })
+        };
+        assert!(check_sort_pair(own).is_ok());
+        let library = check_sort_pair(|a, b| sort_pair_threads(a, b).unwrap()).unwrap_err();
+        assert!(
+            library.contains("`threads::sort_pair_threads`"),
+            "{library}"
+        );
         let same = check_sort_pair(sort_pair_serial).unwrap_err();
         assert!(same.contains("same thread"), "{same}");
+        // Two parallel sorts, one after the other: several threads, but not at the same time.
+        let par_one_after = check_sort_pair(|a, b| {
+            use rayon::slice::ParallelSliceMut;
+            a.par_sort_unstable();
+            b.par_sort_unstable();
+        });
+        if rayon::current_num_threads() > 1 {
+            let msg = par_one_after.unwrap_err();
+            assert!(msg.contains("one after the other"), "{msg}");
+        }
         let one_after = check_sort_pair(|a, b| {
             thread::scope(|s| s.spawn(|| a.sort()).join().unwrap());
             thread::scope(|s| s.spawn(|| b.sort()).join().unwrap());
@@ -744,7 +821,8 @@ mod tests {
     #[test]
     fn pi_check_passes_real_threads() {
         check_calc_pi_k(solution).unwrap();
-        check_calc_pi_k(pi::calc_pi_threads).unwrap();
+        let library = check_calc_pi_k(pi::calc_pi_threads).unwrap_err();
+        assert!(library.contains("`pi::calc_pi_threads`"), "{library}");
     }
 
     #[test]

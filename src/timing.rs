@@ -881,7 +881,7 @@ impl fmt::Display for Table {
 ///
 /// # Examples
 /// ```
-/// let now = parlab::timing::Parallelism { cores: 2, available: 1.2, window: std::time::Duration::from_millis(100) };
+/// let now = parlab::timing::Parallelism { cores: 2, available: 1.2, window: std::time::Duration::from_millis(100), own_busy: 0.0 };
 /// assert!(now.is_busy());
 /// assert!(now.to_string().contains("1.2 of 2 cores"));
 /// ```
@@ -894,10 +894,17 @@ pub struct Parallelism {
     pub available: f64,
     /// How long each spinning run lasted.
     pub window: Duration,
+    /// How many cores' worth of CPU this process's own other threads used meanwhile (code still
+    /// running from an earlier cell, such as an answer a check gave up on): 0 when none, or when
+    /// it cannot be measured (only Linux says).
+    pub own_busy: f64,
 }
 
 /// Below this share of the cores, [`Parallelism::is_busy`] says the machine is busy.
 const BUSY_SHARE: f64 = 0.8;
+
+/// From this many cores' worth of this process's own threads, the busy note blames them.
+const OWN_BUSY: f64 = 0.3;
 
 impl Parallelism {
     /// True when well under the cores are free: less than 80% of them (1.6 of 2, say).
@@ -905,7 +912,7 @@ impl Parallelism {
     /// # Examples
     /// ```
     /// use std::time::Duration;
-    /// let quiet = parlab::timing::Parallelism { cores: 2, available: 1.95, window: Duration::ZERO };
+    /// let quiet = parlab::timing::Parallelism { cores: 2, available: 1.95, window: Duration::ZERO, own_busy: 0.0 };
     /// assert!(!quiet.is_busy());
     /// ```
     pub fn is_busy(&self) -> bool {
@@ -917,7 +924,7 @@ impl Parallelism {
     /// # Examples
     /// ```
     /// use std::time::Duration;
-    /// let now = parlab::timing::Parallelism { cores: 2, available: 1.3, window: Duration::ZERO };
+    /// let now = parlab::timing::Parallelism { cores: 2, available: 1.3, window: Duration::ZERO, own_busy: 0.0 };
     /// assert_eq!(now.best_speedup(4.0), 1.3);
     /// assert_eq!(now.best_speedup(1.0), 1.0);
     /// ```
@@ -930,11 +937,28 @@ impl Parallelism {
     /// # Examples
     /// ```
     /// use std::time::Duration;
-    /// let busy = parlab::timing::Parallelism { cores: 2, available: 1.1, window: Duration::ZERO };
+    /// let busy = parlab::timing::Parallelism { cores: 2, available: 1.1, window: Duration::ZERO, own_busy: 0.0 };
     /// assert!(busy.busy_note().unwrap().contains("only about 1.1 of its 2 cores"));
     /// ```
     pub fn busy_note(&self) -> Option<String> {
         self.is_busy().then(|| {
+            if self.own_busy >= OWN_BUSY {
+                let others = (self.cores as f64 - self.available - self.own_busy).max(0.0);
+                let also = if others >= 0.3 {
+                    format!(" (other programs use about {others:.1} more)")
+                } else {
+                    String::new()
+                };
+                return format!(
+                    "This machine is busy, but not only with other programs: this kernel's own \
+                     threads keep about {:.1} of its {} cores busy{also}, with code still running \
+                     from an earlier cell (an answer that a check gave up on, a thread that never \
+                     ends). Only about {:.1} cores are free for new work. Interrupt the kernel (the \
+                     ■ button, or Kernel > Interrupt) to stop that code, run the cells above again, \
+                     then this one.",
+                    self.own_busy, self.cores, self.available
+                );
+            }
             let limit = if self.available < 1.2 {
                 "threads cannot speed anything up now: with no second core free, they stay near 1x"
                     .to_owned()
@@ -1048,10 +1072,20 @@ pub fn available_parallelism_with(
     }
     let mut one = 0u64;
     let mut many = 0u64;
+    // This process's other threads' CPU meanwhile: not the spinning ones, not this one (waiting).
+    let me = crate::cpu::current_tid();
+    let before = crate::cpu::thread_times();
+    let started = Instant::now();
     for _ in 0..2 {
         one += spin(1, window)?;
         many += spin(threads, window)?;
     }
+    let own = crate::cpu::spent_since(before.as_ref(), |tid, name| {
+        name != "spin" && Some(tid) != me
+    })
+    .map_or(0.0, |t| {
+        t.as_secs_f64() / started.elapsed().as_secs_f64().max(1e-3)
+    });
     Ok(Parallelism {
         cores: threads,
         available: if one == 0 {
@@ -1060,6 +1094,7 @@ pub fn available_parallelism_with(
             many as f64 / one as f64
         },
         window,
+        own_busy: own,
     })
 }
 

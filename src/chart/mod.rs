@@ -397,7 +397,7 @@ pub fn speedup(title: &str, series: &[Series]) -> Result<Chart, ChartError> {
 /// use std::time::Duration;
 /// use parlab::{chart::{self, Series}, timing::Parallelism};
 /// let free = Series::new("threads", vec![(1.0, 1.0), (2.0, 1.3), (4.0, 1.3)]);
-/// let busy = Parallelism { cores: 2, available: 1.3, window: Duration::from_millis(100) };
+/// let busy = Parallelism { cores: 2, available: 1.3, window: Duration::from_millis(100), own_busy: 0.0 };
 /// let c = chart::speedup_available("calc_pi on threads", &[free], &busy)?;
 /// assert!(c.svg().contains("available now (1.3 of 2 cores)"));
 /// assert!(c.description().contains("This machine is busy"));

@@ -376,6 +376,7 @@ fn available_line_and_busy_note() {
         cores: 2,
         available: 1.2,
         window: std::time::Duration::from_millis(100),
+        own_busy: 0.0,
     };
     let c = speedup_available("t", &speedups(), &busy).unwrap();
     assert!(

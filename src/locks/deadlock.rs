@@ -29,6 +29,10 @@ pub struct Account {
     /// A pause before each [`Account::lock`] asks for the lock (the transfer check's auditor
     /// slips in there when a transfer holds nothing between its two updates).
     pause: Duration,
+    /// How many times a [`lock`](Account::lock) gave up after its time-out.
+    timeouts: std::sync::atomic::AtomicUsize,
+    /// The transfer check's accounts stop a retry loop after this many time-outs (a panic).
+    max_timeouts: Option<usize>,
 }
 
 impl Account {
@@ -45,6 +49,8 @@ impl Account {
             timeout: DEFAULT_TIMEOUT,
             hold: Duration::ZERO,
             pause: Duration::ZERO,
+            timeouts: std::sync::atomic::AtomicUsize::new(0),
+            max_timeouts: None,
         }
     }
 
@@ -117,9 +123,21 @@ impl Account {
         if !self.pause.is_zero() {
             thread::sleep(self.pause);
         }
-        let guard = lock_within(&self.balance, self.timeout).map_err(|e| LockTimeout {
-            what: format!("account {}", self.id),
-            waited: e.waited,
+        let guard = lock_within(&self.balance, self.timeout).map_err(|e| {
+            let before = self
+                .timeouts
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if self.max_timeouts.is_some_and(|max| before + 1 >= max) {
+                panic!(
+                    "account {}'s lock timed out {} times: a retry loop that keeps deadlocking",
+                    self.id,
+                    before + 1
+                );
+            }
+            LockTimeout {
+                what: format!("account {}", self.id),
+                waited: e.waited,
+            }
         })?;
         if !self.hold.is_zero() {
             thread::sleep(self.hold);
@@ -173,7 +191,17 @@ impl Account {
     /// # Ok::<(), parlab::locks::LockTimeout>(())
     /// ```
     pub fn balance(&self) -> Result<i64, LockTimeout> {
-        lock_within(&self.balance, self.timeout).map(|g| *g)
+        lock_within(&self.balance, self.timeout)
+            .map(|g| *g)
+            .map_err(|e| LockTimeout {
+                what: format!("account {}", self.id),
+                waited: e.waited,
+            })
+    }
+
+    /// How many times [`lock`](Account::lock) gave up after its time-out so far.
+    fn timeouts(&self) -> usize {
+        self.timeouts.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 
@@ -509,17 +537,31 @@ fn check_transfer_dyn(
 ) -> Result<String, String> {
     let (a, b) = (Account::new(0, 100), Account::new(1, 100));
     let step = |from: &Account, to: &Account, amount, want: [i64; 2]| -> Result<(), String> {
-        transfer(from, to, amount).map_err(|e| format!("a transfer on one thread failed: {e}"))?;
-        let got = [
-            a.balance().map_err(|e| e.to_string())?,
-            b.balance().map_err(|e| e.to_string())?,
-        ];
+        let call = format!(
+            "transfer(account {}, account {}, {amount})",
+            from.id(),
+            to.id()
+        );
+        transfer(from, to, amount).map_err(|e| {
+            format!(
+                "{call} on one thread, with no other thread running, failed: it {e}. Nothing \
+                 else held that account, so your code was waiting for a lock it held itself: did \
+                 it lock the same account twice, or keep a guard from an earlier transfer?"
+            )
+        })?;
+        let mut got = [0; 2];
+        for (g, account) in got.iter_mut().zip([&a, &b]) {
+            *g = account.balance().map_err(|e| {
+                format!(
+                    "after {call} returned, {} is still locked (reading its balance {e}): your \
+                     transfer kept a guard of it (stored it somewhere, or leaked it with \
+                     mem::forget). Let both guards drop when the transfer ends",
+                    e.what
+                )
+            })?;
+        }
         if got != want {
-            return Err(format!(
-                "moving {amount} from account {} to account {} left balances {got:?}, expected {want:?}",
-                from.id(),
-                to.id()
-            ));
+            return Err(format!("{call} left balances {got:?}, expected {want:?}"));
         }
         Ok(())
     };
@@ -528,8 +570,13 @@ fn check_transfer_dyn(
 
     let timeout = Duration::from_millis(300);
     let hold = Duration::from_millis(20);
-    let slow = [0, 1].map(|id| Account::new(id, 100).with_timeout(timeout).with_hold(hold));
+    let slow = [0, 1].map(|id| {
+        let mut a = Account::new(id, 100).with_timeout(timeout).with_hold(hold);
+        a.max_timeouts = Some(6); // a retry loop that keeps deadlocking stops after ~2 s
+        a
+    });
     let start_line = Barrier::new(2);
+    let started = Instant::now();
     let results = thread::scope(|s| {
         let (slow, start_line, transfer) = (&slow, &start_line, &transfer);
         let handles = [(0, 1, 10), (1, 0, 20)].map(|(from, to, amount)| {
@@ -540,17 +587,42 @@ fn check_transfer_dyn(
         });
         handles.map(|h| h.join().map_err(|p| crate::panics::message(p.as_ref())))
     });
+    let took = started.elapsed();
+    let gave_up = slow[0].timeouts() + slow[1].timeouts();
+    let mut failed = None;
     for r in results {
         match r {
-            Err(panic) => return Err(format!("a transfer panicked: {panic}")),
-            Ok(Err(e)) => {
-                return Err(format!(
-                    "deadlock: two transfers in opposite directions each held one account and {e}. \
-                     Take the two locks in the same order in every thread (lower id first)"
-                ));
-            }
+            Err(panic) if gave_up == 0 => return Err(format!("a transfer panicked: {panic}")),
+            Err(panic) => failed = failed.or(Some(panic)),
+            Ok(Err(e)) => failed = failed.or(Some(e.to_string())),
             Ok(Ok(())) => {}
         }
+    }
+    if gave_up > 0 {
+        let then = match &failed {
+            None => "then your code retried and got through. A retry hides the deadlock, it does \
+                     not prevent it (and two retrying threads can keep colliding)"
+                .to_owned(),
+            Some(e) => format!("and in the end your transfer failed: {e}"),
+        };
+        return Err(format!(
+            "deadlock{}: two transfers in opposite directions each held one account and waited \
+             for the other, until a lock gave up after {timeout:?} ({gave_up} time-out{} in \
+             {took:.0?}); {then}. Take the two locks in the same order in every thread (lower id \
+             first): then they never wait for each other in a circle",
+            if failed.is_none() {
+                ", recovered only through the time-out"
+            } else {
+                ""
+            },
+            if gave_up == 1 { "" } else { "s" }
+        ));
+    }
+    if let Some(e) = failed {
+        return Err(format!(
+            "two transfers in opposite directions at the same time: one failed although no lock \
+             timed out: {e}"
+        ));
     }
     let got = [slow[0].balance(), slow[1].balance()];
     if got != [Ok(110), Ok(90)] {
@@ -574,6 +646,14 @@ fn check_transfer_dyn(
     if failures.iter().any(|&f| f > 0) {
         return Err(format!(
             "{failures:?} of 2 × 500 quick transfers in opposite directions failed or panicked"
+        ));
+    }
+    let gave_up = quick[0].timeouts() + quick[1].timeouts();
+    if gave_up > 0 {
+        return Err(format!(
+            "deadlock, recovered only through the time-out: during 2 × 500 quick transfers in \
+             opposite directions a lock gave up waiting {gave_up} time(s), and your code retried. \
+             Take the two locks in the same order in every thread (lower id first)"
         ));
     }
     let total = quick[0].balance().unwrap_or(0) + quick[1].balance().unwrap_or(0);
@@ -728,5 +808,61 @@ mod tests {
         let msg = check_transfer(one_at_a_time).unwrap_err();
         assert!(msg.contains("the money was in neither account"), "{msg}");
         assert!(msg.contains("= 190, not 200"), "{msg}");
+    }
+
+    /// Lock `from`, then try `to`; on a time-out let go of both and start again: no lock order.
+    fn retry_after_timeout(from: &Account, to: &Account, amount: i64) -> Result<(), LockTimeout> {
+        loop {
+            let mut a = from.lock()?;
+            if let Ok(mut b) = to.lock() {
+                *a -= amount;
+                *b += amount;
+                return Ok(());
+            }
+        }
+    }
+
+    /// More plausible wrong answers, each told what it did.
+    #[test]
+    fn check_transfer_tells_what_wrong_answers_did() {
+        let msg = check_transfer(retry_after_timeout).unwrap_err();
+        // Two retrying threads may collide again and again: either way, the time-outs are named.
+        assert!(
+            msg.starts_with("deadlock") && msg.contains("time-out"),
+            "{msg}"
+        );
+        // A guard leaked: the account stays locked after the transfer returns.
+        let leaky = |from: &Account, to: &Account, amount: i64| {
+            let (first, second) = if from.id() < to.id() {
+                (from, to)
+            } else {
+                (to, from)
+            };
+            let mut a = first.lock()?;
+            let mut b = second.lock()?;
+            let sign = if from.id() < to.id() { 1 } else { -1 };
+            *a -= sign * amount;
+            *b += sign * amount;
+            std::mem::forget(b);
+            Ok(())
+        };
+        let msg = check_transfer(leaky).unwrap_err();
+        assert!(msg.contains("account 1 is still locked"), "{msg}");
+        assert!(msg.contains("mem::forget"), "{msg}");
+        // The same account locked twice.
+        let twice = |from: &Account, _to: &Account, _amount: i64| {
+            let _a = from.lock()?;
+            let _b = from.lock()?;
+            Ok(())
+        };
+        let msg = check_transfer(twice).unwrap_err();
+        assert!(msg.contains("a lock it held itself"), "{msg}");
+        // Nothing moves.
+        let nothing = |_: &Account, _: &Account, _: i64| Ok(());
+        let msg = check_transfer(nothing).unwrap_err();
+        assert!(
+            msg.contains("left balances [100, 100], expected [70, 130]"),
+            "{msg}"
+        );
     }
 }

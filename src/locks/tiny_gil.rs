@@ -20,6 +20,7 @@ use crate::pi::{self, PiEstimate};
 /// assert_eq!(parlab::locks::with_gil(&gil, || 6 * 7), 42);
 /// ```
 pub fn with_gil<R>(gil: &Mutex<()>, slice: impl FnOnce() -> R) -> R {
+    crate::exercise::used_solution("locks::with_gil");
     let _held = gil.lock().unwrap_or_else(|e| e.into_inner());
     slice()
 } // `_held` drops here: the GIL is released
@@ -84,7 +85,11 @@ pub fn calc_pi_tiny_gil(samples: u64, threads: usize, seed: u64) -> Result<PiEst
 /// # Examples
 /// ```
 /// use parlab::locks;
-/// assert!(locks::check_tiny_gil(|gil, slice| locks::with_gil(gil, slice)).is_ok());
+/// let own = |gil: &std::sync::Mutex<()>, slice: &mut dyn FnMut() -> u64| {
+///     let _held = gil.lock().unwrap_or_else(|e| e.into_inner());
+///     slice()
+/// };
+/// assert!(locks::check_tiny_gil(own).is_ok());
 /// // Not taking the lock lets a slice run while another thread holds the GIL:
 /// let no_lock = |_gil: &std::sync::Mutex<()>, slice: &mut dyn FnMut() -> u64| slice();
 /// assert!(locks::check_tiny_gil(no_lock).unwrap_err().contains("held the GIL"));
@@ -104,10 +109,14 @@ fn check_tiny_gil_dyn(with_gil: WithGil<'_>) -> Result<String, String> {
     let gil = Mutex::new(());
     // 1. It runs the slice and returns its value.
     let mut ran = 0;
+    let _ = crate::exercise::take_solution();
     let got = with_gil(&gil, &mut || {
         ran += 1;
         42
     });
+    if let Some(name) = crate::exercise::take_solution() {
+        return Err(crate::exercise::solution_message(name));
+    }
     if ran != 1 || got != 42 {
         return Err(format!(
             "with_gil(gil, || 42) ran the slice {ran} times and returned {got}: run it once and return its value"
@@ -203,7 +212,23 @@ mod tests {
 
     #[test]
     fn check_tells_cases_apart() {
-        assert!(check_tiny_gil(|gil, slice| with_gil(gil, slice)).is_ok());
+        let own = |gil: &Mutex<()>, slice: &mut dyn FnMut() -> u64| {
+            let _held = gil.lock().unwrap_or_else(|e| e.into_inner());
+            slice()
+        };
+        assert!(check_tiny_gil(own).is_ok());
+        let library = check_tiny_gil(|gil, slice| with_gil(gil, slice)).unwrap_err();
+        assert!(
+            library.contains("the library's own solution, `locks::with_gil`"),
+            "{library}"
+        );
+        // The guard dropped at once (`let _ = ...`): the slice runs unlocked.
+        let dropped_at_once = |gil: &Mutex<()>, slice: &mut dyn FnMut() -> u64| {
+            drop(gil.lock());
+            slice()
+        };
+        let msg = check_tiny_gil(dropped_at_once).unwrap_err();
+        assert!(msg.contains("threads ran a slice at once"), "{msg}");
         let no_lock = |_: &Mutex<()>, slice: &mut dyn FnMut() -> u64| slice();
         assert!(
             check_tiny_gil(no_lock)
@@ -211,8 +236,8 @@ mod tests {
                 .contains("held the GIL")
         );
         let twice = |gil: &Mutex<()>, slice: &mut dyn FnMut() -> u64| {
-            with_gil(gil, &mut *slice);
-            with_gil(gil, slice)
+            own(gil, &mut *slice);
+            own(gil, slice)
         };
         assert!(check_tiny_gil(twice).unwrap_err().contains("2 times"));
         let leaky = |gil: &Mutex<()>, slice: &mut dyn FnMut() -> u64| {

@@ -31,6 +31,8 @@
 //! # Ok::<(), PoolError>(())
 //! ```
 
+#[cfg(unix)]
+mod arrival_check;
 pub mod crossover;
 mod jobs;
 #[cfg(unix)]
@@ -57,6 +59,8 @@ use crate::process::tasks::{self, TaskFailure, decode_outcomes};
 use crate::process::{AsTask, Output, ProcessError, Task, items};
 use crate::timeline::Timeline;
 
+#[cfg(unix)]
+pub use arrival_check::check_arrival_order;
 #[cfg(unix)]
 pub use process_pool::ProcessPool;
 pub use result::{AsyncResult, Imap};

@@ -51,6 +51,8 @@ pub(crate) mod items;
 #[cfg(unix)]
 mod queue;
 #[cfg(unix)]
+mod queue_check;
+#[cfg(unix)]
 mod record;
 pub(crate) mod sys;
 mod task;
@@ -73,6 +75,8 @@ pub(crate) use child::start_worker;
 pub use child::{Process, fork, fork_with, spawn, spawn_with};
 #[cfg(unix)]
 pub use queue::Queue;
+#[cfg(unix)]
+pub use queue_check::check_pi_with_queue;
 #[cfg(unix)]
 pub use record::{
     START_METHODS_SEED, StartMethodRuns, record_start_methods, record_start_methods_with,

@@ -32,7 +32,11 @@ const MAX_CAPACITY: usize = 65_536;
 const BYTES_PER_SLOT: usize = 256;
 
 /// Bytes before the ring: the [`Header`], padded.
-const HEADER_BYTES: usize = 64;
+const HEADER_BYTES: usize = 256;
+const _: () = assert!(std::mem::size_of::<Header>() <= HEADER_BYTES);
+
+/// How many puts the queue remembers (who put them, and a fingerprint): what a check sees.
+const PUT_LOG: usize = 16;
 
 /// How long a waiting side sleeps at most before it looks at the queue again.
 const LOOK_AGAIN: Duration = Duration::from_millis(2);
@@ -87,6 +91,14 @@ struct Header {
     waiting_getters: AtomicU32,
     /// Producers waiting for room (a consumer then writes to the space pipe).
     waiting_putters: AtomicU32,
+    /// 1: the first put waits until another put has committed (a check's way to make the
+    /// arrival order differ from the order in which the producers finished).
+    hold_first_put: AtomicU32,
+    /// Puts begun so far (counted only while `hold_first_put` is set).
+    puts_begun: AtomicU32,
+    /// The first [`PUT_LOG`] puts, in the order they committed: the putter's pid (high 32 bits)
+    /// and a fingerprint of the message's bytes (low 32 bits).
+    put_log: [AtomicU64; PUT_LOG],
 }
 
 struct Inner {
@@ -257,6 +269,43 @@ impl Inner {
     }
 }
 
+/// A fingerprint of a message's bytes (FNV-1a, 32 bits).
+fn fingerprint(bytes: &[u8]) -> u32 {
+    bytes.iter().fold(0x811c_9dc5u32, |h, &b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    })
+}
+
+impl<T: Serialize> Queue<T> {
+    /// Makes the first put wait until another put has committed (at most 5 s): for a check that
+    /// needs the arrival order to differ from the order in which the producers finished.
+    pub(crate) fn hold_first_put(&self) {
+        self.inner
+            .header()
+            .hold_first_put
+            .store(1, Ordering::SeqCst);
+    }
+
+    /// The first puts, in the order they committed: the putter's pid and the fingerprint of the
+    /// message (compare with [`Queue::fingerprint_of`]).
+    pub(crate) fn put_log(&self) -> Vec<(u32, u32)> {
+        let h = self.inner.header();
+        let puts = split(h.tail.load(Ordering::SeqCst)).0 as usize;
+        h.put_log[..puts.min(PUT_LOG)]
+            .iter()
+            .map(|e| {
+                let e = e.load(Ordering::SeqCst);
+                ((e >> 32) as u32, e as u32)
+            })
+            .collect()
+    }
+
+    /// The fingerprint that [`Queue::put_log`] shows for `msg`.
+    pub(crate) fn fingerprint_of(msg: &T) -> Option<u32> {
+        encode(msg).ok().map(|b| fingerprint(&b))
+    }
+}
+
 impl<T: Serialize + DeserializeOwned> Queue<T> {
     /// A queue holding at most `capacity` messages (1 to 65,536).
     ///
@@ -407,6 +456,15 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
         };
         let inner = &*self.inner;
         let h = inner.header();
+        if h.hold_first_put.load(Ordering::SeqCst) == 1
+            && h.puts_begun.fetch_add(1, Ordering::SeqCst) == 0
+        {
+            // Held back until another put commits (at most 5 s, and never past the deadline).
+            let until = deadline.min(Instant::now() + Duration::from_secs(5));
+            while split(h.tail.load(Ordering::SeqCst)).0 == 0 && Instant::now() < until {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
         let need = 4 + bytes.len() as u32;
         let has_room = || {
             let (puts, tail) = split(h.tail.load(Ordering::SeqCst));
@@ -423,6 +481,10 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
                     let (puts, tail) = split(h.tail.load(Ordering::SeqCst));
                     inner.copy_in(tail, &(bytes.len() as u32).to_le_bytes());
                     inner.copy_in(tail.wrapping_add(4), &bytes);
+                    if let Some(entry) = h.put_log.get(puts as usize) {
+                        let me = u64::from(std::process::id()) << 32;
+                        entry.store(me | u64::from(fingerprint(&bytes)), Ordering::SeqCst);
+                    }
                     // The commit: one store makes the message visible, with its count.
                     h.tail.store(
                         join(puts.wrapping_add(1), tail.wrapping_add(need)),

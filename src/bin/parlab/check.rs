@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use parlab::exercise::{Outcome, Verdict};
 use serde_json::{Value, json};
 
 use crate::{project, render, setup};
@@ -596,18 +597,27 @@ fn verdict(
         );
     }
     let check = &cells[check];
-    if let Some(html) = rich(check, "text/html")
+    if let Some(shown) = outputs(check)
         .iter()
-        .find(|h| h.contains("data-parlab-verdict="))
+        .find_map(|o| Verdict::from_output_data(&o["data"]))
     {
-        let text = verdict_text(html);
-        if html.contains("data-parlab-verdict=\"solved\"") {
-            return (Status::Done, text);
-        }
-        return match attribute(html, "data-parlab-outcome") {
-            Some("panicked") => (Status::Error, text),
-            Some("timed-out") => (Status::Error, format!("timeout: {text}")),
-            _ => (Status::Pending, text),
+        let text = shown.message().to_owned();
+        return match shown.outcome() {
+            _ if shown.is_solved() => (Status::Done, text),
+            Outcome::Panicked => (Status::Error, text),
+            Outcome::TimedOut => (Status::Error, format!("timeout: {text}")),
+            Outcome::NotRun => match exercise_cells.iter().find_map(|&i| error_text(&cells[i])) {
+                Some(e) => (
+                    Status::Error,
+                    format!("your exercise cell does not compile: {e}"),
+                ),
+                None if missing => (
+                    Status::Error,
+                    "the exercise cell is missing, and the check needs it".into(),
+                ),
+                None => (Status::Error, format!("not run: {text}")),
+            },
+            Outcome::Solved | Outcome::Wrong | Outcome::Todo => (Status::Pending, text),
         };
     }
     if let Some(err) = error_text(check) {
@@ -655,13 +665,6 @@ fn text_of(v: &Value) -> String {
         Value::Array(parts) => parts.iter().filter_map(Value::as_str).collect(),
         _ => String::new(),
     }
-}
-
-fn rich(cell: &Value, mime: &str) -> Vec<String> {
-    outputs(cell)
-        .iter()
-        .filter_map(|o| o["data"].get(mime).map(text_of))
-        .collect()
 }
 
 fn stream(cell: &Value, name: &str) -> String {
@@ -719,35 +722,6 @@ fn strip_ansi(text: &str) -> String {
         }
     }
     out
-}
-
-/// The value of `name="..."` in an HTML snippet.
-fn attribute<'a>(html: &'a str, name: &str) -> Option<&'a str> {
-    let start = html.find(&format!("{name}=\""))? + name.len() + 2;
-    let len = html[start..].find('"')?;
-    Some(&html[start..start + len])
-}
-
-/// The message of a verdict's HTML (what follows its headline), as plain text.
-fn verdict_text(html: &str) -> String {
-    let body = html.split_once("<br>").map_or(html, |(_, rest)| rest);
-    let mut text = String::new();
-    let mut in_tag = false;
-    for c in body.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' => in_tag = false,
-            _ if !in_tag => text.push(c),
-            _ => {}
-        }
-    }
-    let text = text
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&amp;", "&");
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// A folder of evcxr build products shared by the kernels of one `parlab check` at a time, so
@@ -1014,12 +988,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn verdict_text_is_the_message_unescaped() {
-        let html = "<div data-parlab-verdict=\"not-solved\" data-parlab-outcome=\"todo\" \
-                    style=\"x\"><b>Not solved yet: f</b><br>a &lt; b &amp;  c</div>";
-        assert_eq!(verdict_text(html), "a < b & c");
-        assert_eq!(attribute(html, "data-parlab-outcome"), Some("todo"));
-        assert_eq!(attribute(html, "data-nothing"), None);
+    fn a_verdict_is_read_from_its_json_not_its_html() {
+        let v = Verdict::not_yet("f", "a < b & c");
+        let data = json!({"text/html": v.to_html(), parlab::exercise::VERDICT_MIME: serde_json::from_str::<Value>(&v.to_json()).unwrap()});
+        let shown = Verdict::from_output_data(&data).unwrap();
+        assert_eq!(shown.message(), "a < b & c");
+        assert_eq!(shown.outcome(), Outcome::Wrong);
+        // HTML that only looks like a verdict (printed by hand) is not one.
+        assert!(Verdict::from_output_data(&json!({"text/html": v.to_html()})).is_none());
     }
 
     #[test]

@@ -62,6 +62,10 @@ class PatientClient(NotebookClient):
                 self.process_message(msg, cell, cell_index)
 
 
+# The MIME type of a verdict's JSON form (parlab::exercise::VERDICT_MIME), put in by `parlab`
+# when it writes this runner out: the verdict's one definition is the library's `Verdict`.
+VERDICT_MIME = "@PARLAB_VERDICT_MIME@"
+
 ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 SOLUTION_RE = re.compile(r"<details>.*?```rust\n(.*?)```", re.S)
 
@@ -101,6 +105,21 @@ def outputs_text(cell, kind):
 def rich(cell, mime):
     return [out.data[mime] for out in cell.get("outputs", [])
             if out.output_type in ("display_data", "execute_result") and mime in out.get("data", {})]
+
+
+def verdict(cell):
+    """The exercise verdict a cell shows (the library's `Verdict` as a dict), or None."""
+    for out in cell.get("outputs", []):
+        if out.output_type in ("display_data", "execute_result"):
+            v = out.get("data", {}).get(VERDICT_MIME)
+            if isinstance(v, str):
+                try:
+                    v = json.loads(v)
+                except ValueError:
+                    v = None
+            if isinstance(v, dict) and "solved" in v and "message" in v:
+                return v
+    return None
 
 
 def error_text(cell):
@@ -147,14 +166,17 @@ def check_cells(nb, mode):
             if not any("<svg" in s for s in svgs):
                 problems.append(f"{name}: tagged `chart` but shows no SVG chart")
         if "check" in t:
+            v = verdict(cell)
             html = "".join(rich(cell, "text/html"))
-            want = 'data-parlab-verdict="solved"' if mode == "solved" else 'data-parlab-verdict="not-solved"'
-            shown = re.sub(r"<[^>]+>", " ", html).strip() or outputs_text(cell, "stdout").strip() or "nothing"
-            if want not in html:
+            if v is not None:
+                shown = f"{v.get('headline') or ('Solved' if v['solved'] else 'Not solved yet')}: {v['message']}"
+            else:
+                shown = re.sub(r"<[^>]+>", " ", html).strip() or outputs_text(cell, "stdout").strip() or err.strip() or "nothing"
+            if v is None or v["solved"] != (mode == "solved"):
                 expected = "solved" if mode == "solved" else "not solved yet (the exercise stub must not pass)"
                 problems.append(f"{name}: the check should say {expected}; it shows: {shown[:400]}")
             said = cell.get("metadata", {}).get("parlab", {}).get("expect", "")
-            if said and said not in html.replace("&quot;", '"').replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&"):
+            if said and (v is None or said not in v["message"]):
                 problems.append(f"{name}: the check should say {said!r}; it shows: {shown[:600]}")
     return problems
 

@@ -95,7 +95,11 @@ pub fn run(args: RenderArgs) -> Result<(), String> {
 pub fn write_runner() -> Result<PathBuf, String> {
     let runner = project::root().join("target").join("parlab-nbrun.py");
     std::fs::create_dir_all(runner.parent().unwrap_or(project::root()))
-        .and_then(|_| std::fs::write(&runner, RUNNER))
+        .and_then(|_| {
+            let runner_text =
+                RUNNER.replace("@PARLAB_VERDICT_MIME@", parlab::exercise::VERDICT_MIME);
+            std::fs::write(&runner, runner_text)
+        })
         .map_err(|e| {
             format!(
                 "could not write the notebook runner to {}: {e}",

@@ -32,186 +32,17 @@
 //! assert!(verdict.message().contains("todo!()"));
 //! ```
 
-use std::fmt;
 use std::sync::{Mutex, mpsc};
 use std::time::{Duration, Instant};
 
-use crate::{display, panics};
+use crate::panics;
 
-/// The result of checking an exercise: solved, or not yet with the reason.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[must_use = "a verdict shows nothing unless it is displayed or inspected"]
-pub struct Verdict {
-    exercise: String,
-    solved: bool,
-    /// Instead of "Solved" / "Not solved yet", when set.
-    headline: Option<String>,
-    outcome: Outcome,
-    message: String,
-}
+mod guard;
+pub mod stand_ins;
+mod verdict;
 
-/// Why a check ended as it did; `parlab check` reads it to tell PENDING from ERROR.
-///
-/// # Examples
-/// ```
-/// use parlab::exercise::{check, Outcome};
-/// let v = check("boom", || -> Result<String, String> { panic!("index out of range") });
-/// assert_eq!(v.outcome(), Outcome::Panicked);
-/// assert_eq!(v.outcome().as_str(), "panicked");
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    /// The check passed.
-    Solved,
-    /// The learner's code ran and gave a wrong answer.
-    Wrong,
-    /// The learner's code still has its `todo!()` stub.
-    Todo,
-    /// The learner's code panicked (other than `todo!()`).
-    Panicked,
-    /// The learner's code did not finish within the check's time limit.
-    TimedOut,
-}
-
-impl Outcome {
-    /// The outcome as written in the verdict's HTML (`data-parlab-outcome`): `solved`, `wrong`,
-    /// `todo`, `panicked` or `timed-out`.
-    ///
-    /// # Examples
-    /// ```
-    /// assert_eq!(parlab::exercise::Outcome::TimedOut.as_str(), "timed-out");
-    /// ```
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Solved => "solved",
-            Outcome::Wrong => "wrong",
-            Outcome::Todo => "todo",
-            Outcome::Panicked => "panicked",
-            Outcome::TimedOut => "timed-out",
-        }
-    }
-}
-
-impl Verdict {
-    /// A verdict saying the exercise is solved, with what was checked.
-    ///
-    /// # Examples
-    /// ```
-    /// let v = parlab::exercise::Verdict::solved("sort", "both halves sorted");
-    /// assert!(v.is_solved());
-    /// ```
-    pub fn solved(exercise: &str, message: impl Into<String>) -> Self {
-        Verdict {
-            exercise: exercise.to_owned(),
-            solved: true,
-            headline: None,
-            outcome: Outcome::Solved,
-            message: message.into(),
-        }
-    }
-
-    /// A verdict saying the exercise is not solved yet, with the reason.
-    ///
-    /// # Examples
-    /// ```
-    /// let v = parlab::exercise::Verdict::not_yet("sort", "the second half is not sorted");
-    /// assert!(!v.is_solved());
-    /// ```
-    pub fn not_yet(exercise: &str, message: impl Into<String>) -> Self {
-        Self::not_yet_because(exercise, Outcome::Wrong, message)
-    }
-
-    /// A verdict with why the check ended and the reason (not solved, unless `outcome` is `Solved`).
-    ///
-    /// # Examples
-    /// ```
-    /// use parlab::exercise::{Outcome, Verdict};
-    /// let v = Verdict::not_yet_because("sort", Outcome::TimedOut, "still running after 5 s");
-    /// assert!(!v.is_solved());
-    /// assert_eq!(v.outcome(), Outcome::TimedOut);
-    /// ```
-    pub fn not_yet_because(exercise: &str, outcome: Outcome, message: impl Into<String>) -> Self {
-        Verdict {
-            exercise: exercise.to_owned(),
-            solved: outcome == Outcome::Solved,
-            headline: None,
-            outcome,
-            message: message.into(),
-        }
-    }
-
-    /// Why the check ended as it did.
-    ///
-    /// # Examples
-    /// ```
-    /// use parlab::exercise::{Outcome, Verdict};
-    /// assert_eq!(Verdict::not_yet("x", "off by one").outcome(), Outcome::Wrong);
-    /// ```
-    pub fn outcome(&self) -> Outcome {
-        self.outcome
-    }
-
-    /// True when the check passed.
-    ///
-    /// # Examples
-    /// ```
-    /// assert!(parlab::exercise::Verdict::solved("x", "ok").is_solved());
-    /// ```
-    pub fn is_solved(&self) -> bool {
-        self.solved
-    }
-
-    /// What the check found, in words for the learner.
-    ///
-    /// # Examples
-    /// ```
-    /// assert_eq!(parlab::exercise::Verdict::solved("x", "ok").message(), "ok");
-    /// ```
-    pub fn message(&self) -> &str {
-        &self.message
-    }
-
-    /// The verdict as an HTML snippet (what evcxr shows).
-    ///
-    /// # Examples
-    /// ```
-    /// let html = parlab::exercise::Verdict::solved("x", "ok").to_html();
-    /// assert!(html.contains("data-parlab-verdict=\"solved\""));
-    /// assert!(html.contains("data-parlab-outcome=\"solved\""));
-    /// ```
-    pub fn to_html(&self) -> String {
-        let (state, color, headline) = if self.solved {
-            ("solved", "#1a7f37", "Solved")
-        } else {
-            ("not-solved", "#9a6700", "Not solved yet")
-        };
-        let headline = self.headline.as_deref().unwrap_or(headline);
-        format!(
-            "<div data-parlab-verdict=\"{state}\" data-parlab-outcome=\"{}\" \
-             style=\"border-left:4px solid {color};padding:4px 8px\">\
-             <b>{headline}: {}</b><br>{}</div>",
-            self.outcome.as_str(),
-            display::escape_html(&self.exercise),
-            display::escape_html(&self.message),
-        )
-    }
-
-    /// Shows the verdict in evcxr (called by the kernel when a cell ends with a verdict).
-    pub fn evcxr_display(&self) {
-        display::show("text/html", &self.to_html());
-    }
-}
-
-impl fmt::Display for Verdict {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let headline = match (&self.headline, self.solved) {
-            (Some(h), _) => h.as_str(),
-            (None, true) => "Solved",
-            (None, false) => "Not solved yet",
-        };
-        write!(f, "{headline}: {}: {}", self.exercise, self.message)
-    }
-}
+pub(crate) use guard::{STOPPED, deadline, solution_message, take_solution, used_solution};
+pub use verdict::{Outcome, VERDICT_MIME, Verdict};
 
 /// Runs `attempt` and turns its outcome into a [`Verdict`].
 ///
@@ -253,10 +84,12 @@ where
     F: FnOnce() -> Result<String, String> + Send + 'static,
 {
     let (tx, rx) = mpsc::channel();
+    let deadline = Instant::now() + limit;
     let spawned = std::thread::Builder::new()
         .name(format!("check {exercise}"))
         .spawn(move || {
-            let _ = tx.send(panics::quiet_everywhere(attempt));
+            let outcome = guard::with_deadline(deadline, || panics::quiet_everywhere(attempt));
+            let _ = tx.send(outcome);
         });
     if let Err(e) = spawned {
         return Verdict::not_yet(
@@ -266,27 +99,93 @@ where
     }
     // The waiting thread holds no lock: a fork in the learner's code need not warn about it.
     match crate::process::idle_wait(|| rx.recv_timeout(limit)) {
+        Ok(Err(caught)) if caught.message.starts_with(STOPPED) => {
+            Verdict::not_yet_because(exercise, Outcome::TimedOut, stopped(limit))
+        }
         Ok(outcome) => verdict_from(exercise, outcome),
-        Err(_) => Verdict::not_yet_because(exercise, Outcome::TimedOut, did_not_finish(limit)),
+        Err(_) => Verdict::not_yet_because(exercise, Outcome::TimedOut, overran(limit, &rx)),
     }
 }
 
-/// What [`check_within`] says when the learner's code overruns its limit.
-fn did_not_finish(limit: Duration) -> String {
+/// `"3"` for 3 s, `"0.5"` for 500 ms.
+fn seconds(limit: Duration) -> String {
     let secs = limit.as_secs_f64();
-    let secs = if secs.fract() == 0.0 {
+    if secs.fract() == 0.0 {
         format!("{secs:.0}")
     } else {
         format!("{secs:.1}")
-    };
+    }
+}
+
+/// What [`check_within`] says when the library stopped an answer that overran its limit.
+fn stopped(limit: Duration) -> String {
     format!(
-        "your code did not finish within {secs} s. Is something waiting forever? A lock that is \
-         never released; a `recv()` or a loop over a channel's receiver waiting for a message that \
-         never comes (`for x in rx` and `rx.iter()` end only once every `Sender` is dropped, the \
-         original `tx` too: `drop(tx)` after handing out its clones); a thread that is never \
-         joined. Your code is still running in the background (a thread cannot be stopped), but \
-         the kernel and its variables are fine: no need to interrupt."
+        "your code did not finish within {} s: it was still working (a loop that never ends?), \
+         and parlab stopped it at its next call of a library function that the check watches. \
+         Nothing of it is left running; the kernel and its variables are fine.",
+        seconds(limit)
     )
+}
+
+/// How long an overrunning answer gets to be stopped by the library (at its next call of a
+/// function the check watches), and then how long its CPU use is measured.
+const GRACE: Duration = Duration::from_millis(400);
+
+/// What [`check_within`] says when the learner's code overruns its limit: whether it was stopped,
+/// still keeps a core busy, or only waits; and what to do.
+fn overran(
+    limit: Duration,
+    rx: &mpsc::Receiver<Result<Result<String, String>, panics::Caught>>,
+) -> String {
+    let head = format!("your code did not finish within {} s", seconds(limit));
+    let waiting_hint = "Is something waiting forever? A lock that is never released; a `recv()` \
+         or a loop over a channel's receiver waiting for a message that never comes (`for x in \
+         rx` and `rx.iter()` end only once every `Sender` is dropped, the original `tx` too: \
+         `drop(tx)` after handing out its clones); a thread that is never joined.";
+    match crate::process::idle_wait(|| rx.recv_timeout(GRACE)) {
+        Ok(Err(caught)) if caught.message.starts_with(STOPPED) => return stopped(limit),
+        Ok(_) => {
+            return format!(
+                "{head}: it finished a little later, but too late for the check. Make it faster \
+                 (or is it doing far more work than needed?)"
+            );
+        }
+        Err(_) => {}
+    }
+    // Still running: is it busy or waiting? The check's own thread waits meanwhile. A busy
+    // machine may give a spinning thread little CPU, but it stays ready to run (state R).
+    let counts = |_: u32, name: &str| !name.starts_with("parlab-idle");
+    let mut ready = 0;
+    let before = crate::cpu::thread_times();
+    let started = Instant::now();
+    for _ in 0..8 {
+        std::thread::sleep(GRACE / 8);
+        if crate::cpu::runnable_threads(counts).is_some_and(|n| n > 0) {
+            ready += 1;
+        }
+    }
+    let busy = crate::cpu::spent_since(before.as_ref(), counts)
+        .map(|t| t.as_secs_f64() / started.elapsed().as_secs_f64().max(1e-3))
+        .map(|cores| if ready >= 4 { cores.max(1.0) } else { cores });
+    match busy {
+        Some(cores) if cores >= 0.3 => format!(
+            "{head}, and it is still running: it keeps about {cores:.1} core{} busy right now \
+             (a loop that never ends?). A thread cannot be stopped from outside, so it will keep \
+             that core busy until you interrupt the kernel (the ■ button, or Kernel > Interrupt). \
+             The interrupt also loses the kernel's variables: run the cells above again after it.",
+            if cores >= 1.5 { "s" } else { "" }
+        ),
+        Some(_) => format!(
+            "{head}, and it is still there, waiting (it uses no CPU). {waiting_hint} It costs \
+             nothing while it waits, but it keeps whatever it holds (locks, threads): interrupt \
+             the kernel (the ■ button) to end it, then run the cells above again."
+        ),
+        None => format!(
+            "{head}. {waiting_hint} Your code may still be running in the background (a thread \
+             cannot be stopped from outside): if the machine stays busy, interrupt the kernel \
+             (the ■ button) and run the cells above again."
+        ),
+    }
 }
 
 /// Proof that an exercise cell compiled and ran, made by the cell's last line; its check tests
@@ -306,13 +205,12 @@ fn did_not_finish(limit: Duration) -> String {
 /// fn double(x: u32) -> u32 { x * 2 }
 /// let double_defined = exercise::defined("double"); // the exercise cell's last line
 ///
-/// let first = double_defined.check_within(Duration::from_secs(5), || {
-///     if double(21) == 42 { Ok("double(21) = 42".into()) } else { Err("not 42".into()) }
-/// });
+/// let check = || if double(21) == 42 { Ok("double(21) = 42".into()) } else { Err("not 42".into()) };
+/// let first = double_defined.check_within(Duration::from_secs(5), check);
 /// assert!(first.is_solved());
 /// assert!(first.message().contains("defined"));
 /// // Checking again without the exercise cell running again: no verdict on old code.
-/// let again = double_defined.check_within(Duration::from_secs(5), || Ok("unused".into()));
+/// let again = double_defined.check_within(Duration::from_secs(5), check);
 /// assert!(!again.is_solved());
 /// assert!(again.message().contains("compile error"));
 /// ```
@@ -320,7 +218,8 @@ fn did_not_finish(limit: Duration) -> String {
 pub struct Defined {
     exercise: String,
     at: Instant,
-    checked: Mutex<Option<Instant>>,
+    /// When it was checked, and what the check said then (see [`fingerprint`]).
+    checked: Mutex<Option<(Instant, String)>>,
 }
 
 /// Marks that the exercise cell defining `exercise` compiled and ran: its last line,
@@ -366,26 +265,39 @@ impl Defined {
         F: FnOnce() -> Result<String, String> + Send + 'static,
     {
         let name = &self.exercise;
-        let previous = {
-            let mut checked = self.checked.lock().unwrap_or_else(|e| e.into_inner());
-            checked.replace(Instant::now())
-        };
-        if let Some(at) = previous {
-            return Verdict {
-                exercise: name.clone(),
-                solved: false,
-                headline: Some("Not checked again".into()),
-                outcome: Outcome::Wrong,
-                message: format!(
-                    "`{name}` has not been defined again since it was checked {}, so there is no \
-                     new code to check. Run the exercise cell above; if it shows a compile error, \
-                     fix that first: until the cell compiles, `{name}` is still the version that \
-                     was checked.",
+        let previous = self
+            .checked
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let verdict = check_within(name, limit, attempt);
+        if let Some((at, said)) = previous {
+            // The same `Defined` again: the exercise cell has not made a new one. Did the function
+            // change anyway (the cell compiled and ran without its last line)?
+            let message = if fingerprint(&verdict) != said {
+                format!(
+                    "`{name}` now behaves differently from when it was checked {}, so the exercise \
+                     cell compiled and ran since, but without its last line \
+                     `let {name}_defined = exercise::defined(\"{name}\");`, which tells this check \
+                     that the cell compiled. Put that line back at the end of the cell, run the \
+                     cell, then this check.",
                     ago(at.elapsed())
-                ),
+                )
+            } else {
+                format!(
+                    "there is no new `{name}` to check: it was checked {} and the exercise cell \
+                     has not made a new `{name}_defined` since. Run the exercise cell above; if it \
+                     shows a compile error, fix that first (until the cell compiles, `{name}` stays \
+                     the version that was checked). If it ran fine, check that its last line \
+                     `let {name}_defined = exercise::defined(\"{name}\");` is still there.",
+                    ago(at.elapsed())
+                )
             };
+            return Verdict::not_yet(name, message).headed("Not checked again");
         }
-        let mut verdict = check_within(name, limit, attempt);
+        *self.checked.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((Instant::now(), fingerprint(&verdict)));
+        let mut verdict = verdict;
         if !verdict.message.trim_end().ends_with(['.', '!', '?', ')']) {
             verdict.message.push('.');
         }
@@ -395,6 +307,13 @@ impl Defined {
         ));
         verdict
     }
+}
+
+/// What a check said, without its figures (times differ from run to run): two runs of the same
+/// function give the same fingerprint.
+fn fingerprint(v: &Verdict) -> String {
+    let text: String = v.message.chars().filter(|c| !c.is_ascii_digit()).collect();
+    format!("{}:{text}", v.outcome.as_str())
 }
 
 /// `"just now"`, `"12 s ago"`, `"3 min ago"`.
@@ -500,15 +419,19 @@ mod tests {
             v.message()
         );
         // Checked again, as after a compile error in the exercise cell: no verdict on old code.
-        let v = d.check_within(Duration::from_secs(5), || Ok("right".into()));
+        let v = d.check_within(Duration::from_secs(5), || Err("wrong".into()));
         assert!(!v.is_solved());
         assert!(
             v.to_string()
-                .starts_with("Not checked again: t: `t` has not been defined again"),
+                .starts_with("Not checked again: t: there is no new `t` to check"),
             "{v}"
         );
         assert!(v.to_html().contains("data-parlab-verdict=\"not-solved\""));
         assert!(v.to_html().contains("Not checked again"));
+        // The function changed but no new `Defined` was made: the `_defined` line is missing.
+        let v = d.check_within(Duration::from_secs(5), || Ok("right".into()));
+        assert!(!v.is_solved());
+        assert!(v.message().contains("without its last line"), "{v}");
         assert_eq!(ago(Duration::from_secs(75)), "75 s ago");
         assert_eq!(ago(Duration::from_secs(300)), "5 min ago");
     }
