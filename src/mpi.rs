@@ -763,6 +763,8 @@ impl Mpi {
             name: name.to_owned(),
             param: "ranks".into(),
             points,
+            skipped: Vec::new(),
+            budget: None,
         };
         Ok(RankSweep {
             counting: sweep("MPI ranks (counting + reduce)", counting),

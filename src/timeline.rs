@@ -452,6 +452,35 @@ impl Timeline {
         self.locked().spans.push(span);
     }
 
+    /// [`Timeline::record_tasks_ns`], labelled with the task's name too: `task 0 (sleep)`.
+    ///
+    /// # Examples
+    /// ```
+    /// use parlab::timeline::{Kind, Timeline};
+    /// let tl = Timeline::new();
+    /// tl.record_named_tasks_ns(tl.lane("w"), Kind::Task, 0..1, "sleep", 0, 10);
+    /// assert_eq!(tl.spans()[0].label, "task 0 (sleep)");
+    /// ```
+    pub fn record_named_tasks_ns(
+        &self,
+        lane: Lane,
+        kind: Kind,
+        tasks: std::ops::Range<usize>,
+        name: &str,
+        start_ns: u64,
+        end_ns: u64,
+    ) {
+        let span = Span {
+            lane,
+            kind,
+            label: format!("{} ({name})", tasks_label(&tasks)),
+            start_ns,
+            end_ns,
+            tasks: Some(tasks),
+        };
+        self.locked().spans.push(span);
+    }
+
     /// Adds spans recorded elsewhere (a [`Buffer`]) in one step.
     fn extend(&self, spans: Vec<Span>) {
         self.locked().spans.extend(spans);

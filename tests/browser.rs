@@ -1,11 +1,15 @@
-//! The lessons in a real browser: `parlab lab` serves them, headless Chromium (driven by
-//! Playwright, tests/browser_lab.py) opens lessons 00 and 04, runs every cell with JupyterLab's
-//! own "Run All", and checks what the page shows: each chart cell's SVG loads with a non-zero
-//! size, no cell shows an error. A screenshot of each chart goes to target/browser-test/. The
-//! server is stopped afterwards and the test fails if any process it started is left behind.
+//! The lessons in a real browser: `parlab lab` serves them to headless Chromium, driven by
+//! Playwright.
 //!
+//! - tests/browser_lab.py opens lessons 00 and 04, runs every cell with JupyterLab's own "Run
+//!   All", and checks what the page shows: each chart cell's SVG loads with a non-zero size, no
+//!   cell shows an error. A screenshot of each chart goes to target/browser-test/.
+//! - tests/browser_starts.py starts kernels from fresh browsers, one notebook and then two at
+//!   once: each kernel must become idle and answer, none stuck, none dead.
+//!
+//! The server is stopped afterwards and a test fails if any process it started is left behind.
 //! Needs `cargo run --release -- setup` first (Jupyter, the kernel, Chromium, Playwright). Without
-//! Chromium or Playwright the test says what to install, and fails where `CI` is set.
+//! Chromium or Playwright the tests say what to install, and fail where `CI` is set.
 
 use std::io::Read;
 use std::net::TcpListener;
@@ -153,114 +157,159 @@ fn lab_settings(dir: &Path) {
     }
 }
 
+/// One test at a time: each starts its own JupyterLab and its kernels on 2 cores.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// A `parlab lab` server started for one test, with its log in `work/lab.log`.
+struct Lab {
+    child: Child,
+    work: PathBuf,
+    port: u16,
+    token: String,
+    marker: String,
+}
+
+impl Lab {
+    /// Starts `parlab lab` with the test's JupyterLab settings, its files under `work`.
+    fn start(work: &Path) -> Lab {
+        let _ = std::fs::remove_dir_all(work);
+        lab_settings(&work.join("settings"));
+        let kernel_dir = root().join("target/browser-test-evcxr");
+        std::fs::create_dir_all(&kernel_dir).unwrap();
+        let port = free_port();
+        let token = format!("parlab-browser-test-{}-{port}", std::process::id());
+        let marker = format!("PARLAB_BROWSER_TEST={token}");
+        let lab_log = std::fs::File::create(work.join("lab.log")).unwrap();
+        let mut lab = Command::new(env!("CARGO_BIN_EXE_parlab"));
+        lab.args(["lab", "--no-setup", "--no-browser", "--port"])
+            .arg(port.to_string())
+            .args([
+                "--",
+                "--expose-app-in-browser",
+                "--ServerApp.ip=127.0.0.1",
+                // Checkpoints (written when a notebook opens) go to target/, not notebooks/.
+                &format!(
+                    "--FileCheckpoints.checkpoint_dir={}",
+                    work.join("checkpoints").display()
+                ),
+                &format!("--IdentityProvider.token={token}"),
+            ])
+            .env("PARLAB_BROWSER_TEST", &token)
+            .env("JUPYTERLAB_SETTINGS_DIR", work.join("settings"))
+            .env("JUPYTERLAB_WORKSPACES_DIR", work.join("workspaces"))
+            // A kernel without a slot builds the lessons' `:dep`s here once, not once per lesson.
+            .env("EVCXR_TMPDIR", &kernel_dir)
+            .stdin(Stdio::null())
+            .stdout(lab_log.try_clone().unwrap())
+            .stderr(lab_log);
+        std::os::unix::process::CommandExt::process_group(&mut lab, 0);
+        let child = lab.spawn().expect("could not start `parlab lab`");
+        Lab {
+            child,
+            work: work.to_owned(),
+            port,
+            token,
+            marker,
+        }
+    }
+
+    /// Runs a script of tests/ in .venv against this server, with `args` after the script's
+    /// name and the server's URL, token and Chromium after them; its exit code and stdout.
+    fn drive(&self, script: &str, args: &[&str], deadline: Instant) -> (Option<i32>, String) {
+        let mut browser = Command::new(root().join(".venv/bin/python"));
+        browser
+            .arg(root().join("tests").join(script))
+            .args(args)
+            .arg("--url")
+            .arg(format!("http://127.0.0.1:{}", self.port))
+            .arg("--token")
+            .arg(&self.token)
+            .arg("--chromium")
+            .arg(chromium().expect("checked by missing()"))
+            .env("PARLAB_BROWSER_TEST", &self.token)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        std::os::unix::process::CommandExt::process_group(&mut browser, 0);
+        let browser = browser
+            .spawn()
+            .unwrap_or_else(|e| panic!("could not start tests/{script}: {e}"));
+        let (status, said) = wait_with_output(browser, deadline);
+        print!("{said}");
+        (status, said)
+    }
+
+    /// Stops the server (SIGTERM makes Jupyter shut its kernels down); kills and returns what it
+    /// left running after 30 s, with the server's log.
+    fn stop(mut self) -> (Vec<(u32, String)>, String) {
+        signal_group(&self.child, libc::SIGTERM);
+        let stop_by = Instant::now() + Duration::from_secs(30);
+        let mut left = processes_with(&self.marker);
+        while !left.is_empty() && Instant::now() < stop_by {
+            std::thread::sleep(Duration::from_millis(300));
+            left = processes_with(&self.marker);
+        }
+        for (pid, _) in &left {
+            // Safety: kill has no memory-safety preconditions; these are processes this test started.
+            unsafe {
+                libc::kill(*pid as i32, libc::SIGKILL);
+            }
+        }
+        let _ = self.child.wait();
+        let log = std::fs::read_to_string(self.work.join("lab.log")).unwrap_or_default();
+        (left, log)
+    }
+}
+
+/// The last `n` lines of a log.
+fn tail(log: &str, n: usize) -> String {
+    let lines: Vec<&str> = log.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// Says what is missing and returns false (failing where `CI` is set) when the test cannot run.
+fn can_run() -> bool {
+    let missing = missing();
+    if missing.is_empty() {
+        return true;
+    }
+    let what = missing.join("\n  ");
+    if std::env::var_os("CI").is_some() {
+        panic!("the browser test cannot run; install:\n  {what}");
+    }
+    eprintln!("SKIPPED the browser test (it runs in CI); to run it here, install:\n  {what}");
+    false
+}
+
 #[test]
 fn lessons_render_in_jupyterlab_in_chromium() {
-    let started = Instant::now();
-    let deadline = started + TEST_LIMIT;
-    let missing = missing();
-    if !missing.is_empty() {
-        let what = missing.join("\n  ");
-        if std::env::var_os("CI").is_some() {
-            panic!("the browser test cannot run; install:\n  {what}");
-        }
-        eprintln!("SKIPPED the browser test (it runs in CI); to run it here, install:\n  {what}");
+    if !can_run() {
         return;
     }
-    let chromium = chromium().unwrap();
+    let _turn = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let started = Instant::now();
+    let deadline = started + TEST_LIMIT;
     let work = root().join("target/browser-test");
-    let _ = std::fs::remove_dir_all(&work);
-    lab_settings(&work.join("settings"));
-    let shots = work.join("screenshots");
-    let kernel_dir = root().join("target/browser-test-evcxr");
-    std::fs::create_dir_all(&kernel_dir).unwrap();
     let before: Vec<Vec<u8>> = LESSONS
         .iter()
         .map(|l| std::fs::read(root().join("notebooks").join(l)).unwrap())
         .collect();
-
-    let port = free_port();
-    let token = format!("parlab-browser-test-{}-{port}", std::process::id());
-    let marker = format!("PARLAB_BROWSER_TEST={token}");
-    let lab_log = std::fs::File::create(work.join("lab.log")).unwrap();
-    let mut lab = Command::new(env!("CARGO_BIN_EXE_parlab"));
-    lab.args(["lab", "--no-setup", "--no-browser", "--port"])
-        .arg(port.to_string())
-        .args([
-            "--",
-            "--expose-app-in-browser",
-            "--ServerApp.ip=127.0.0.1",
-            // Checkpoints (written when a notebook opens) go to target/, not notebooks/.
-            &format!(
-                "--FileCheckpoints.checkpoint_dir={}",
-                work.join("checkpoints").display()
-            ),
-            &format!("--IdentityProvider.token={token}"),
-        ])
-        .env("PARLAB_BROWSER_TEST", &token)
-        .env("JUPYTERLAB_SETTINGS_DIR", work.join("settings"))
-        .env("JUPYTERLAB_WORKSPACES_DIR", work.join("workspaces"))
-        // The kernels (one at a time) build the lessons' `:dep`s here once, not once per lesson.
-        .env("EVCXR_TMPDIR", &kernel_dir)
-        .stdin(Stdio::null())
-        .stdout(lab_log.try_clone().unwrap())
-        .stderr(lab_log);
-    std::os::unix::process::CommandExt::process_group(&mut lab, 0);
-    let lab = lab.spawn().expect("could not start `parlab lab`");
-
-    let mut browser = Command::new(root().join(".venv/bin/python"));
-    browser
-        .arg(root().join("tests/browser_lab.py"))
-        .args(LESSONS)
-        .arg("--url")
-        .arg(format!("http://127.0.0.1:{port}"))
-        .arg("--token")
-        .arg(&token)
-        .arg("--chromium")
-        .arg(&chromium)
-        .arg("--shots")
-        .arg(&shots)
-        .env("PARLAB_BROWSER_TEST", &token)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
-    std::os::unix::process::CommandExt::process_group(&mut browser, 0);
-    let browser = browser
-        .spawn()
-        .expect("could not start tests/browser_lab.py");
-    let (status, said) = wait_with_output(browser, deadline - Duration::from_secs(60));
-    print!("{said}");
-
-    // Stop the server: SIGTERM makes Jupyter shut its kernels down; then nothing may be left.
-    signal_group(&lab, libc::SIGTERM);
-    let stop_by = Instant::now() + Duration::from_secs(30);
-    let mut left = processes_with(&marker);
-    while !left.is_empty() && Instant::now() < stop_by {
-        std::thread::sleep(Duration::from_millis(300));
-        left = processes_with(&marker);
-    }
-    for (pid, _) in &left {
-        // Safety: kill has no memory-safety preconditions; these are processes this test started.
-        unsafe {
-            libc::kill(*pid as i32, libc::SIGKILL);
-        }
-    }
-    let mut lab = lab;
-    let _ = lab.wait();
-    let log = std::fs::read_to_string(work.join("lab.log")).unwrap_or_default();
+    let lab = Lab::start(&work);
+    let shots = work.join("screenshots");
+    let shots_arg = shots.display().to_string();
+    let mut args: Vec<&str> = LESSONS.to_vec();
+    args.extend(["--shots", &shots_arg]);
+    let (status, said) = lab.drive("browser_lab.py", &args, deadline - Duration::from_secs(60));
+    let (left, log) = lab.stop();
 
     assert_eq!(
         status,
         Some(0),
         "the lessons failed in the browser (problems above); JupyterLab's log, {}:\n{}",
         work.join("lab.log").display(),
-        log.lines()
-            .rev()
-            .take(30)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect::<Vec<_>>()
-            .join("\n")
+        tail(&log, 30)
     );
     assert!(
         left.is_empty(),
@@ -296,5 +345,69 @@ fn lessons_render_in_jupyterlab_in_chromium() {
         LESSONS.len(),
         started.elapsed().as_secs_f64(),
         shots.display()
+    );
+}
+
+/// Kernel starts from fresh browsers (a learner's first visit), one notebook and then two at
+/// once, alternately: every kernel becomes idle and answers a cell, none is stuck, none dies.
+/// `PARLAB_BROWSER_STARTS` sets the number of starts (2 by default, one of them with two notebooks; the issue's benchmark is 50);
+/// `PARLAB_BROWSER_RESTART` also restarts each first kernel (Kernel > Restart) and probes it again.
+#[test]
+fn kernels_start_and_answer_in_fresh_browsers() {
+    if !can_run() {
+        return;
+    }
+    let _turn = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let starts: usize = std::env::var("PARLAB_BROWSER_STARTS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(2);
+    let started = Instant::now();
+    let limit = TEST_LIMIT + Duration::from_secs(60 * starts as u64);
+    let work = root().join("target/browser-starts");
+    let lab = Lab::start(&work);
+    let log_path = work.join("lab.log").display().to_string();
+    let starts_arg = starts.to_string();
+    let mut args = vec![
+        LESSONS[0],
+        LESSONS[1],
+        "--starts",
+        &starts_arg,
+        "--log",
+        &log_path,
+    ];
+    // Kernel > Restart too: opt-in, see README ("Restarting a kernel").
+    if std::env::var_os("PARLAB_BROWSER_RESTART").is_some() {
+        args.push("--restart");
+    }
+    let (status, said) = lab.drive("browser_starts.py", &args, started + limit);
+    let (left, log) = lab.stop();
+    let summary: serde_json::Value = said
+        .lines()
+        .find_map(|l| l.strip_prefix("PARLAB-STARTS "))
+        .and_then(|l| serde_json::from_str(l).ok())
+        .unwrap_or_else(|| {
+            panic!(
+                "no summary from the browser ({status:?}):\n{said}\nJupyterLab's log:\n{}",
+                tail(&log, 40)
+            )
+        });
+    assert_eq!(
+        status,
+        Some(0),
+        "a kernel start failed in the browser (problems above): {summary}; JupyterLab's log, {log_path}:\n{}",
+        tail(&log, 40)
+    );
+    assert_eq!(summary["starts"], starts, "{summary}");
+    assert_eq!(summary["kernels"], starts + starts / 2, "{summary}");
+    assert!(
+        left.is_empty(),
+        "processes were left running 30 s after the server was stopped (now killed): {left:?}"
+    );
+    eprintln!(
+        "browser starts: {summary} in {:.0} s",
+        started.elapsed().as_secs_f64()
     );
 }

@@ -269,8 +269,9 @@ fn a_runaway_answer_is_stopped_and_its_record_bounded() {
     // record were unbounded the process would have grown by hundreds of MB.
     let rss = pool::resident_memory(std::process::id()).unwrap_or(0);
     assert!(rss < 200 << 20, "resident memory {} MB", rss >> 20);
-    let busy =
-        parlab::cpu::own_busy_cores(Duration::from_millis(300), |_, n| n.starts_with("check calc_pi"));
+    let busy = parlab::cpu::own_busy_cores(Duration::from_millis(300), |_, n| {
+        n.starts_with("check calc_pi")
+    });
     assert!(busy.is_none_or(|c| c < 0.2), "still busy: {busy:?}");
 }
 
@@ -338,10 +339,12 @@ fn available_parallelism_names_the_kernels_own_busy_threads() {
 #[test]
 fn a_sort_that_never_ends_is_stopped() {
     let v = exercise::check_within("sort_in_two_threads", Duration::from_secs(1), || {
-        parlab::threads::check_sort_pair(|a, b| loop {
-            a.sort_unstable();
-            b.sort_unstable();
-            a.reverse();
+        parlab::threads::check_sort_pair(|a, b| {
+            loop {
+                a.sort_unstable();
+                b.sort_unstable();
+                a.reverse();
+            }
         })
     });
     assert_eq!(v.outcome(), Outcome::TimedOut, "{v}");

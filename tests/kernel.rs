@@ -129,6 +129,18 @@ fn ten_kernels_ended_by_shutdown_sigkill_and_kill_leave_no_stale_lock() {
 }
 
 #[test]
+fn a_second_kernel_starts_with_a_copy_of_the_warm_slot() {
+    scenario("seeded", Duration::from_secs(900));
+}
+
+/// JupyterLab's nudge on channels it closes before evcxr is ready must not end the kernel (it
+/// did: "Codec Error: Broken pipe" on the control channel, without the parlab patch of evcxr).
+#[test]
+fn a_kernel_nudged_while_starting_lives_and_answers() {
+    scenario("nudged", Duration::from_secs(600));
+}
+
+#[test]
 fn a_slot_deleted_under_a_running_kernel_is_rebuilt() {
     scenario("deleted", Duration::from_secs(180));
 }

@@ -102,7 +102,7 @@ fn a_killed_worker_is_cut_off_and_its_replacement_starts_after() {
     let cut = of_kind(&tl, Kind::Unfinished);
     assert_eq!(cut.len(), 1, "{cut:?}");
     assert!(
-        cut[0].label.starts_with("task 0: cut off"),
+        cut[0].label.starts_with("task 0 (sleep): cut off"),
         "{}",
         cut[0].label
     );

@@ -2,6 +2,7 @@
 
 use super::{ChartError, HEIGHT, Series, WIDTH};
 use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
+use plotters::element::{ComposedElement, DashedPathElement};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
@@ -49,7 +50,7 @@ pub(super) fn min_max(values: impl Iterator<Item = f64>) -> (f64, f64) {
     })
 }
 
-/// A number with about 3 significant digits, `1e6` style when very large or small.
+/// A number with about 3 significant digits, `2.5·10⁻⁵` style when very large or small.
 pub(super) fn fmt_num(v: f64) -> String {
     if v == 0.0 || !v.is_finite() {
         return format!("{v}");
@@ -59,7 +60,12 @@ pub(super) fn fmt_num(v: f64) -> String {
         let s = format!("{v:.2e}");
         let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
         let mantissa = mantissa.trim_end_matches('0').trim_end_matches('.');
-        return format!("{mantissa}e{exp}");
+        let power = ten_to(exp.parse().unwrap_or(0));
+        return match mantissa {
+            "1" => power,
+            "-1" => format!("-{power}"),
+            m => format!("{m}·{power}"),
+        };
     }
     let decimals = (2.0 - mag).max(0.0) as usize;
     let s = format!("{v:.decimals$}");
@@ -68,6 +74,34 @@ pub(super) fn fmt_num(v: f64) -> String {
     } else {
         s
     }
+}
+
+/// `10` with `exp` as a superscript: `10⁻⁴`, `10⁹`.
+pub(super) fn ten_to(exp: i32) -> String {
+    const DIGITS: [char; 10] = ['⁰', '¹', '²', '³', '⁴', '⁵', '⁶', '⁷', '⁸', '⁹'];
+    let mut s = String::from("10");
+    if exp < 0 {
+        s.push('⁻');
+    }
+    s.extend(
+        exp.unsigned_abs()
+            .to_string()
+            .chars()
+            .filter_map(|c| c.to_digit(10).map(|d| DIGITS[d as usize])),
+    );
+    s
+}
+
+/// A tick on a log axis: every power of ten as `10ⁿ` (so one axis never mixes `0.01` and
+/// `10⁻⁴`), other values as [`fmt_num`].
+pub(super) fn fmt_log_tick(v: f64) -> String {
+    if v > 0.0 && v.is_finite() {
+        let e = v.log10().round();
+        if (v / 10f64.powf(e) - 1.0).abs() < 1e-9 {
+            return ten_to(e as i32);
+        }
+    }
+    fmt_num(v)
 }
 
 /// Which line chart to draw.
@@ -401,6 +435,7 @@ pub(super) fn lines(
             whole_x: (kind == Kind::Speedup)
                 .then(|| whole_ticks(series))
                 .flatten(),
+            log,
         };
         if log {
             area.draw((xr.0..xr.1).log_scale(), (yr.0..yr.1).log_scale(), builder)?;
@@ -483,6 +518,75 @@ struct Area<'r> {
     position: SeriesLabelPosition,
     /// How many whole-number ticks the x axis gets, when every x is a whole number.
     whole_x: Option<usize>,
+    /// Log axes: ticks as powers of ten.
+    log: bool,
+}
+
+/// Dash patterns of the series in turn (`None`: solid): on and off lengths in pixels.
+const DASHES: [Option<(u32, u32)>; 6] = [
+    None,
+    Some((10, 5)),
+    Some((3, 4)),
+    Some((14, 4)),
+    Some((6, 3)),
+    Some((2, 2)),
+];
+
+/// The outline of series `i`'s marker around (0, 0), in pixels, and whether it is filled: a filled
+/// circle, a hollow square, a filled triangle, a plus, a hollow circle, a filled diamond, in turn;
+/// the hollow ones let a marker under them show.
+fn marker_shape(i: usize) -> (Vec<(i32, i32)>, bool) {
+    let circle = |r: f64| {
+        (0..16)
+            .map(|k| {
+                let a = k as f64 * std::f64::consts::TAU / 16.0;
+                ((r * a.cos()).round() as i32, (r * a.sin()).round() as i32)
+            })
+            .collect::<Vec<_>>()
+    };
+    match i % 6 {
+        0 => (circle(4.5), true),
+        1 => (vec![(-5, -5), (5, -5), (5, 5), (-5, 5)], false),
+        2 => (vec![(0, -6), (6, 5), (-6, 5)], true),
+        3 => (
+            vec![
+                (-2, -6),
+                (2, -6),
+                (2, -2),
+                (6, -2),
+                (6, 2),
+                (2, 2),
+                (2, 6),
+                (-2, 6),
+                (-2, 2),
+                (-6, 2),
+                (-6, -2),
+                (-2, -2),
+            ],
+            true,
+        ),
+        4 => (circle(7.0), false),
+        _ => (vec![(0, -6), (6, 0), (0, 6), (-6, 0)], true),
+    }
+}
+
+/// A marker: a polygon and its outline, at a point of the chart.
+type Marker<C, DB> = ComposedElement<C, DB, Polygon<(i32, i32)>, PathElement<(i32, i32)>>;
+
+/// Series `i`'s marker at `at` ([`marker_shape`]), in `color`: a shape filled (or see-through)
+/// and outlined, one element type for every shape.
+fn marker<C, DB: DrawingBackend>(i: usize, at: C, color: RGBColor) -> Marker<C, DB> {
+    let (mut outline, filled) = marker_shape(i);
+    let fill = if filled {
+        color.filled()
+    } else {
+        WHITE.mix(0.0).filled()
+    };
+    let inside = Polygon::new(outline.clone(), fill);
+    if let Some(&first) = outline.first() {
+        outline.push(first);
+    }
+    EmptyElement::at(at) + inside + PathElement::new(outline, color.stroke_width(2))
 }
 
 /// The number of whole numbers the x values span, when every x is whole and there are at most 16.
@@ -516,13 +620,16 @@ impl Area<'_> {
             .y_label_area_size(75)
             .build_cartesian_2d(x, y)
             .map_err(draw_err)?;
-        let fmt = |v: &f64| fmt_num(*v);
+        let log = self.log;
+        let fmt = |v: &f64| {
+            if log { fmt_log_tick(*v) } else { fmt_num(*v) }
+        };
         let whole = self.whole_x.is_some();
         let x_fmt = |v: &f64| {
             if whole && v.fract() != 0.0 {
                 String::new()
             } else {
-                fmt_num(*v)
+                fmt(v)
             }
         };
         chart
@@ -569,21 +676,30 @@ impl Area<'_> {
                         + PathElement::new(vec![(14, 0), (16, 0)], style)
                 });
         }
+        // Each series has its own colour, dash pattern and marker shape, so that lines lying on
+        // top of each other (one thread and rayon, at small sizes) still show every series.
         for (i, s) in self.series.iter().enumerate() {
             let color = PALETTE[i % PALETTE.len()];
             let line = color.stroke_width(2);
             let points = s.points.iter().copied();
-            chart
-                .draw_series(LineSeries::new(points.clone(), line))
+            let dash = DASHES[i % DASHES.len()];
+            let drawn = match dash {
+                None => chart.draw_series(LineSeries::new(points.clone(), line)),
+                Some((on, off)) => {
+                    chart.draw_series(DashedLineSeries::new(points.clone(), on, off, line))
+                }
+            };
+            drawn
                 .map_err(draw_err)?
                 .label(s.name.as_str())
                 .legend(move |(x, y)| {
+                    let (on, off) = dash.unwrap_or((24, 1));
                     EmptyElement::at((x, y))
-                        + PathElement::new(vec![(0, 0), (20, 0)], line)
-                        + Circle::new((10, 0), 4, color.filled())
+                        + DashedPathElement::new(vec![(0, 0), (24, 0)], on, off, line)
+                        + marker(i, (12, 0), color)
                 });
             chart
-                .draw_series(points.map(|p| Circle::new(p, 4, color.filled())))
+                .draw_series(points.map(|p| marker(i, p, color)))
                 .map_err(draw_err)?;
         }
         chart
@@ -633,7 +749,7 @@ pub(super) fn kind_color(kind: crate::timeline::Kind) -> RGBColor {
         Kind::Running => RGBColor(0, 114, 178),
         Kind::HoldingGil => RGBColor(213, 94, 0),
         Kind::NoGil => RGBColor(0, 158, 115),
-        Kind::Waiting => RGBColor(190, 190, 190),
+        Kind::Waiting => RGBColor(128, 128, 128),
         Kind::Holding => RGBColor(230, 159, 0),
         Kind::Starting => RGBColor(204, 121, 167),
         Kind::Sending => RGBColor(86, 180, 233),
@@ -744,6 +860,22 @@ pub(super) fn timeline(
                 let fill = kind_color(b.kind).mix(b.opacity).filled();
                 Rectangle::new([(b.start, hi), (b.end, lo)], fill)
             }))
+            .map_err(draw_err)?;
+        // A span cut off (a worker's death, a lock's time-out) is often a moment: draw it at least
+        // 8 px wide, so that the place a lesson points to can be seen.
+        let per_px = total / chart.plotting_area().dim_in_pixel().0.max(1) as f64;
+        chart
+            .draw_series(
+                bars.iter()
+                    .filter(|b| b.kind == crate::timeline::Kind::Unfinished)
+                    .filter(|b| b.end - b.start < 8.0 * per_px)
+                    .map(|b| {
+                        let (hi, lo) = span_of(b);
+                        let end = (b.start + 8.0 * per_px).min(total);
+                        let start = (end - 8.0 * per_px).max(0.0);
+                        Rectangle::new([(start, hi), (end, lo)], kind_color(b.kind).filled())
+                    }),
+            )
             .map_err(draw_err)?;
         // Labels inside bars wide enough to hold them (and rows tall enough).
         let tall_enough =

@@ -89,7 +89,8 @@ fn loglog_and_lines_have_title_axes_and_legend() {
         "serial",
         "thread pool",
         "process pool",
-        "1e9",
+        "10⁹",
+        "10⁻³",
     ] {
         assert!(
             t.iter().any(|s| s == want),
@@ -273,14 +274,24 @@ fn numbers_are_short() {
         (0.09, "0.09"),
         (8.1, "8.1"),
         (123.456, "123"),
-        (1e9, "1e9"),
-        (2.5e-5, "2.5e-5"),
+        (1e9, "10⁹"),
+        (2.5e-5, "2.5·10⁻⁵"),
+        (-1e-6, "-10⁻⁶"),
         (-1.23456, "-1.23"),
         (1000.0, "1000"),
-        (12000.0, "1.2e4"),
+        (12000.0, "1.2·10⁴"),
     ];
     for (v, want) in cases {
         assert_eq!(draw::fmt_num(v), want);
+    }
+    // On a log axis every power of ten is written alike, large or small.
+    for (v, want) in [
+        (1e-4, "10⁻⁴"),
+        (0.01, "10⁻²"),
+        (1.0, "10⁰"),
+        (2e-4, "2·10⁻⁴"),
+    ] {
+        assert_eq!(draw::fmt_log_tick(v), want);
     }
 }
 

@@ -145,7 +145,7 @@ fn total_hits(
 }
 
 /// How many blocks [`count_shared_recorded`] cuts each thread's samples into.
-const BLOCKS: u64 = 100;
+const BLOCKS: u64 = 12;
 
 impl Sharing {
     /// The start of its threads' lane names on a timeline.
@@ -164,7 +164,8 @@ impl Sharing {
 /// outside it; for the others, counting, then the one add or send.
 ///
 /// A thread takes the lock millions of times, far faster than a pixel, so its samples are cut
-/// into 100 blocks and each block is drawn as its measured waiting, then holding, then the rest
+/// into 12 blocks (few enough that each one, and its grey waiting part, is wide enough to see)
+/// and each block is drawn as its measured waiting, then holding, then the rest
 /// (the three interleave within a block). Reading the clock three times per sample slows the
 /// Mutex way down: compare its picture, not its time, with the unrecorded run.
 ///

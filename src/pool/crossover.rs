@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use super::{Pool, PoolError, PoolOptions, ProcessPool};
 use crate::pi::{self, PiEstimate};
 use crate::process::{self, Options, tasks};
-use crate::timing::{Measurement, Outcome, Sweep, TimingError};
+use crate::timing::{self, Budget, Measurement, Outcome, Skipped, Sweep, TimingError};
 
 /// Tasks per run, as in the source (`repeat((N,), 4)`).
 ///
@@ -147,8 +147,11 @@ pub fn on_pool(pool: &impl Pool, samples: u64, tasks: usize) -> Result<PiEstimat
     combine(&estimates)
 }
 
-/// Times `run(size)` at each size; the median of 5 runs after a warm-up for quick runs (under
-/// 20 ms), of 3 runs up to 0.1 s, and a single run beyond (the big sizes dwarf the noise).
+/// Times `run(size)` at each size, within the default time [`Budget`]: the median of 5 runs after
+/// a warm-up for quick runs (under 20 ms), of 3 runs up to 0.1 s, and a single run beyond (the big
+/// sizes dwarf the noise). A size whose run is predicted (from the size before, in proportion) not
+/// to fit in what is left of the budget is skipped and named in [`Sweep::skipped_note`]; a long
+/// sweep prints a line per size as it goes. [`time_sizes_within`] takes another budget.
 ///
 /// # Errors
 /// [`TimingError::EmptySweep`] for no sizes, [`TimingError::Failed`] if a run fails.
@@ -164,14 +167,62 @@ pub fn on_pool(pool: &impl Pool, samples: u64, tasks: usize) -> Result<PiEstimat
 pub fn time_sizes<R: Outcome>(
     name: &str,
     sizes: &[u64],
+    run: impl FnMut(u64) -> R,
+) -> Result<Sweep, TimingError> {
+    time_sizes_within(&Budget::default(), name, sizes, run)
+}
+
+/// [`time_sizes`] within `budget` ([`Budget::unlimited`] measures every size, as `parlab bench pool`
+/// does).
+///
+/// # Errors
+/// [`TimingError::EmptySweep`] for no sizes, [`TimingError::Failed`] if a run fails.
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// use parlab::{pool::crossover, timing::Budget};
+/// let tight = Budget::new(Duration::from_millis(100)).quiet();
+/// let s = crossover::time_sizes_within(&tight, "serial", &[1000, 1_000_000_000_000], |n| crossover::serial(n, 4))?;
+/// assert_eq!((s.points.len(), s.skipped.len()), (1, 1));
+/// # Ok::<(), parlab::timing::TimingError>(())
+/// ```
+pub fn time_sizes_within<R: Outcome>(
+    budget: &Budget,
+    name: &str,
+    sizes: &[u64],
     mut run: impl FnMut(u64) -> R,
 ) -> Result<Sweep, TimingError> {
     if sizes.is_empty() {
         return Err(TimingError::EmptySweep("sizes".into()));
     }
-    let mut points = Vec::with_capacity(sizes.len());
+    let spend = budget.start();
+    let mut points: Vec<(f64, Measurement)> = Vec::with_capacity(sizes.len());
+    let mut skipped = Vec::new();
     for &n in sizes {
         let label = format!("{name}, {n} samples per task");
+        // The time grows with the work: predict this size from the last one measured.
+        let predicted = points.last().map(|(last, m)| {
+            m.min()
+                .mul_f64(if *last > 0.0 { n as f64 / last } else { 1.0 })
+        });
+        if let Some(p) = predicted
+            && !spend.fits(p)
+        {
+            spend.progress(&format!(
+                "{label}: skipped, about {} a run",
+                timing::format_duration(p)
+            ));
+            skipped.push(Skipped {
+                value: n as f64,
+                label,
+                estimate: Some(p),
+            });
+            continue;
+        }
+        if let Some(p) = predicted {
+            spend.announce(&label, p, 1);
+        }
         let mut once = || {
             let start = Instant::now();
             let outcome = run(n);
@@ -186,7 +237,7 @@ pub fn time_sizes<R: Outcome>(
         };
         let (first, work) = once()?;
         let mut times = Vec::new();
-        let more = if first < Duration::from_millis(20) {
+        let mut more = if first < Duration::from_millis(20) {
             5
         } else if first < Duration::from_millis(100) {
             times.push(first);
@@ -195,17 +246,36 @@ pub fn time_sizes<R: Outcome>(
             times.push(first);
             0
         };
+        // No more repeats than fit in what is left (the first run counts when it was timed).
+        if let Some(left) = spend.left()
+            && !first.is_zero()
+        {
+            let fit = (left.as_secs_f64() / first.as_secs_f64()).floor() as usize;
+            more = more.min(fit);
+        }
         for _ in 0..more {
             times.push(once()?.0);
         }
+        if times.is_empty() {
+            times.push(first);
+        }
         let mut m = Measurement::new(label.clone(), times);
         m.work = work;
+        spend.progress(&format!(
+            "{label}: {} ({} run{}); {} so far",
+            timing::format_duration(m.median()),
+            m.times.len(),
+            if m.times.len() == 1 { "" } else { "s" },
+            timing::format_duration(spend.elapsed())
+        ));
         points.push((n as f64, m));
     }
     Ok(Sweep {
         name: name.to_string(),
         param: "samples per task".into(),
         points,
+        skipped,
+        budget: budget.limit(),
     })
 }
 
@@ -220,6 +290,7 @@ pub fn time_sizes<R: Outcome>(
 ///     name: name.into(),
 ///     param: "samples per task".into(),
 ///     points: [1e3, 1e6, 1e9].iter().zip(ms).map(|(&n, t)| (n, Measurement::new(name, vec![Duration::from_millis(t)]))).collect(),
+///     ..Sweep::default()
 /// };
 /// let pool = sweep("pool", [3, 5, 1500]);
 /// let serial = sweep("serial", [1, 6, 2900]);

@@ -174,11 +174,6 @@ impl Shared {
         chunk: Chunk,
     ) -> Result<(), Box<(Chunk, String)>> {
         let (first, count) = chunk.range();
-        let ran = |ran: Ran| {
-            if let Some(rec) = self.jobs.recorder() {
-                rec.ran_mono(slot, first..first + count, ran.start_ns, ran.end_ns);
-            }
-        };
         let Work::Task {
             task,
             signature,
@@ -189,6 +184,13 @@ impl Shared {
                 "task {index}: a process pool runs tasks, not closures (use a ThreadPool's map_fn)"
             )));
             return Ok(());
+        };
+        // The task's name goes on the timeline, as in the errors: "task 0 (sleep)".
+        let name = task.to_string();
+        let ran = |ran: Ran| {
+            if let Some(rec) = self.jobs.recorder() {
+                rec.ran_mono(slot, first..first + count, &name, ran.start_ns, ran.end_ns);
+            }
         };
         let header = match frame_header(&ToWorker::Chunk {
             task: task.clone(),
@@ -252,7 +254,7 @@ impl Shared {
             }
         };
         if let Some(rec) = self.jobs.recorder() {
-            rec.cut_off(slot, &(first..first + count), &cause, sent);
+            rec.cut_off(slot, &(first..first + count), &name, &cause, sent);
         }
         Err(Box::new((chunk, cause)))
     }

@@ -43,10 +43,18 @@ impl Recorder {
 
     /// Slot `slot`'s worker ran `tasks` from `start_ns` to `end_ns` on the monotonic clock
     /// ([`monotonic_ns`](crate::timeline::monotonic_ns), read in the worker process).
-    pub(crate) fn ran_mono(&self, slot: usize, tasks: Range<usize>, start_ns: u64, end_ns: u64) {
+    /// The span's label names the task: `task 0 (sleep)`.
+    pub(crate) fn ran_mono(
+        &self,
+        slot: usize,
+        tasks: Range<usize>,
+        name: &str,
+        start_ns: u64,
+        end_ns: u64,
+    ) {
         let tl = &self.timeline;
         let (s, e) = (tl.from_monotonic(start_ns), tl.from_monotonic(end_ns));
-        tl.record_tasks_ns(self.lane(slot), Kind::Task, tasks, s, e);
+        tl.record_named_tasks_ns(self.lane(slot), Kind::Task, tasks, name, s, e);
     }
 
     /// Slot `slot`'s worker thread ran `tasks` from `start` to now.
@@ -56,9 +64,20 @@ impl Recorder {
         tl.record_tasks_ns(self.lane(slot), Kind::Task, tasks, s, e);
     }
 
-    /// Slot `slot`'s worker never finished `tasks`, sent at `sent` (it died): cut off now.
-    pub(crate) fn cut_off(&self, slot: usize, tasks: &Range<usize>, why: &str, sent: Instant) {
-        let label = format!("{}: cut off, {why}", crate::timeline::tasks_label(tasks));
+    /// Slot `slot`'s worker never finished `tasks` of task `name`, sent at `sent` (it died): cut
+    /// off now, labelled as the caller's error names it: `task 0 (abort): cut off, ...`.
+    pub(crate) fn cut_off(
+        &self,
+        slot: usize,
+        tasks: &Range<usize>,
+        name: &str,
+        why: &str,
+        sent: Instant,
+    ) {
+        let label = format!(
+            "{} ({name}): cut off, {why}",
+            crate::timeline::tasks_label(tasks)
+        );
         self.timeline.record(
             self.lane(slot),
             Kind::Unfinished,

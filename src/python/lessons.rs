@@ -233,6 +233,7 @@ impl Python {
 ///     name: name.into(),
 ///     param: "threads".into(),
 ///     points: [1.0, 2.0].iter().zip(ms).map(|(&k, t)| (k, Measurement::new(name, vec![Duration::from_millis(t)]))).collect(),
+///     ..Sweep::default()
 /// };
 /// let text = parlab::python::how_close(&sweep("Python threads", [100, 105]), &sweep("simulated GIL", [100, 100]));
 /// assert!(text.contains("0.95x") && text.contains("1.00x") && text.contains("0.05"));

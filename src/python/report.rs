@@ -285,6 +285,7 @@ pub fn from_line(script: &str, line: &str) -> Result<Report, PythonError> {
             name: s.name,
             param: s.param,
             points,
+            ..Sweep::default()
         });
     }
     Ok(Report {

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use parlab::pool::{self, Pool, PoolOptions, ProcessPool, ThreadPool, crossover};
 use parlab::process::{Options, Output, tasks};
-use parlab::timing::{self, Measurement};
+use parlab::timing::{self, Budget, Measurement};
 
 use crate::bench::{BenchArgs, BenchRow};
 
@@ -237,18 +237,20 @@ pub fn rows(args: &BenchArgs) -> Result<Vec<BenchRow>, String> {
         sizes[0],
         sizes[sizes.len() - 1]
     );
+    // From a terminal nothing is skipped: every size is measured, however long it takes.
+    let all = Budget::unlimited();
     let sweeps = [
-        crossover::time_sizes("serial", &sizes, |n| crossover::serial(n, tasks)),
-        crossover::time_sizes("fresh_processes", &sizes, |n| {
+        crossover::time_sizes_within(&all, "serial", &sizes, |n| crossover::serial(n, tasks)),
+        crossover::time_sizes_within(&all, "fresh_processes", &sizes, |n| {
             crossover::fresh_processes(n, tasks, &fresh)
         }),
-        crossover::time_sizes("new_pool_each_time", &sizes, |n| {
+        crossover::time_sizes_within(&all, "new_pool_each_time", &sizes, |n| {
             crossover::new_pool_each_time(n, tasks, &opts)
         }),
-        crossover::time_sizes("reused_pool", &sizes, |n| {
+        crossover::time_sizes_within(&all, "reused_pool", &sizes, |n| {
             crossover::on_pool(&procs, n, tasks)
         }),
-        crossover::time_sizes("thread_pool", &sizes, |n| {
+        crossover::time_sizes_within(&all, "thread_pool", &sizes, |n| {
             crossover::on_pool(&threads, n, tasks)
         }),
     ];

@@ -231,8 +231,11 @@ fn slots() {
             .map_or(String::new(), |ago| {
                 format!(", last leased {} ago", ago_text(ago))
             });
+        let memory = slot.resident.map_or(String::new(), |rss| {
+            format!(", its kernel holds {} resident", kernel::human_bytes(rss))
+        });
         println!(
-            "           {:<8} {:>9}  {}{when}",
+            "           {:<8} {:>9}  {}{memory}{when}",
             slot.name,
             kernel::human_bytes(slot.bytes),
             slot.state

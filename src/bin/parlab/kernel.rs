@@ -87,14 +87,23 @@ pub fn run(args: KernelArgs) -> Result<(), String> {
     // Held across the exec below: the lock lasts as long as evcxr and its children.
     let _held = match lease(&base) {
         Ok(slot) => {
+            let state = if slot.dir.join("target").is_dir() {
+                format!("warm, {}", human_bytes(slot.bytes))
+            } else {
+                match seed_from_warm(&base, &slot.dir) {
+                    Some(Ok(done)) => format!(
+                        "new, with a copy of {}'s build: {} in {:.1} s",
+                        done.from,
+                        human_bytes(done.bytes),
+                        done.took.as_secs_f64()
+                    ),
+                    Some(Err(why)) => format!("new, its build {why}"),
+                    None => "new".into(),
+                }
+            };
             eprintln!(
-                "{SAY}: building in {} ({}{}){cache}",
+                "{SAY}: building in {} ({state}{}){cache}",
                 slot.dir.display(),
-                if slot.dir.join("target").is_dir() {
-                    format!("warm, {}", human_bytes(slot.bytes))
-                } else {
-                    "new".into()
-                },
                 slot.note
             );
             cmd.env("EVCXR_TMPDIR", &slot.dir);
@@ -111,6 +120,24 @@ pub fn run(args: KernelArgs) -> Result<(), String> {
     };
     let error = cmd.exec();
     Err(format!("could not start {}: {error}", evcxr.display()))
+}
+
+/// Seeds the new slot `dir` with a copy of the most recently leased warm slot's build (in use or
+/// not); None when no slot holds a build.
+fn seed_from_warm(base: &Path, dir: &Path) -> Option<Result<crate::slot_seed::Seeded, String>> {
+    let mut warm: Vec<(SystemTime, PathBuf)> = (1..=MAX_SLOTS)
+        .filter(|&n| slot_dir(base, n) != dir && slot_dir(base, n).join("target").is_dir())
+        .map(|n| {
+            let when = fs::metadata(lock_path(base, n))
+                .and_then(|m| m.modified())
+                .unwrap_or(SystemTime::UNIX_EPOCH);
+            (when, slot_dir(base, n))
+        })
+        .collect();
+    warm.sort_by_key(|w| std::cmp::Reverse(w.0));
+    let (_, from) = warm.into_iter().next()?;
+    let free = free_bytes(base).unwrap_or(0);
+    Some(crate::slot_seed::seed(&from, dir, free, MIN_FREE_BYTES))
 }
 
 /// Where the slots live: `$PARLAB_KERNEL_DIR`, or `target/parlab-kernel` in the project.
@@ -351,7 +378,17 @@ fn process_alive(pid: u32) -> bool {
     }
 }
 
-/// Writes evcxr's config folder for parlab kernels: `:cache` on, then the user's own init.evcxr.
+/// The evcxr.toml of parlab kernels: evcxr's defaults. Without one, every kernel start logs "No
+/// configuration file found, use the default configuration"; with it, evcxr logs where it is.
+const EVCXR_TOML: &str = "\
+# evcxr's settings for the \"Rust (parlab)\" kernel, written by `parlab kernel` at every start.
+# Empty: evcxr's defaults. The build folder is the kernel's slot (EVCXR_TMPDIR), the compile cache is
+# turned on by init.evcxr beside this file, and your own ~/.config/evcxr/init.evcxr and prelude.rs
+# are copied here. Do not set `tmpdir` or `[dependencies]`: they would replace the slot and init.evcxr.
+";
+
+/// Writes evcxr's config folder for parlab kernels: an evcxr.toml of defaults, `:cache` on, then
+/// the user's own init.evcxr and prelude.rs.
 fn write_evcxr_config(base: &Path) -> Result<PathBuf, String> {
     let dir = base.join("evcxr-config");
     // Commands only: evcxr would compile a comment line as code, at every kernel start.
@@ -374,6 +411,7 @@ fn write_evcxr_config(base: &Path) -> Result<PathBuf, String> {
         fs::write(&tmp, text).and_then(|_| fs::rename(&tmp, &path))
     };
     fs::create_dir_all(&dir)
+        .and_then(|_| write("evcxr.toml", EVCXR_TOML))
         .and_then(|_| write("init.evcxr", &init))
         .and_then(|_| match &prelude {
             Some(text) => write("prelude.rs", text),
@@ -451,6 +489,35 @@ pub struct SlotInfo {
     pub state: String,
     /// When a kernel last leased it.
     pub last_used: Option<SystemTime>,
+    /// The resident memory of the kernel using it (evcxr with its runtime process), if one does.
+    pub resident: Option<u64>,
+}
+
+/// The resident memory (`VmRSS`) of `pid` and of every process below it, in bytes: a kernel is
+/// evcxr_jupyter (with its embedded rust-analyzer) and the runtime process that holds the
+/// notebook's variables. None where `/proc` does not tell.
+pub fn resident_memory(pid: u32) -> Option<u64> {
+    let rss = |pid: u32| -> Option<u64> {
+        let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+        let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kib * 1024)
+    };
+    let mut total = rss(pid)?;
+    let mut todo = vec![pid];
+    while let Some(parent) = todo.pop() {
+        let Ok(tasks) = fs::read_dir(format!("/proc/{parent}/task")) else {
+            continue;
+        };
+        for task in tasks.flatten() {
+            let children = fs::read_to_string(task.path().join("children")).unwrap_or_default();
+            for child in children.split_whitespace().filter_map(|c| c.parse().ok()) {
+                total += rss(child).unwrap_or(0);
+                todo.push(child);
+            }
+        }
+    }
+    Some(total)
 }
 
 /// The slots that hold a build (a `target` folder): the next kernel's `:dep parlab` is quick there.
@@ -472,10 +539,14 @@ pub fn slots() -> Vec<SlotInfo> {
         if fs::symlink_metadata(&dir).is_err() && !lock.exists() {
             continue;
         }
+        let mut resident = None;
         let state = match lock_slot(&base, n) {
             Ok(Ok(_probe)) if dir.is_dir() || !dir.exists() => "free".to_owned(),
             Ok(Ok(_probe)) => "not a folder: `parlab clean` removes it".to_owned(),
-            Ok(Err(Some(pid))) => format!("in use by pid {pid}"),
+            Ok(Err(Some(pid))) => {
+                resident = resident_memory(pid);
+                format!("in use by pid {pid}")
+            }
             Ok(Err(None)) => "in use".to_owned(),
             Err(e) => e,
         };
@@ -484,6 +555,7 @@ pub fn slots() -> Vec<SlotInfo> {
             bytes: disk_use(&dir),
             last_used: fs::metadata(&lock).and_then(|m| m.modified()).ok(),
             state,
+            resident,
         });
     }
     found

@@ -17,11 +17,14 @@
 mod bench;
 mod check;
 mod doctor;
+mod evcxr_patch;
 mod kernel;
+mod lab_css;
 mod project;
 mod render;
 mod setup;
 mod slot_keeper;
+mod slot_seed;
 mod slurm_daemons;
 mod two_hosts;
 mod warm_up;
@@ -156,6 +159,8 @@ fn lab(args: LabArgs) -> Result<(), String> {
     let mut cmd = std::process::Command::new(jupyter);
     cmd.arg("lab")
         .arg(format!("--notebook-dir={}", notebooks.display()))
+        // setup's stylesheet: compile errors readable on their pink background.
+        .arg(lab_css::LAB_OPTION)
         .arg(format!("--port={}", args.port));
     if args.no_browser {
         cmd.arg("--no-browser");

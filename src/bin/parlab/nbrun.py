@@ -12,7 +12,16 @@ nbclient (kernel `parlab` unless `--kernel` says otherwise), then checks each ce
   `solved` mode (where each cell tagged `exercise` is replaced by the Rust code in the `<details>`
   solution block of the next markdown cell); with `parlab.expect` metadata, its verdict must
   contain that text (for tests of wrong answers);
-- the notebook must finish within its time budget.
+- every reading a cell prints (`data-parlab-reading`, from `parlab::timing::Reading`) must agree
+  with its own figures: each claim's ratio is its two times' ratio, its relation (faster, slower,
+  about the same) is that ratio's, and its words are in the text and say that number;
+- no cell may run longer than `--cell-timeout` seconds (a hang guard, not a speed test: a `:dep`
+  cell gets at least `DEP_CELL_TIMEOUT`), and, only when `--budget` is given, the notebook must
+  finish within that many seconds.
+
+Speed is a benchmark, not a test: `--summary` prints each notebook's time and its slowest cell
+against the lessons' targets (`LESSON_TARGET_S` for Run All, `CELL_TARGET_S` per cell) with the
+machine's load average at the time, and says which are over, without failing the run.
 
 Prints one line per notebook and a JSON summary line per notebook on request; exits 1 naming the
 notebook and the cell on any failure, 2 on bad usage or a missing tool.
@@ -139,6 +148,49 @@ def cell_seconds(cell):
     return (parse(end) - parse(start)).total_seconds()
 
 
+READING_RE = re.compile(r'<p data-parlab-reading="([^"]*)"[^>]*>(.*?)</p>', re.S)
+SAME_WITHIN = 1.1  # parlab::timing::SAME_WITHIN
+
+
+def unescape(text):
+    return text.replace("&quot;", '"').replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def reading_problems(html):
+    """What is wrong with each reading in `html`: a claim its own figures contradict."""
+    problems = []
+    for attr, body in READING_RE.findall(html):
+        text = unescape(re.sub(r"<[^>]+>", "", body))
+        try:
+            claims = json.loads(unescape(attr))
+        except ValueError as e:
+            problems.append(f"a reading's figures are not JSON ({e}): {text[:200]}")
+            continue
+        for c in claims:
+            a, b, ratio, said = c["a_seconds"], c["b_seconds"], c["ratio"], c["said"]
+            where = f"reading {said!r}"
+            if ratio is None or not (a > 0 and b > 0):
+                problems.append(f"{where}: no positive times to compare ({a}, {b})")
+                continue
+            if abs(ratio - b / a) > 1e-6 * max(1.0, ratio):
+                problems.append(f"{where}: says {ratio:.3f}x, its figures give {b / a:.3f}x")
+            want = "faster" if ratio >= SAME_WITHIN else "slower" if ratio <= 1 / SAME_WITHIN else "same"
+            if c["relation"] != want:
+                problems.append(f"{where}: calls it {c['relation']}, a ratio of {ratio:.2f}x is {want}")
+            if said not in text:
+                problems.append(f"{where}: not in the printed text {text[:300]!r}")
+            if "faster than" in said and not (want == "faster" and f"{ratio:.2f}x faster" in said):
+                problems.append(f"{where}: says faster, its figures give {ratio:.2f}x")
+            if "slower than" in said and not (want == "slower" and f"{1 / ratio:.2f}x slower" in said):
+                problems.append(f"{where}: says slower, its figures give {ratio:.2f}x")
+            if "about as fast" in said and want != "same":
+                problems.append(f"{where}: says about as fast, its figures give {ratio:.2f}x")
+            if not any(w in said for w in ("faster than", "slower than", "about as fast")) \
+                    and not said.startswith(f"{ratio:.2f}x"):
+                problems.append(f"{where}: does not start with its speed-up {ratio:.2f}x")
+    return problems
+
+
 def check_cells(nb, mode):
     problems = []
     for i, cell in enumerate(nb.cells):
@@ -161,6 +213,8 @@ def check_cells(nb, mode):
         elif stderr.strip() and "allow-stderr" not in t:
             # evcxr prints the error of a failed `?` to stderr and reports the cell as a success.
             problems.append(f"{name}: wrote to stderr (an error from `?`?): {stderr.strip()[:1000]}")
+        for p in reading_problems("".join(rich(cell, "text/html"))):
+            problems.append(f"{name}: {p}")
         if "chart" in t:
             svgs = rich(cell, "image/svg+xml")
             if not any("<svg" in s for s in svgs):
@@ -182,6 +236,20 @@ def check_cells(nb, mode):
 
 
 DEP_CELL_TIMEOUT = 600
+
+# The lessons' speed targets on a 2-core machine with no other load: Run All of one lesson, and
+# any one cell (a room should never wait longer). Reported by --summary; never a test failure.
+LESSON_TARGET_S = 45.0
+CELL_TARGET_S = 8.0
+
+
+def load_average():
+    """The 1-minute load average, or None where the system does not say."""
+    try:
+        import os
+        return round(os.getloadavg()[0], 2)
+    except (OSError, AttributeError):
+        return None
 
 
 def execute(nb, kernel, cwd, cell_timeout, interrupt_on_timeout):
@@ -227,6 +295,7 @@ def run(path, mode, out_dir, budget, cell_timeout, summary, kernel):
     nb = nbformat.read(path, as_version=4)
     if mode == "solved":
         put_solutions(nb)
+    load_before = load_average()
     fatal, elapsed, _ = execute(nb, kernel, path.parent, cell_timeout, interrupt_on_timeout=False)
     problems = [] if fatal is None else [fatal]
     problems += check_cells(nb, mode)
@@ -254,11 +323,24 @@ def run(path, mode, out_dir, budget, cell_timeout, summary, kernel):
         print(f"  {path.name}: {p}", flush=True)
     if summary:
         cells = sorted(s for s, _ in timed)
+        # The `:dep` cell builds parlab (seconds to minutes, depending on the build slot): the
+        # per-cell target is about the lesson's own cells.
+        over = [(round(cell_seconds(c), 1), cell_name(i, c)) for i, c in enumerate(nb.cells)
+                if c.cell_type == "code" and (cell_seconds(c) or 0) > CELL_TARGET_S
+                and not c.source.lstrip().startswith(":")]
+        load = [load_before, load_average()]
+        print(f"  benchmark: {elapsed:.1f} s (target {LESSON_TARGET_S:.0f} s: "
+              f"{'over' if elapsed > LESSON_TARGET_S else 'met'}); "
+              f"{len(over)} cell(s) over {CELL_TARGET_S:.0f} s{': ' + '; '.join(f'{s} s {n}' for s, n in over) if over else ''}; "
+              f"load average {load[0]} before, {load[1]} after", flush=True)
         print("PARLAB-SUMMARY " + json.dumps({
             "notebook": path.name, "mode": mode, "kernel": kernel, "ok": not problems, "seconds": round(elapsed, 2),
             "cells": len(cells), "median_cell_s": cells[len(cells) // 2] if cells else None,
             "slowest_cell_s": slowest[0], "slowest_cell": slowest[1],
-            "first_cell_s": timed[0][0] if timed else None}), flush=True)
+            "first_cell_s": timed[0][0] if timed else None,
+            "target_s": LESSON_TARGET_S, "over_target": elapsed > LESSON_TARGET_S,
+            "cell_target_s": CELL_TARGET_S, "cells_over_target": [{"seconds": s, "cell": n} for s, n in over],
+            "load_average": load}), flush=True)
     return not problems
 
 
@@ -289,7 +371,8 @@ def main():
     ap.add_argument("notebooks", nargs="+", type=Path)
     ap.add_argument("--mode", choices=["shipped", "solved"], default="shipped")
     ap.add_argument("--out", type=Path, help="write executed notebooks and HTML pages here")
-    ap.add_argument("--budget", type=float, default=120.0, help="seconds per notebook (0: none)")
+    ap.add_argument("--budget", type=float, default=0.0,
+                    help="fail a notebook that takes longer than this many seconds (0, the default: no limit; speed is reported by --summary)")
     ap.add_argument("--cell-timeout", type=int, default=300)
     ap.add_argument("--summary", action="store_true", help="print a JSON summary line per notebook")
     ap.add_argument("--kernel", default="parlab", help="the Jupyter kernel name (parlab, or rust for plain evcxr)")

@@ -85,11 +85,11 @@ fn steps() -> Vec<Step> {
             optional: false,
         },
         Step {
-            name: "evcxr_jupyter (the Rust kernel)",
-            check: check_evcxr,
-            install: install_evcxr,
+            name: "evcxr_jupyter (the Rust kernel, with parlab's fix for kernels that die at start)",
+            check: crate::evcxr_patch::check,
+            install: crate::evcxr_patch::install,
             note: "builds evcxr from source with cargo: about 15 minutes on 2 cores, once",
-            fix: "run `cargo install --locked evcxr_jupyter --version 0.22.0` and read its error (a C compiler is needed)",
+            fix: "read cargo's error above (a C compiler is needed); `cargo install --locked evcxr_jupyter --version 0.22.0` gives the lessons an unpatched kernel that now and then dies as it starts",
             optional: false,
         },
         Step {
@@ -99,6 +99,14 @@ fn steps() -> Vec<Step> {
             note: "pip install into the project's .venv: a minute or two",
             fix: "remove .venv (`rm -rf .venv`), check that `python3 -m venv` and pip can reach PyPI, then run setup again",
             optional: false,
+        },
+        Step {
+            name: "readable compile errors in JupyterLab (the .venv's custom.css)",
+            check: crate::lab_css::check,
+            install: crate::lab_css::install,
+            note: "",
+            fix: "check that .venv can be written (or remove .venv), then run setup again",
+            optional: true,
         },
         Step {
             name: "Chromium, for the browser test",
@@ -312,31 +320,6 @@ pub fn evcxr_version() -> Option<String> {
         .split([':', ' '])
         .next()?;
     Some(version.to_owned())
-}
-
-fn check_evcxr() -> Result<Option<String>, String> {
-    Ok(match evcxr_version() {
-        Some(v) if v == EVCXR_VERSION => Some(format!("version {v}")),
-        Some(v) => {
-            println!(
-                "  evcxr_jupyter {v} is installed; the lessons are tested with {EVCXR_VERSION}"
-            );
-            None
-        }
-        None => None,
-    })
-}
-
-fn install_evcxr() -> Result<(), String> {
-    let mut cmd = Command::new(project::cargo());
-    cmd.args([
-        "install",
-        "--locked",
-        "evcxr_jupyter",
-        "--version",
-        EVCXR_VERSION,
-    ]);
-    run_inherit(&mut cmd, "cargo install evcxr_jupyter")
 }
 
 fn check_venv() -> Result<Option<String>, String> {
