@@ -14,6 +14,7 @@
 //! - [`pool`]: a process pool and a thread pool with Python's `Pool` API (apply, map, imap, ...).
 //! - [`python`]: the source lesson's own Python code, run in the project's `.venv` beside the Rust.
 //! - [`mpi`]: MPI ranks (lesson 05): typed tasks run through `mpirun`, checked, with a timeout.
+//! - [`slurm`]: the same tasks as Slurm batch jobs (lesson 05): `sbatch`, a bounded wait, the reply.
 //! - [`cpu`]: how many cores this process's own threads keep busy (from `/proc`).
 //! - [`panics`]: catching panics quietly, as values, without taking the kernel's stderr.
 //! - [`exercise`]: checks for the learner's exercise cells that never take the kernel down.
@@ -53,6 +54,8 @@ pub mod pool;
 pub mod process;
 #[cfg(unix)]
 pub mod python;
+#[cfg(unix)]
+pub mod slurm;
 pub mod threads;
 pub mod timeline;
 pub mod timing;

@@ -153,9 +153,126 @@ pub enum MpiError {
         /// Why.
         reason: String,
     },
+    /// The launcher could not start ranks on another host through ssh (a hostfile run).
+    #[error("{}", ssh_message(host, failure, said))]
+    Ssh {
+        /// The host, as ssh named it (or "a host of the hostfile" when it did not say).
+        host: String,
+        /// What ssh could not do.
+        failure: SshFailure,
+        /// ssh's own words.
+        said: String,
+    },
     /// The launcher could not be started or waited for.
     #[error("could not run the MPI launcher: {0}")]
     Io(String),
+}
+
+/// Why `mpirun` could not start its daemon on another host over ssh.
+///
+/// # Examples
+/// ```
+/// use parlab::mpi::{MpiError, SshFailure};
+/// let e = MpiError::Ssh { host: "node02".into(), failure: SshFailure::UnknownHostKey, said: String::new() };
+/// assert!(e.to_string().contains("known_hosts"));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SshFailure {
+    /// The host's key is not in `known_hosts` (or differs from it), and ssh refuses to guess.
+    UnknownHostKey,
+    /// Nothing answers on the host's ssh port: the host is down, unreachable, or sshd is not running.
+    NoAnswer,
+    /// The host name does not resolve.
+    UnknownHost,
+    /// sshd answered but refused the login (no key it accepts).
+    LoginRefused,
+}
+
+fn ssh_message(host: &str, failure: &SshFailure, said: &str) -> String {
+    let (cause, fix) = match failure {
+        SshFailure::UnknownHostKey => (
+            format!(
+                "the ssh host key of {host} is not known here (or has changed), and ssh does not ask in a batch run"
+            ),
+            format!(
+                "check the key's fingerprint with the host's admin, then add it: `ssh-keyscan {host} >> ~/.ssh/known_hosts` (or the known_hosts file your ssh agent uses)"
+            ),
+        ),
+        SshFailure::NoAnswer => (
+            format!("{host} does not answer on its ssh port"),
+            format!(
+                "check that {host} is up and runs sshd (`ssh {host} true` must work without a prompt), or remove it from the hostfile"
+            ),
+        ),
+        SshFailure::UnknownHost => (
+            format!("the host name {host} does not resolve"),
+            "fix its spelling in the hostfile, or give its address".to_owned(),
+        ),
+        SshFailure::LoginRefused => (
+            format!("{host} refused the ssh login"),
+            format!(
+                "install your public key there (`ssh-copy-id {host}`): mpirun needs ssh without a password"
+            ),
+        ),
+    };
+    format!("mpirun could not start ranks on {host}: {cause}.\n  fix: {fix}\n  ssh said: {said}")
+}
+
+/// Recognizes ssh's own failure in a launcher's stderr: the host and what went wrong.
+fn ssh_failure(stderr: &str) -> Option<MpiError> {
+    let between = |line: &str, before: &str, after: &str| {
+        let rest = &line[line.find(before)? + before.len()..];
+        Some(
+            rest[..rest.find(after).unwrap_or(rest.len())]
+                .trim()
+                .to_owned(),
+        )
+    };
+    let mut host_key = None;
+    for line in stderr.lines().map(str::trim) {
+        let found = if line.contains("host key is known for") {
+            host_key = between(line, "host key is known for ", " and");
+            None
+        } else if line.contains("Host key verification failed")
+            || line.contains("REMOTE HOST IDENTIFICATION HAS CHANGED")
+        {
+            Some((host_key.clone(), SshFailure::UnknownHostKey))
+        } else if line.starts_with("ssh: connect to host ") {
+            Some((
+                between(line, "connect to host ", " port"),
+                SshFailure::NoAnswer,
+            ))
+        } else if line.starts_with("ssh: Could not resolve hostname ") {
+            Some((
+                between(line, "resolve hostname ", ":"),
+                SshFailure::UnknownHost,
+            ))
+        } else if line.contains("Permission denied (publickey") {
+            Some((between(line, "@", ": Permission"), SshFailure::LoginRefused))
+        } else {
+            None
+        };
+        if let Some((host, failure)) = found {
+            let said = stderr
+                .lines()
+                .map(str::trim)
+                .filter(|l| {
+                    l.starts_with("ssh:")
+                        || l.contains("host key")
+                        || l.contains("Host key")
+                        || l.contains("Permission denied")
+                })
+                .collect::<Vec<_>>()
+                .join(" / ");
+            return Some(MpiError::Ssh {
+                host: host.unwrap_or_else(|| "a host of the hostfile".to_owned()),
+                failure,
+                said,
+            });
+        }
+    }
+    None
 }
 
 /// A task that `parlab-mpi` runs on every rank, taking an `A` and giving rank 0's `R`.
@@ -471,6 +588,25 @@ impl Implementation {
     }
 }
 
+impl Implementation {
+    /// The `srun --mpi=` plugin that starts this MPI's ranks under Slurm: `pmix` for Open MPI
+    /// (Debian 12's Open MPI 4.1 is built with PMIx, and its Slurm 22.05 has the `pmix` plugin,
+    /// PMIx v4: tested here), `pmi2` for MPICH; none for an MPI it does not know.
+    ///
+    /// # Examples
+    /// ```
+    /// use parlab::mpi::Implementation;
+    /// assert_eq!(Implementation::OpenMpi.slurm_mpi_plugin(), Some("pmix"));
+    /// ```
+    pub fn slurm_mpi_plugin(&self) -> Option<&'static str> {
+        match self {
+            Implementation::OpenMpi => Some("pmix"),
+            Implementation::Mpich => Some("pmi2"),
+            Implementation::Other => None,
+        }
+    }
+}
+
 impl fmt::Display for Implementation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -691,7 +827,12 @@ impl Mpi {
 
     /// A Slurm batch script that runs `task` on `nodes` nodes with `ranks_per_node` ranks each,
     /// through `srun` (Slurm's launcher, in place of `mpirun`), for at most `minutes`; submit it
-    /// with `sbatch`. Rank 0's reply line ends up in the job's output file.
+    /// with `sbatch` (or [`Slurm::run`](crate::slurm::Slurm::run)). Rank 0's reply line ends up in
+    /// the job's output file.
+    ///
+    /// `srun` is told how the ranks find each other (`--mpi=`, see
+    /// [`Implementation::slurm_mpi_plugin`]): without it, on a cluster whose default is `none`,
+    /// every rank would start alone as a world of one.
     ///
     /// # Errors
     /// [`MpiError::BadReply`] if the arguments do not serialize.
@@ -715,7 +856,18 @@ impl Mpi {
         args: &A,
         minutes: u32,
     ) -> Result<String, MpiError> {
-        let request = request_json(task, args)?.replace('\'', "'\\''");
+        let quote = |text: &str| format!("'{}'", text.replace('\'', "'\\''"));
+        let request = quote(&request_json(task, args)?);
+        let program = self.program.to_string_lossy();
+        let program = if program.contains(|c: char| !(c.is_alphanumeric() || "/._-+".contains(c))) {
+            quote(&program)
+        } else {
+            program.into_owned()
+        };
+        let plugin = self
+            .implementation
+            .slurm_mpi_plugin()
+            .map_or(String::new(), |p| format!("--mpi={p} "));
         Ok(format!(
             "#!/bin/bash\n\
              #SBATCH --job-name=parlab-{name}\n\
@@ -724,12 +876,11 @@ impl Mpi {
              #SBATCH --time={h:02}:{m:02}:00\n\
              # {ranks} ranks; every node must see this parlab-mpi (a shared file system) and the\n\
              # same MPI it was built with. Rank 0's reply is the PARLAB-MPI-REPLY line of the output.\n\
-             srun {program} '{request}'\n",
+             srun {plugin}{program} {request}\n",
             name = task.name,
             ranks = nodes * ranks_per_node,
             h = minutes / 60,
             m = minutes % 60,
-            program = self.program.display(),
         ))
     }
 
@@ -803,36 +954,53 @@ impl Mpi {
                 },
                 Waited::Io(e) => MpiError::Io(e),
             })?;
-        let reply = stdout.lines().find_map(|l| l.strip_prefix(REPLY_PREFIX));
-        let Some(reply) = reply else {
-            return Err(MpiError::RankFailed {
-                status: status_text(status),
-                stderr: tail(&stderr, 12),
-            });
-        };
-        let bad = |reason: String| MpiError::BadReply {
-            task: task.name.to_owned(),
-            reason,
-        };
-        match serde_json::from_str::<Reply>(reply).map_err(|e| bad(e.to_string()))? {
-            Reply::Err(message) => Err(MpiError::Task {
-                task: task.name.to_owned(),
-                message,
-            }),
-            Reply::WrongSignature { message, shapes } => Err(MpiError::Task {
-                task: task.name.to_owned(),
-                message: format!(
-                    "{message}; here it is {}{}",
-                    task.types().text(),
-                    task.types().differences_clause(Some(&shapes))
-                ),
-            }),
-            Reply::Ok(_) if !status.success() => Err(MpiError::RankFailed {
-                status: status_text(status),
-                stderr: tail(&stderr, 12),
-            }),
-            Reply::Ok(value) => serde_json::from_value(value).map_err(|e| bad(e.to_string())),
+        read_reply(task.name, &stdout, &stderr, status.success(), || {
+            status_text(status)
+        })
+    }
+}
+
+/// Rank 0's reply in a launcher's (or a batch job's) output, as `R`; `ok` says whether the
+/// launcher succeeded, `status` describes how it ended.
+pub(crate) fn read_reply<R: DeserializeOwned>(
+    task: &str,
+    stdout: &str,
+    stderr: &str,
+    ok: bool,
+    status: impl Fn() -> String,
+) -> Result<R, MpiError> {
+    let reply = stdout.lines().find_map(|l| l.strip_prefix(REPLY_PREFIX));
+    let Some(reply) = reply else {
+        if let Some(ssh) = ssh_failure(stderr) {
+            return Err(ssh);
         }
+        return Err(MpiError::RankFailed {
+            status: status(),
+            stderr: tail(stderr, 12),
+        });
+    };
+    let bad = |reason: String| MpiError::BadReply {
+        task: task.to_owned(),
+        reason,
+    };
+    match serde_json::from_str::<Reply>(reply).map_err(|e| bad(e.to_string()))? {
+        Reply::Err(message) => Err(MpiError::Task {
+            task: task.to_owned(),
+            message,
+        }),
+        Reply::WrongSignature { message, shapes } => Err(MpiError::Task {
+            task: task.to_owned(),
+            message: format!(
+                "{message}; there it takes {} and gives {}",
+                shapes.args.describe(),
+                shapes.result.describe()
+            ),
+        }),
+        Reply::Ok(_) if !ok => Err(MpiError::RankFailed {
+            status: status(),
+            stderr: tail(stderr, 12),
+        }),
+        Reply::Ok(value) => serde_json::from_value(value).map_err(|e| bad(e.to_string())),
     }
 }
 
@@ -884,7 +1052,7 @@ fn status_text(status: std::process::ExitStatus) -> String {
 
 /// The last `n` non-empty lines of `text`, without the frames of a crashed rank's backtrace
 /// (Open MPI prints them as `[host:pid] [3] program(+0x1f)`), so what is left names the rank.
-fn tail(text: &str, n: usize) -> String {
+pub(crate) fn tail(text: &str, n: usize) -> String {
     let frame = |l: &str| {
         l.starts_with('[')
             && l.split_once("] [").is_some_and(|(_, rest)| {
@@ -898,14 +1066,14 @@ fn tail(text: &str, n: usize) -> String {
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
-enum Waited {
+pub(crate) enum Waited {
     TimedOut,
     Io(String),
 }
 
 /// Runs `cmd` in its own process group with stdin from /dev/null, collecting stdout and stderr;
 /// after `timeout` the whole group (the launcher and its ranks) is killed.
-fn run_with_timeout(
+pub(crate) fn run_with_timeout(
     cmd: &mut Command,
     timeout: Duration,
 ) -> Result<(String, String, std::process::ExitStatus), Waited> {

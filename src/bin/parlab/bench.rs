@@ -53,6 +53,10 @@ pub struct BenchArgs {
     /// tasks in default chunks and in chunks of 1, then a worker that dies and is replaced.
     #[arg(long)]
     pub timeline: Option<PathBuf>,
+    /// `mpi` only: also measure the ping-pong between two hosts (network namespaces joined by a
+    /// veth, ranks started over ssh; needs root), beside one host's.
+    #[arg(long)]
+    pub two_hosts: bool,
     /// `pool` only: time the same cases with Python's multiprocessing (the project's .venv, else
     /// python3) in the same run, and print how many times faster parlab is per case.
     #[arg(long)]
@@ -169,6 +173,12 @@ fn measure(args: &BenchArgs) -> Result<Vec<BenchRow>, String> {
     if args.compare_python && args.group != "pool" {
         return Err(format!(
             "--compare-python compares the `pool` group with Python's multiprocessing; `{}` has no Python side",
+            args.group
+        ));
+    }
+    if args.two_hosts && args.group != "mpi" {
+        return Err(format!(
+            "--two-hosts measures the `mpi` group's ping-pong between two hosts; `{}` has no such case",
             args.group
         ));
     }
@@ -338,6 +348,7 @@ mod tests {
             svg: None,
             timeline: None,
             compare_python: false,
+            two_hosts: false,
         }
     }
 

@@ -4,6 +4,10 @@
 //! - `mpi_ping_pong`, `pipe_ping_pong`, `thread_ping_pong`: one-way latency (`median_s`, half the
 //!   mean round trip) and bandwidth (`per_s`, bytes/s) for messages of 8 B to 2 MiB, between two
 //!   MPI ranks, through a pipe to a forked child, and between two threads (a moved `Vec`).
+//! - with `--two-hosts` (root): `mpi_ping_pong_two_hosts`, the same ping-pong between two hosts
+//!   (network namespaces joined by a veth, rank 1 started over ssh, TCP), and
+//!   `mpi_ping_pong_tcp_one_host`, both ranks on the first host over TCP, to tell the veth's
+//!   cost from TCP's; and calc_pi on 2 + 2 ranks over the two hosts, checked against one host's.
 //! - `mpi_calc_pi`: calc_pi on 1, 2, ... ranks, timed inside the ranks (a barrier, the counting,
 //!   the `reduce`); `mpi_calc_pi_launch`: the same runs timed from outside, `mpirun` start-up
 //!   included; `threads_calc_pi`: the same samples on as many threads. Every rank count's
@@ -87,9 +91,12 @@ pub fn rows(args: &BenchArgs) -> Result<Vec<BenchRow>, String> {
         "thread_ping_pong",
         &mpi::thread_ping_pong(&sizes, 200)?,
     ));
+    if args.two_hosts {
+        rows.extend(two_hosts_rows(&mpi, &pp, args.samples)?);
+    }
     for r in &rows {
         eprintln!(
-            "  {:<18} {:>8} B  {:>9.2} us one way  {:>9.1} MB/s",
+            "  {:<26} {:>8} B  {:>9.2} us one way  {:>9.1} MB/s",
             r.case,
             r.samples,
             r.median_s * 1e6,
@@ -147,6 +154,57 @@ pub fn rows(args: &BenchArgs) -> Result<Vec<BenchRow>, String> {
     Ok(rows)
 }
 
+/// The ping-pong between two hosts and over TCP on the first, and calc_pi on 2 + 2 ranks over
+/// the two hosts (checked against 4 ranks on this host); the hosts are removed afterwards.
+fn two_hosts_rows(mpi: &Mpi, pp: &PingPongArgs, samples: u64) -> Result<Vec<BenchRow>, String> {
+    use crate::two_hosts::{self, ADDR_A, ADDR_B, TwoHosts};
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/two-hosts-bench");
+    let hosts = TwoHosts::up(&dir, Duration::from_secs(30))?;
+    eprintln!(
+        "two hosts up: {} ({ADDR_A}) and {} ({ADDR_B}), a veth between them",
+        two_hosts::HOST_A,
+        two_hosts::HOST_B
+    );
+    let mut rows = Vec::new();
+    for (case, hostfile) in [
+        ("mpi_ping_pong_two_hosts", vec![(ADDR_A, 1), (ADDR_B, 1)]),
+        ("mpi_ping_pong_tcp_one_host", vec![(ADDR_A, 2)]),
+    ] {
+        let file = hosts.hostfile(case, &hostfile)?;
+        let found = hosts
+            .mpi(mpi, &file)?
+            .run(tasks::PING_PONG, 2, pp, LIMIT)
+            .map_err(|e| format!("{case}: {e}"))?;
+        rows.extend(ping_pong_rows(case, &found));
+    }
+    let file = hosts.hostfile("calc_pi", &[(ADDR_A, 2), (ADDR_B, 2)])?;
+    let two = hosts
+        .mpi(mpi, &file)?
+        .run(tasks::CALC_PI, 4, &(samples, SEED), LIMIT)
+        .map_err(|e| format!("calc_pi on two hosts: {e}"))?;
+    let one = mpi
+        .run(tasks::CALC_PI, 4, &(samples, SEED), LIMIT)
+        .map_err(|e| e.to_string())?;
+    if two.estimate != one.estimate {
+        return Err(format!(
+            "calc_pi on 2 + 2 ranks over two hosts gave {:?}, 4 ranks on one host {:?}",
+            two.estimate, one.estimate
+        ));
+    }
+    let where_: Vec<String> = two
+        .ranks
+        .iter()
+        .map(|r| format!("{} on {}", r.rank, r.host))
+        .collect();
+    eprintln!(
+        "calc_pi on 2 + 2 ranks over two hosts ({}): {:?}, identical to 4 ranks on one host",
+        where_.join(", "),
+        two.estimate
+    );
+    drop(hosts);
+    Ok(rows)
+}
+
 /// Speed-up of each calc_pi case over its own 1-rank (1-thread) run, and the ping-pong figures at
 /// the smallest and largest message, in words.
 pub fn summary(rows: &[BenchRow]) -> Vec<String> {
@@ -169,21 +227,28 @@ pub fn summary(rows: &[BenchRow]) -> Vec<String> {
         .map(|r| r.samples)
         .collect();
     for bytes in [sizes.first(), sizes.last()].into_iter().flatten() {
-        let figures: Vec<String> = ["mpi_ping_pong", "pipe_ping_pong", "thread_ping_pong"]
-            .iter()
-            .filter_map(|case| {
-                rows.iter()
-                    .find(|r| r.case == *case && r.samples == *bytes)
-                    .map(|r| {
-                        format!(
-                            "{} {:.1} us, {:.1} MB/s",
-                            case.trim_end_matches("_ping_pong"),
-                            r.median_s * 1e6,
-                            r.per_s / 1e6
-                        )
-                    })
-            })
-            .collect();
+        let figures: Vec<String> = [
+            "mpi_ping_pong",
+            "mpi_ping_pong_tcp_one_host",
+            "mpi_ping_pong_two_hosts",
+            "pipe_ping_pong",
+            "thread_ping_pong",
+        ]
+        .iter()
+        .filter_map(|case| {
+            rows.iter()
+                .find(|r| r.case == *case && r.samples == *bytes)
+                .map(|r| {
+                    format!(
+                        "{} {:.1} us, {:.1} MB/s",
+                        case.trim_start_matches("mpi_ping_pong_")
+                            .trim_end_matches("_ping_pong"),
+                        r.median_s * 1e6,
+                        r.per_s / 1e6
+                    )
+                })
+        })
+        .collect();
         lines.push(format!("{bytes} B one way: {}", figures.join("; ")));
     }
     lines

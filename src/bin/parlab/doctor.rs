@@ -110,6 +110,7 @@ pub fn run() -> Result<(), String> {
     });
     line("MPI (lesson 05)", mpi.map_err(|e| e.to_string()), fix);
     slots();
+    cluster();
     // Only the browser test needs these: reported, but not counted as missing.
     let chromium = setup::chromium()
         .ok_or("not installed")
@@ -258,5 +259,39 @@ fn ago_text(ago: std::time::Duration) -> String {
         120..7200 => format!("{} min", s / 60),
         7200..172800 => format!("{} h", s / 3600),
         _ => format!("{} days", s / 86400),
+    }
+}
+
+/// Whether Slurm answers (`sinfo`) and whether two hosts can be built: lesson 05's cluster parts,
+/// reported but not counted as missing (the lessons run without them).
+fn cluster() {
+    let fix = "as root, `cargo run --release -- setup --cluster` installs a one-node Slurm, then `cargo run --release -- slurm start`";
+    match parlab::slurm::Slurm::find() {
+        Err(e) => println!(
+            "  optional {:<28} {}\n           fix: {fix}",
+            "Slurm (lesson 05)",
+            e.to_string().lines().next().unwrap_or_default()
+        ),
+        Ok(slurm) => match slurm.status(std::time::Duration::from_secs(8)) {
+            Ok(status) => println!("  ok       {:<28} reachable: {status}", "Slurm (lesson 05)"),
+            Err(e) => println!(
+                "  optional {:<28} installed, not reachable: {}",
+                "Slurm (lesson 05)",
+                e.to_string().replace("\n  fix:", "\n           fix:")
+            ),
+        },
+    }
+    let missing = crate::two_hosts::missing();
+    if missing.is_empty() {
+        println!(
+            "  ok       {:<28} can be built (`cargo run --release -- two-hosts`)",
+            "two hosts (lesson 05)"
+        );
+    } else {
+        println!(
+            "  optional {:<28} cannot be built here: {}",
+            "two hosts (lesson 05)",
+            missing.join("; ")
+        );
     }
 }

@@ -8,6 +8,8 @@
 //! parlab test             setup where needed, then every test, notebooks included
 //! parlab doctor           what is installed, what is missing and how to fix it
 //! parlab bench GROUP      measurements outside Jupyter (pi, ...)
+//! parlab two-hosts        lesson 05's calc_pi on two hosts (network namespaces, ssh), as root
+//! parlab slurm start      a one-node Slurm cluster on this machine (as root; stop, status)
 //! parlab kernel ...       the "Rust (parlab)" Jupyter kernel (Jupyter starts it)
 //! parlab clean            remove the kernel's build slots
 //! ```
@@ -23,6 +25,8 @@ mod render;
 mod setup;
 mod slot_keeper;
 mod slot_seed;
+mod slurm_daemons;
+mod two_hosts;
 mod warm_up;
 
 use std::process::ExitCode;
@@ -40,7 +44,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Install what the lessons need where it is missing: rust-src, evcxr_jupyter, Jupyter in .venv, Chromium and Playwright (for the browser test), the `rust` kernel, the crate's binaries, the `parlab` kernel.
-    Setup,
+    Setup(SetupArgs),
     /// Run setup where needed, then open JupyterLab on notebooks/.
     Lab(LabArgs),
     /// Execute every notebook headlessly; write executed notebooks and HTML pages to rendered/.
@@ -57,6 +61,34 @@ enum Command {
     Kernel(kernel::KernelArgs),
     /// Remove the kernel's build slots (target/parlab-kernel/slot-N) that no running kernel uses.
     Clean,
+    /// Lesson 05's calc_pi on two hosts: two network namespaces joined by a veth, ranks started
+    /// over ssh, compared with one host's run; everything is removed afterwards (needs root).
+    TwoHosts(TwoHostsArgs),
+    /// A one-node Slurm cluster on this machine (root; `setup --cluster` installs it): `start`
+    /// its daemons and leave them running, `stop` them, or show its `status`.
+    Slurm(SlurmArgs),
+}
+
+#[derive(clap::Args)]
+struct SetupArgs {
+    /// Also install and configure what the cluster tests need, as root: Slurm and munge as a
+    /// one-node cluster, and sshd (always done where the `CI` variable is set).
+    #[arg(long)]
+    cluster: bool,
+}
+
+#[derive(clap::Args)]
+struct TwoHostsArgs {
+    /// Samples of calc_pi (seed 1), split over 2 + 2 ranks.
+    #[arg(long, default_value_t = 100_000_000)]
+    samples: u64,
+}
+
+#[derive(clap::Args)]
+struct SlurmArgs {
+    /// start, stop or status.
+    #[arg(value_parser = ["start", "stop", "status"])]
+    action: String,
 }
 
 #[derive(clap::Args)]
@@ -78,7 +110,10 @@ struct LabArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
-        Command::Setup => setup::run().map(|_| ()),
+        Command::Setup(args) => {
+            setup::want_cluster(args.cluster);
+            setup::run().map(|_| ())
+        }
         Command::Lab(args) => lab(args),
         Command::Render(args) => render::run(args),
         Command::Check(args) => match check::run(args) {
@@ -94,6 +129,8 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench::run(args),
         Command::Kernel(args) => kernel::run(args).map_err(|e| format!("kernel: {e}")),
         Command::Clean => kernel::clean(),
+        Command::TwoHosts(args) => two_hosts::demo(args.samples),
+        Command::Slurm(args) => slurm(&args.action),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -135,6 +172,38 @@ fn lab(args: LabArgs) -> Result<(), String> {
     }
     cmd.args(&args.jupyter_options);
     project::run_inherit(&mut cmd, "JupyterLab")
+}
+
+fn slurm(action: &str) -> Result<(), String> {
+    let limit = std::time::Duration::from_secs(60);
+    match action {
+        "start" => {
+            let daemons = slurm_daemons::Daemons::start(true, limit)?;
+            println!(
+                "Slurm is running: node `{}` {}; `sbatch` submits to it, `cargo run --release -- slurm stop` stops it",
+                slurm_daemons::NODE,
+                daemons.status
+            );
+            Ok(())
+        }
+        "stop" => {
+            let stopped = slurm_daemons::stop_all();
+            if stopped.is_empty() {
+                println!("no Slurm daemon that parlab started is running");
+            } else {
+                println!("stopped {}", stopped.join(", "));
+            }
+            Ok(())
+        }
+        _ => {
+            let slurm = parlab::slurm::Slurm::find().map_err(|e| e.to_string())?;
+            let status = slurm
+                .status(std::time::Duration::from_secs(10))
+                .map_err(|e| e.to_string())?;
+            println!("Slurm answers: {status}");
+            Ok(())
+        }
+    }
 }
 
 fn test() -> Result<(), String> {

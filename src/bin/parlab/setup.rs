@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use crate::project::{self, output, run_inherit};
@@ -26,6 +27,14 @@ const MATURIN_REQUIREMENT: &str = "maturin>=1.9,<2";
 
 /// The modules that prove the Python packages are importable.
 const PYTHON_MODULES: &str = "import jupyterlab, nbclient, nbconvert, nbformat";
+
+/// `setup --cluster` was given: install the cluster tests' Slurm, munge and sshd (as in CI).
+static CLUSTER: AtomicBool = AtomicBool::new(false);
+
+/// Asks setup to install the cluster tests' Slurm, munge and sshd (`setup --cluster`).
+pub fn want_cluster(yes: bool) {
+    CLUSTER.store(yes, Ordering::Relaxed);
+}
 
 /// What a finished setup hands to the commands that use it.
 pub struct Ready {
@@ -173,6 +182,14 @@ fn steps() -> Vec<Step> {
             install: build_mpi_program,
             note: "",
             fix: "run `cargo build --release --no-default-features --features mpi --bin parlab-mpi --target-dir target/mpi` and read the error (bindgen needs libclang, the mpi crate needs `mpicc`)",
+            optional: false,
+        },
+        Step {
+            name: "Slurm, munge and sshd, for the cluster tests (root; in CI or with --cluster)",
+            check: check_cluster,
+            install: install_cluster,
+            note: "apt-get install slurm-wlm munge openssh-server (about 10 MB), and a one-node Slurm configuration",
+            fix: "as root: `apt-get install -y --no-install-recommends slurm-wlm munge openssh-server`, then run `cargo run --release -- setup --cluster` again (it writes /etc/slurm/slurm.conf)",
             optional: false,
         },
         Step {
@@ -570,6 +587,51 @@ fn install_mpi() -> Result<(), String> {
     let mut pip = venv_pip_install();
     pip.args(parlab::mpi::PYPI_PACKAGES);
     run_inherit(&mut pip, "pip install mpich libclang")
+}
+
+/// Whether the cluster tests' tools are wanted: in CI, or with `setup --cluster`.
+fn cluster_wanted() -> bool {
+    CLUSTER.load(Ordering::Relaxed) || std::env::var_os("CI").is_some()
+}
+
+fn check_cluster() -> Result<Option<String>, String> {
+    if !cluster_wanted() {
+        return Ok(Some(
+            "not asked for (as root, `cargo run --release -- setup --cluster` installs it; CI does)"
+                .into(),
+        ));
+    }
+    if !is_root() {
+        return Ok(Some(
+            "skipped: only root can install it (the cluster tests need root anyway)".into(),
+        ));
+    }
+    if !cluster_tools_installed() {
+        return Ok(None);
+    }
+    let Some(config) = crate::slurm_daemons::configured()? else {
+        return Ok(None);
+    };
+    let version = output(Command::new("sbatch").arg("--version")).unwrap_or_default();
+    Ok(Some(format!("{version}, {config}")))
+}
+
+/// Whether Slurm's commands and daemons, munged and sshd are installed.
+fn cluster_tools_installed() -> bool {
+    ["sbatch", "slurmctld", "slurmd", "munged", "sshd"]
+        .iter()
+        .all(|t| {
+            project::find_tool(t).is_some() || std::path::Path::new("/usr/sbin").join(t).is_file()
+        })
+}
+
+fn install_cluster() -> Result<(), String> {
+    if !cluster_tools_installed() {
+        let mut install = vec!["install", "-y", "-q", "--no-install-recommends"];
+        install.extend(crate::slurm_daemons::DEBIAN_PACKAGES);
+        apt(&install, "apt-get install slurm-wlm munge openssh-server")?;
+    }
+    crate::slurm_daemons::configure()
 }
 
 fn build_mpi_program() -> Result<(), String> {
