@@ -29,6 +29,17 @@
 /// The `rand` crate (0.10), re-exported so notebook cells can use it without another `:dep`.
 pub use rand;
 
+/// The `serde` crate, re-exported so that a notebook cell can derive `Serialize` and
+/// `Deserialize` for a task's own struct without another `:dep`:
+///
+/// ```
+/// #[derive(parlab::serde::Serialize, parlab::serde::Deserialize)]
+/// #[serde(crate = "parlab::serde")]
+/// struct Job { n: u64, seed: u64 }
+/// assert_eq!(parlab::process::shape::TypeShape::of::<Job>().describe(), "Job { n: u64, seed: u64 }");
+/// ```
+pub use serde;
+
 pub mod chart;
 pub mod cpu;
 pub mod display;

@@ -32,7 +32,8 @@ use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 use crate::chart::Series;
 use crate::pi::PiEstimate;
-use crate::process::Signature;
+use crate::process::shape::TaskShapes;
+use crate::process::{Signature, Types};
 
 mod share_check;
 use crate::timing::{Measurement, Sweep, Table, format_seconds};
@@ -322,8 +323,26 @@ impl<A, R> MpiTask<A, R> {
     /// use parlab::mpi::tasks;
     /// assert_ne!(tasks::CALC_PI.signature(), tasks::RANKS.signature());
     /// ```
-    pub fn signature(&self) -> Signature {
+    pub fn signature(&self) -> Signature
+    where
+        A: DeserializeOwned + 'static,
+        R: DeserializeOwned + 'static,
+    {
         Signature::of::<A, R>()
+    }
+
+    /// The traced argument and result types (see [`Types`]).
+    ///
+    /// # Examples
+    /// ```
+    /// assert_eq!(parlab::mpi::tasks::SLEEP.types().text(), "u64 -> ()");
+    /// ```
+    pub fn types(&self) -> Types
+    where
+        A: DeserializeOwned + 'static,
+        R: DeserializeOwned + 'static,
+    {
+        Types::of::<A, R>()
     }
 
     /// `A -> R` in words.
@@ -369,6 +388,14 @@ pub enum Reply {
     Ok(serde_json::Value),
     /// What went wrong.
     Err(String),
+    /// The request's signature is not the task's (or a type could not be traced): what the
+    /// program says, and its traced types, for the caller to name what differs.
+    WrongSignature {
+        /// The program's message.
+        message: String,
+        /// The program's traced types of the task.
+        shapes: TaskShapes,
+    },
 }
 
 /// One rank's part of a [`tasks::CALC_PI`] run.
@@ -690,7 +717,10 @@ impl Mpi {
     /// assert!(line.contains("-n 4"));
     /// # Ok::<(), parlab::mpi::MpiError>(())
     /// ```
-    pub fn command_line<A: Serialize, R>(
+    pub fn command_line<
+        A: Serialize + DeserializeOwned + 'static,
+        R: DeserializeOwned + 'static,
+    >(
         &self,
         task: MpiTask<A, R>,
         ranks: usize,
@@ -815,7 +845,10 @@ impl Mpi {
     /// assert!(script.contains("#SBATCH --nodes=2") && script.contains("srun "));
     /// # Ok::<(), parlab::mpi::MpiError>(())
     /// ```
-    pub fn batch_script<A: Serialize, R>(
+    pub fn batch_script<
+        A: Serialize + DeserializeOwned + 'static,
+        R: DeserializeOwned + 'static,
+    >(
         &self,
         task: MpiTask<A, R>,
         nodes: usize,
@@ -851,7 +884,7 @@ impl Mpi {
         ))
     }
 
-    fn command<A: Serialize, R>(
+    fn command<A: Serialize + DeserializeOwned + 'static, R: DeserializeOwned + 'static>(
         &self,
         task: MpiTask<A, R>,
         ranks: usize,
@@ -893,7 +926,7 @@ impl Mpi {
     /// assert_eq!(ranks.len(), 3);
     /// # Ok::<(), parlab::mpi::MpiError>(())
     /// ```
-    pub fn run<A: Serialize, R: DeserializeOwned>(
+    pub fn run<A: Serialize + DeserializeOwned + 'static, R: DeserializeOwned + 'static>(
         &self,
         task: MpiTask<A, R>,
         ranks: usize,
@@ -955,6 +988,14 @@ pub(crate) fn read_reply<R: DeserializeOwned>(
             task: task.to_owned(),
             message,
         }),
+        Reply::WrongSignature { message, shapes } => Err(MpiError::Task {
+            task: task.to_owned(),
+            message: format!(
+                "{message}; there it takes {} and gives {}",
+                shapes.args.describe(),
+                shapes.result.describe()
+            ),
+        }),
         Reply::Ok(_) if !ok => Err(MpiError::RankFailed {
             status: status(),
             stderr: tail(stderr, 12),
@@ -964,7 +1005,10 @@ pub(crate) fn read_reply<R: DeserializeOwned>(
 }
 
 /// The request `parlab-mpi` reads from its argument, as JSON.
-fn request_json<A: Serialize, R>(task: MpiTask<A, R>, args: &A) -> Result<String, MpiError> {
+fn request_json<A: Serialize + DeserializeOwned + 'static, R: DeserializeOwned + 'static>(
+    task: MpiTask<A, R>,
+    args: &A,
+) -> Result<String, MpiError> {
     let request = Request {
         task: task.name.to_owned(),
         signature: task.signature(),

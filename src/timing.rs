@@ -321,7 +321,14 @@ impl Measurement {
         match sorted.len() {
             0 => Duration::ZERO,
             n if n % 2 == 1 => sorted[n / 2],
-            n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2,
+            // In nanoseconds, as u128: the sum of two long times (two Duration::MAX) would
+            // overflow a Duration.
+            n => {
+                let mean = (sorted[n / 2 - 1].as_nanos() + sorted[n / 2].as_nanos()) / 2;
+                let secs = u64::try_from(mean / 1_000_000_000).unwrap_or(u64::MAX);
+                // The remainder is below 10^9: it fits.
+                Duration::new(secs, (mean % 1_000_000_000) as u32)
+            }
         }
     }
 

@@ -150,7 +150,18 @@ fn the_entry_point_checks_the_abi_the_signature_and_the_arguments() {
         1,
     );
     assert_eq!(status, cell::WRONG_SIGNATURE);
-    assert_eq!(String::from_utf8_lossy(&out), "u64 -> u64");
+    // The refusal carries the function's traced types, for the caller to name what differs.
+    match postcard::from_bytes::<tasks::TaskFailure>(&out).unwrap() {
+        tasks::TaskFailure::WrongSignature { worker, shapes, .. } => {
+            assert_eq!(worker, "u64 -> u64");
+            let here = parlab::process::Types::of::<i32, u64>();
+            assert_eq!(
+                here.differences(shapes.as_deref()),
+                ["the argument: u64 in the worker, i32 here"]
+            );
+        }
+        other => panic!("{other:?}"),
+    }
     // Two values in one argument: bytes left over are that call's error, not a value.
     let (status, out) = serve(cell::ABI_VERSION, right, &one_arg(&(7u64, 7u64)), 1);
     assert_eq!(status, cell::OK);

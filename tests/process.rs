@@ -17,7 +17,10 @@ fn opts() -> Options {
     }
 }
 
-fn spawn<A: serde::Serialize, R: serde::de::DeserializeOwned>(
+fn spawn<
+    A: serde::Serialize + serde::de::DeserializeOwned + 'static,
+    R: serde::de::DeserializeOwned + 'static,
+>(
     task: Task<A, R>,
     args: &A,
 ) -> process::Process<R> {

@@ -15,6 +15,7 @@ use parlab::mpi::{
     MpiPi, MpiTask, PingPong, PingPongArgs, REPLY_PREFIX, RankInfo, RankPi, Reply, Request, tasks,
 };
 use parlab::pi;
+use parlab::process::shape::UNTRACED;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -65,19 +66,24 @@ fn dispatch(world: &SimpleCommunicator, request: &Request) -> Reply {
 
 /// Checks the request's signature against `task`'s, decodes the arguments and runs `f` on every
 /// rank; rank 0's result becomes the reply.
-fn serve<A: DeserializeOwned, R: Serialize>(
+fn serve<A: DeserializeOwned + 'static, R: Serialize + DeserializeOwned + 'static>(
     world: &SimpleCommunicator,
     request: &Request,
     task: MpiTask<A, R>,
     f: impl FnOnce(&SimpleCommunicator, A) -> Result<R, String>,
 ) -> Reply {
-    if request.signature != task.signature() {
-        return Reply::Err(format!(
-            "wrong signature: this parlab-mpi's {} is {}; rebuild it (`{}`) if it is older than the library",
-            task.name(),
-            task.signature_text(),
-            parlab::mpi::BUILD_PROGRAM
-        ));
+    let own = task.types();
+    let mine = own.signature();
+    if request.signature != mine || mine.args == UNTRACED || mine.result == UNTRACED {
+        return Reply::WrongSignature {
+            message: format!(
+                "wrong signature: this parlab-mpi's {} is {}; rebuild it (`{}`) if it is older than the library",
+                task.name(),
+                own.text(),
+                parlab::mpi::BUILD_PROGRAM
+            ),
+            shapes: own.shapes(),
+        };
     }
     let args = match serde_json::from_value::<A>(request.args.clone()) {
         Ok(a) => a,

@@ -56,7 +56,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::process::tasks::{self, TaskFailure, decode_outcomes};
-use crate::process::{AsTask, Output, ProcessError, Task, items};
+use crate::process::{AsTask, Output, ProcessError, Task, Types, items};
 use crate::timeline::Timeline;
 
 #[cfg(unix)]
@@ -197,11 +197,11 @@ impl From<ProcessError> for PoolError {
     }
 }
 
-/// Turns a task's failure into the error of task `index` of `task` (whose handle says
-/// `signature`), run by `worker`.
+/// Turns a task's failure into the error of task `index` of `task` (whose handle has `types`;
+/// none for a closure), run by `worker`.
 pub(crate) fn task_error(
     task: &str,
-    signature: &str,
+    types: Option<Types>,
     index: usize,
     worker: &str,
     failure: TaskFailure,
@@ -222,8 +222,12 @@ pub(crate) fn task_error(
             "unknown task `{name}`; known tasks: {}",
             known.join(", ")
         )),
-        TaskFailure::WrongSignature { worker, .. } => failed(format!(
-            "the task takes {worker} in the worker, but the handle used here says {signature}: {}",
+        TaskFailure::WrongSignature { worker, shapes, .. } => failed(format!(
+            "the task takes {worker} in the worker, but the handle used here says {}{}: {}",
+            types.map_or_else(|| "?".into(), |t| t.text()),
+            types
+                .map(|t| t.differences_clause(shapes.as_deref()))
+                .unwrap_or_default(),
             crate::process::WRONG_SIGNATURE_HINT
         )),
         TaskFailure::Unavailable {
@@ -249,16 +253,22 @@ pub(crate) fn task_error(
 
 /// Encodes `items` into chunks of `chunksize`, each a run of items (see `process::items`), and
 /// queues them on `jobs`; returns their batch.
-fn submit_task<A: Serialize, R>(
+fn submit_task<A, R>(
     jobs: &JobQueue,
     task: &Task<A, R>,
     args: &[A],
     chunksize: usize,
-) -> Result<Arc<Batch>, PoolError> {
+) -> Result<Arc<Batch>, PoolError>
+where
+    A: Serialize + DeserializeOwned + 'static,
+    R: DeserializeOwned + 'static,
+{
     let chunksize = chunksize.max(1);
+    let types = task.types();
+    let signature = types.signature();
     let batch = Batch::new(
         task.name(),
-        task.signature_text(),
+        Some(types),
         args.len(),
         chunksize,
         jobs.recorder(),
@@ -279,7 +289,7 @@ fn submit_task<A: Serialize, R>(
             index,
             work: Work::Task {
                 task: task.id().clone(),
-                signature: task.signature(),
+                signature,
                 args: run,
             },
         });
@@ -396,15 +406,21 @@ impl PoolOptions {
     /// # let _ = opts;
     /// ```
     #[must_use]
-    pub fn initializer<A: Serialize, R>(mut self, task: impl AsTask<A, R>, args: &A) -> Self {
+    pub fn initializer<A, R>(mut self, task: impl AsTask<A, R>, args: &A) -> Self
+    where
+        A: Serialize + DeserializeOwned + 'static,
+        R: DeserializeOwned + 'static,
+    {
         let task = task.as_task();
         let mut run = Vec::new();
+        let types = task.types();
         self.initializer = Some(
             items::push_encoded(&mut run, args, &mut Vec::new())
                 .map(|()| Call {
                     task: task.id().clone(),
-                    signature: task.signature(),
+                    signature: types.signature(),
                     args: run,
+                    types: Some(types),
                 })
                 .map_err(|e| format!("the initializer's arguments do not serialize: {e}")),
         );
@@ -629,7 +645,7 @@ pub trait Pool: sealed::Submit {
         args: &A,
     ) -> Result<AsyncResult<R>, PoolError>
     where
-        A: Serialize,
+        A: Serialize + DeserializeOwned + 'static,
         R: DeserializeOwned + 'static,
     {
         let batch = submit_task(self.jobs(), task.as_task(), std::slice::from_ref(args), 1)?;
@@ -652,7 +668,7 @@ pub trait Pool: sealed::Submit {
     /// ```
     fn apply<A, R>(&self, task: impl AsTask<A, R>, args: &A) -> Result<R, PoolError>
     where
-        A: Serialize,
+        A: Serialize + DeserializeOwned + 'static,
         R: DeserializeOwned + 'static,
     {
         self.apply_async(task, args)?.get(self.timeout())
@@ -681,7 +697,7 @@ pub trait Pool: sealed::Submit {
         chunksize: Option<usize>,
     ) -> Result<AsyncResult<Vec<R>>, PoolError>
     where
-        A: Serialize,
+        A: Serialize + DeserializeOwned + 'static,
         R: DeserializeOwned + 'static,
     {
         let args: Vec<A> = items.into_iter().collect();
@@ -713,7 +729,7 @@ pub trait Pool: sealed::Submit {
         chunksize: Option<usize>,
     ) -> Result<Vec<R>, PoolError>
     where
-        A: Serialize,
+        A: Serialize + DeserializeOwned + 'static,
         R: DeserializeOwned + 'static,
     {
         self.map_async(task, items, chunksize)?.get(self.timeout())
@@ -741,7 +757,7 @@ pub trait Pool: sealed::Submit {
         chunksize: Option<usize>,
     ) -> Result<AsyncResult<Vec<R>>, PoolError>
     where
-        A: Serialize,
+        A: Serialize + DeserializeOwned + 'static,
         R: DeserializeOwned + 'static,
     {
         self.map_async(task, items, chunksize)
@@ -769,7 +785,7 @@ pub trait Pool: sealed::Submit {
         chunksize: Option<usize>,
     ) -> Result<Vec<R>, PoolError>
     where
-        A: Serialize,
+        A: Serialize + DeserializeOwned + 'static,
         R: DeserializeOwned + 'static,
     {
         self.map(task, items, chunksize)
@@ -809,7 +825,7 @@ pub trait Pool: sealed::Submit {
         chunksize: Option<usize>,
     ) -> Result<Imap<'a, R>, PoolError>
     where
-        A: Serialize,
+        A: Serialize + DeserializeOwned + 'static,
         R: DeserializeOwned + 'static,
     {
         lazy_imap(self, task.as_task(), items.into_iter(), chunksize, false)
@@ -835,7 +851,7 @@ pub trait Pool: sealed::Submit {
         chunksize: Option<usize>,
     ) -> Result<Imap<'a, R>, PoolError>
     where
-        A: Serialize,
+        A: Serialize + DeserializeOwned + 'static,
         R: DeserializeOwned + 'static,
     {
         lazy_imap(self, task.as_task(), items.into_iter(), chunksize, true)
@@ -870,7 +886,7 @@ fn lazy_imap<'a, P, A, R, I>(
 ) -> Result<Imap<'a, R>, PoolError>
 where
     P: Pool + ?Sized,
-    A: Serialize,
+    A: Serialize + DeserializeOwned + 'static,
     R: DeserializeOwned + 'static,
     I: Iterator<Item = A> + 'a,
 {
@@ -907,9 +923,8 @@ where
     let window = IMAP_WINDOW * pool.workers().max(1);
     let task = result::ImapTask {
         id: task.id().clone(),
-        signature: task.signature(),
         name,
-        signature_text: task.signature_text(),
+        types: task.types(),
     };
     Ok(Imap::new(
         jobs,
@@ -969,7 +984,7 @@ mod tests {
     fn task_errors_name_the_index_and_the_signature() {
         let e = task_error(
             "calc_pi",
-            "(u64, u64) -> PiEstimate",
+            Some(tasks::CALC_PI.types()),
             5,
             "worker thread 1",
             TaskFailure::BadArgs {
@@ -985,23 +1000,26 @@ mod tests {
         );
         let e = task_error(
             "calc_pi",
-            "(i32, i32) -> PiEstimate",
+            Some(Types::of::<(i32, i32), crate::pi::PiEstimate>()),
             0,
             "w",
             TaskFailure::WrongSignature {
                 task: "calc_pi".into(),
                 worker: "(u64, u64) -> PiEstimate".into(),
+                shapes: Some(Box::new(tasks::CALC_PI.types().shapes())),
             },
         );
         assert!(
             e.to_string().contains(
-                "takes (u64, u64) -> PiEstimate in the worker, but the handle used here says (i32, i32) -> PiEstimate"
+                "takes (u64, u64) -> PiEstimate in the worker, but the handle used here says \
+                 (i32, i32) -> PiEstimate (field 0: u64 in the worker, i32 here; field 1: u64 in \
+                 the worker, i32 here)"
             ),
             "{e}"
         );
         let e = task_error(
             "x",
-            "() -> ()",
+            None,
             0,
             "w",
             TaskFailure::UnknownTask {

@@ -147,11 +147,11 @@ impl Shared {
                 ))
             })?;
         if let Some(failure) = hello.init_failed {
-            let task = self
+            let (task, types) = self
                 .initializer
                 .as_ref()
-                .map_or_else(String::new, |i| i.task.to_string());
-            let e = task_error(&task, "?", 0, &format!("worker process {pid}"), failure);
+                .map_or_else(|| (String::new(), None), |i| (i.task.to_string(), i.types));
+            let e = task_error(&task, types, 0, &format!("worker process {pid}"), failure);
             return Err(PoolError::Start(format!("the initializer failed: {e}")));
         }
         let socket = chan.stream().try_clone().map_err(|e| {
@@ -227,13 +227,7 @@ impl Shared {
                     ran(times);
                     let batch = Arc::clone(&chunk.batch);
                     chunk.fail(|index| {
-                        task_error(
-                            batch.task(),
-                            batch.signature(),
-                            index,
-                            &who,
-                            failure.clone(),
-                        )
+                        task_error(batch.task(), batch.types(), index, &who, failure.clone())
                     });
                     return Ok(());
                 }

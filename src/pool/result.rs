@@ -15,7 +15,7 @@ use super::jobs::{Chunk, JobQueue, Value, Work};
 use super::record::{CallSpan, Recorder};
 use super::{PoolError, task_error};
 use crate::process::tasks::TaskFailure;
-use crate::process::{Signature, TaskId, items};
+use crate::process::{TaskId, Types, items};
 
 /// What a chunk's workers gave back.
 pub(crate) enum ChunkOutcome {
@@ -64,8 +64,8 @@ pub(crate) fn no_bytes<R>(_: &[u8], count: usize) -> Vec<Result<R, TaskFailure>>
 #[derive(Debug)]
 pub(crate) struct Batch {
     task: String,
-    /// The handle's signature, for errors.
-    signature: String,
+    /// The handle's types, for errors (none for a closure).
+    types: Option<Types>,
     len: usize,
     chunksize: usize,
     /// The index (in the call's input) of the batch's first task: an imap's batches are chunks.
@@ -103,7 +103,7 @@ impl Batch {
     /// recorded as one call on `recorder`'s timeline if there is one.
     pub(crate) fn new(
         task: String,
-        signature: String,
+        types: Option<Types>,
         len: usize,
         chunksize: usize,
         recorder: Option<&Arc<Recorder>>,
@@ -112,14 +112,14 @@ impl Batch {
             recorder: Arc::clone(r),
             start: Instant::now(),
         });
-        Self::at(task, signature, len, chunksize, 0, None, call)
+        Self::at(task, types, len, chunksize, 0, None, call)
     }
 
     /// A batch of `len` tasks starting at task `first` of the call, in chunks of `chunksize`,
     /// that sends `notify`'s number on its channel whenever a chunk finishes.
     fn at(
         task: String,
-        signature: String,
+        types: Option<Types>,
         len: usize,
         chunksize: usize,
         first: usize,
@@ -130,7 +130,7 @@ impl Batch {
         let chunks = len.div_ceil(chunksize);
         Arc::new(Batch {
             task,
-            signature,
+            types,
             len,
             chunksize,
             first,
@@ -153,9 +153,9 @@ impl Batch {
         &self.task
     }
 
-    /// The signature of the call's task handle, e.g. `(u64, u64) -> PiEstimate`.
-    pub(crate) fn signature(&self) -> &str {
-        &self.signature
+    /// The types of the call's task handle (none for a closure).
+    pub(crate) fn types(&self) -> Option<Types> {
+        self.types
     }
 
     /// The number of chunks.
@@ -264,9 +264,7 @@ impl Batch {
             ChunkOutcome::Encoded { who, bytes, start } => from_bytes(&bytes[start..], count)
                 .into_iter()
                 .enumerate()
-                .map(|(k, o)| {
-                    o.map_err(|f| task_error(&self.task, &self.signature, first + k, &who, f))
-                })
+                .map(|(k, o)| o.map_err(|f| task_error(&self.task, self.types, first + k, &who, f)))
                 .collect(),
             ChunkOutcome::Failed(errors) => errors.into_iter().map(Err).collect(),
             ChunkOutcome::Values(values) => values
@@ -484,11 +482,10 @@ pub(crate) type Feed<'a> = Box<dyn FnMut() -> Option<(Result<Vec<u8>, String>, u
 pub(crate) struct ImapTask {
     /// The task.
     pub(crate) id: TaskId,
-    /// Its handle's signature, checked by whoever runs it.
-    pub(crate) signature: Signature,
-    /// Its name and signature as text, for errors.
+    /// Its name, for errors.
     pub(crate) name: String,
-    pub(crate) signature_text: String,
+    /// Its handle's types: their signature is checked by whoever runs it.
+    pub(crate) types: Types,
 }
 
 /// The outcomes of an `imap` or `imap_unordered` call, as they become available.
@@ -598,7 +595,7 @@ impl<'a, R: 'static> Imap<'a, R> {
             let notify = self.unordered.then(|| (self.done_tx.clone(), seq));
             let batch = Batch::at(
                 self.task.name.clone(),
-                self.task.signature_text.clone(),
+                Some(self.task.types),
                 count,
                 count,
                 first,
@@ -613,7 +610,7 @@ impl<'a, R: 'static> Imap<'a, R> {
                         index: 0,
                         work: Work::Task {
                             task: self.task.id.clone(),
-                            signature: self.task.signature,
+                            signature: self.task.types.signature(),
                             args,
                         },
                     };
@@ -767,7 +764,7 @@ mod tests {
     }
 
     fn batch(len: usize, chunksize: usize) -> Arc<Batch> {
-        Batch::new("echo".into(), "T -> T".into(), len, chunksize, None)
+        Batch::new("echo".into(), None, len, chunksize, None)
     }
 
     #[test]
@@ -837,9 +834,8 @@ mod tests {
         let task = crate::process::tasks::echo::<u8>();
         let it = ImapTask {
             id: task.id().clone(),
-            signature: task.signature(),
             name: task.name(),
-            signature_text: task.signature_text(),
+            types: task.types(),
         };
         Imap::new(
             Arc::clone(jobs),

@@ -10,7 +10,7 @@ use crossbeam::channel::RecvTimeoutError;
 use super::jobs::{Chunk, ClosureChunk, JobQueue, Value, Work};
 use super::record::Recorder;
 use super::result::{AsyncResult, Batch, ChunkOutcome, no_bytes};
-use super::worker::{Call, run_initializer};
+use super::worker::{Call, run_initializer_here};
 use super::{Pool, PoolError, PoolOptions, chunksize_for, sealed, task_error};
 use crate::process::tasks;
 
@@ -61,10 +61,10 @@ impl Shared {
     fn initialize(&self, who: &str) -> Result<(), PoolError> {
         match self.initializer.as_ref() {
             None => Ok(()),
-            Some(init) => match run_initializer(init) {
+            Some(init) => match run_initializer_here(init) {
                 None => Ok(()),
                 Some(failure) => {
-                    let e = task_error(&init.task.to_string(), "?", 0, who, failure);
+                    let e = task_error(&init.task.to_string(), init.types, 0, who, failure);
                     Err(PoolError::Start(format!("the initializer failed: {e}")))
                 }
             },
@@ -121,12 +121,11 @@ fn serve(shared: &Arc<Shared>, me: Worker, ready: Option<mpsc::Sender<Result<(),
     }
     if let Some(ready) = ready {
         let failed = initialized.is_err();
-        let _ = ready.send(
-            initialized
-                .as_ref()
-                .map(|_| ())
-                .map_err(|e| PoolError::Start(e.to_string())),
-        );
+        let _ = ready.send(initialized.as_ref().map(|_| ()).map_err(|e| match e {
+            // Its message is already that of a worker that could not start.
+            PoolError::Start(why) => PoolError::Start(why.clone()),
+            other => PoolError::Start(other.to_string()),
+        }));
         if failed {
             return;
         }
@@ -179,7 +178,7 @@ fn run_chunk(chunk: Chunk, who: &str, slot: usize, recorder: Option<&Arc<Recorde
             args,
         } => {
             let (_, count) = batch.range(index);
-            match tasks::run_chunk(&task, signature, &args, count) {
+            match tasks::run_chunk_here(&task, signature, &args, count) {
                 Ok(bytes) => ChunkOutcome::Encoded {
                     who: who.to_string(),
                     bytes,
@@ -190,7 +189,7 @@ fn run_chunk(chunk: Chunk, who: &str, slot: usize, recorder: Option<&Arc<Recorde
                     ChunkOutcome::Failed(
                         (first..first + count)
                             .map(|i| {
-                                task_error(batch.task(), batch.signature(), i, who, failure.clone())
+                                task_error(batch.task(), batch.types(), i, who, failure.clone())
                             })
                             .collect(),
                     )
@@ -300,13 +299,7 @@ impl ThreadPool {
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        let batch = Batch::new(
-            CLOSURE.into(),
-            "closure".into(),
-            1,
-            1,
-            self.shared.jobs.recorder(),
-        );
+        let batch = Batch::new(CLOSURE.into(), None, 1, 1, self.shared.jobs.recorder());
         let work: ClosureChunk =
             Box::new(move |who: &str| vec![outcome(0, who, crate::panics::catch_quietly(f))]);
         self.shared.jobs.submit(vec![Chunk {
@@ -367,7 +360,7 @@ impl ThreadPool {
         let chunk = chunksize_for(chunksize, items.len(), self.workers)?;
         let batch = Batch::new(
             CLOSURE.into(),
-            "closure".into(),
+            None,
             items.len(),
             chunk,
             self.shared.jobs.recorder(),

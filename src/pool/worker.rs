@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::process::tasks::{self, PROTOCOL_FD, TaskFailure};
 #[cfg(unix)]
 use crate::process::{Channel, sys};
-use crate::process::{Signature, TaskId, encode, frame_header, unframe};
+use crate::process::{Signature, TaskId, Types, encode, frame_header, unframe};
 
 /// The argument that makes `parlab-worker` a pool worker.
 ///
@@ -29,8 +29,9 @@ use crate::process::{Signature, TaskId, encode, frame_header, unframe};
 pub const POOL_ARG: &str = "--pool";
 
 /// The first bytes of a [`Hello`]: a worker built before pools existed does not send them.
-/// `poo3`: chunk answers carry the worker's own times.
-pub(crate) const MAGIC: [u8; 4] = *b"poo3";
+/// `poo3`: chunk answers carry the worker's own times; `poo4`: a refusal carries the worker's
+/// traced types.
+pub(crate) const MAGIC: [u8; 4] = *b"poo4";
 
 /// A task to run and the run of its arguments (one item each).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -38,6 +39,9 @@ pub(crate) struct Call {
     pub(crate) task: TaskId,
     pub(crate) signature: Signature,
     pub(crate) args: Vec<u8>,
+    /// The handle's types, for errors that name them (the caller's side only).
+    #[serde(skip)]
+    pub(crate) types: Option<Types>,
 }
 
 /// What the parent sends to a pool worker (a `Chunk`'s arguments follow the header).
@@ -92,6 +96,14 @@ pub(crate) enum FromWorker {
 /// Runs a call with one argument and returns why it failed, if it did: an initializer.
 pub(crate) fn run_initializer(call: &Call) -> Option<TaskFailure> {
     match tasks::run_chunk(&call.task, call.signature, &call.args, 1) {
+        Ok(run) => tasks::first_failure(&run),
+        Err(failure) => Some(failure),
+    }
+}
+
+/// [`run_initializer`] in this process (a thread pool): a task that would end it is refused.
+pub(crate) fn run_initializer_here(call: &Call) -> Option<TaskFailure> {
+    match tasks::run_chunk_here(&call.task, call.signature, &call.args, 1) {
         Ok(run) => tasks::first_failure(&run),
         Err(failure) => Some(failure),
     }
@@ -246,6 +258,7 @@ mod tests {
             task: tasks::PANIC.id().clone(),
             signature: tasks::PANIC.signature(),
             args,
+            types: None,
         };
         match run_initializer(&call) {
             Some(TaskFailure::Panicked(m)) => assert!(m.starts_with("boom"), "{m}"),

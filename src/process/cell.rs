@@ -36,7 +36,7 @@ use std::sync::Mutex;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::task::{Signature, Task, TaskId};
+use super::task::{Signature, Task, TaskId, Types};
 use super::tasks::TaskFailure;
 
 /// The version of the calling convention between a worker and a cell task's entry point.
@@ -105,7 +105,9 @@ pub type EntryPoint = unsafe extern "C" fn(
 pub const OK: i32 = 0;
 /// Status: the request was corrupt; the message was written back.
 pub const BAD_ARGS: i32 = 1;
-/// Status: the caller's signature is not the function's; the function's was written back.
+/// Status: the caller's signature is not the function's (or a type could not be traced); the
+/// refusal, a postcard [`TaskFailure::WrongSignature`] with the function's traced types, was
+/// written back.
 pub const WRONG_SIGNATURE: i32 = 2;
 /// Status: the caller speaks another [`ABI_VERSION`]; the entry point's version was written back.
 pub const ABI_MISMATCH: i32 = 4;
@@ -373,8 +375,8 @@ pub unsafe fn __serve<F, P>(
 ) -> i32
 where
     F: CellFn<P>,
-    F::Args: DeserializeOwned,
-    F::Output: Serialize,
+    F::Args: DeserializeOwned + 'static,
+    F::Output: Serialize + DeserializeOwned + 'static,
 {
     let reply = |bytes: &[u8]| write_back(ctx, bytes.as_ptr(), bytes.len());
     if abi != ABI_VERSION {
@@ -385,8 +387,16 @@ where
         args: signature_args,
         result: signature_result,
     };
-    if caller != Signature::of::<F::Args, F::Output>() {
-        reply(Signature::text::<F::Args, F::Output>().as_bytes());
+    let name = std::any::type_name::<F>();
+    let name = name.rsplit("::").next().unwrap_or(name);
+    let own = Types::of::<F::Args, F::Output>();
+    if let Err(refusal) = crate::process::tasks::check_signature(name, caller, own) {
+        // The refusal with the function's traced types, for the caller to name what differs
+        // (an entry point of an older parlab wrote back the signature's text alone).
+        match crate::process::encode(&refusal) {
+            Ok(bytes) => reply(&bytes),
+            Err(_) => reply(own.text().as_bytes()),
+        }
         return WRONG_SIGNATURE;
     }
     let args = if args_len == 0 {
@@ -395,8 +405,6 @@ where
         // Safety: the caller guarantees `args_len` readable bytes at `args_ptr`.
         unsafe { std::slice::from_raw_parts(args_ptr, args_len) }
     };
-    let name = std::any::type_name::<F>();
-    let name = name.rsplit("::").next().unwrap_or(name);
     match crate::process::tasks::serve_items(name, args, count, |a| f.call(a)) {
         Ok(out) => {
             reply(&out);
@@ -466,9 +474,17 @@ pub(crate) fn run(
             task: name.to_string(),
             message: text(),
         }),
-        WRONG_SIGNATURE => Err(TaskFailure::WrongSignature {
-            task: name.to_string(),
-            worker: text(),
+        WRONG_SIGNATURE => Err(match crate::process::decode::<TaskFailure>(&out) {
+            Ok(TaskFailure::WrongSignature { worker, shapes, .. }) => TaskFailure::WrongSignature {
+                task: name.to_string(),
+                worker,
+                shapes,
+            },
+            _ => TaskFailure::WrongSignature {
+                task: name.to_string(),
+                worker: text(),
+                shapes: None,
+            },
         }),
         ABI_MISMATCH => Err(unavailable(
             name,

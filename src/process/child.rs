@@ -19,7 +19,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::channel::{Channel, encode};
-use super::task::AsTask;
+use super::task::{AsTask, Types};
 use super::tasks::{PROTOCOL_FD, Reply, Request, Response, TaskFailure, decode_outcomes};
 use super::{
     ENV_ALLOW_LIST, Options, Output, ProcessError, StartMethod, check_worker, items, sys,
@@ -48,8 +48,8 @@ const EXIT_GRACE: Duration = Duration::from_secs(1);
 #[must_use = "dropping a Process kills the worker; join it to get its result"]
 pub struct Process<R> {
     pid: u32,
-    /// For spawn: the task handle's signature, for errors that name it.
-    caller_signature: Option<String>,
+    /// For spawn: the task handle's types, for errors that name them.
+    caller_types: Option<Types>,
     name: String,
     method: StartMethod,
     parent_threads: Option<usize>,
@@ -112,8 +112,8 @@ enum Exit {
 /// ```
 pub fn spawn<A, R>(task: impl AsTask<A, R>, args: &A) -> Result<Process<R>, ProcessError>
 where
-    A: Serialize,
-    R: DeserializeOwned,
+    A: Serialize + DeserializeOwned + 'static,
+    R: DeserializeOwned + 'static,
 {
     spawn_with(task, args, &Options::default())
 }
@@ -137,8 +137,8 @@ pub fn spawn_with<A, R>(
     opts: &Options,
 ) -> Result<Process<R>, ProcessError>
 where
-    A: Serialize,
-    R: DeserializeOwned,
+    A: Serialize + DeserializeOwned + 'static,
+    R: DeserializeOwned + 'static,
 {
     let called_ns = monotonic_ns();
     let task = task.as_task();
@@ -153,7 +153,7 @@ where
         args: run,
     })?;
     let mut process = start_worker(&[], opts)?;
-    process.caller_signature = Some(task.signature_text());
+    process.caller_types = Some(task.types());
     process.called_ns = called_ns;
     process.work = task.name();
     let timeout = Duration::from_secs(30);
@@ -402,7 +402,7 @@ impl<R> Process<R> {
     ) -> Self {
         Process {
             pid,
-            caller_signature: None,
+            caller_types: None,
             name,
             method,
             parent_threads,
@@ -802,10 +802,18 @@ impl<R: DeserializeOwned> Process<R> {
                 name,
                 known: known.join(", "),
             },
-            TaskFailure::WrongSignature { task, worker } => ProcessError::WrongSignature {
+            TaskFailure::WrongSignature {
                 task,
-                caller: self.caller_signature.clone().unwrap_or_else(|| "?".into()),
                 worker,
+                shapes,
+            } => ProcessError::WrongSignature {
+                task,
+                caller: self.caller_types.map_or_else(|| "?".into(), |t| t.text()),
+                worker,
+                differences: self
+                    .caller_types
+                    .map(|t| t.differences_clause(shapes.as_deref()))
+                    .unwrap_or_default(),
             },
             TaskFailure::BadArgs { task, message } => ProcessError::BadArgs { task, message },
             TaskFailure::Unavailable { task, message } => {

@@ -54,6 +54,7 @@ mod queue;
 mod queue_check;
 #[cfg(unix)]
 mod record;
+pub mod shape;
 pub(crate) mod sys;
 mod task;
 pub mod tasks;
@@ -81,7 +82,7 @@ pub use queue_check::check_pi_with_queue;
 pub use record::{
     START_METHODS_SEED, StartMethodRuns, record_start_methods, record_start_methods_with,
 };
-pub use task::{AsTask, Signature, Task, TaskId};
+pub use task::{AsTask, Signature, Task, TaskId, Types};
 #[cfg(not(unix))]
 pub use unsupported::{Connection, Process, Queue, fork, fork_with, pipe, spawn, spawn_with};
 
@@ -92,9 +93,11 @@ pub const ENV_ALLOW_LIST: &[&str] = &["PATH", "HOME", "LANG", "LC_ALL", "TMPDIR"
 pub const WORKER_ENV: &str = "PARLAB_WORKER";
 
 /// What to do about a [`ProcessError::WrongSignature`].
-pub const WRONG_SIGNATURE_HINT: &str = "use the typed constants in parlab::process::tasks (or \
-     `cell_task!` where you call), and rebuild the worker (`cargo build --release --bins`) if it \
-     is older than the library";
+pub const WRONG_SIGNATURE_HINT: &str = "a task handle made before a type was edited still runs \
+     the function compiled with the old type: make it again with `cell_task!` after the edit (or \
+     run the notebook again from the top); use the typed constants in parlab::process::tasks \
+     rather than handles named by hand, and rebuild the worker (`cargo build --release --bins`) \
+     if it is older than the library";
 
 /// The command that builds the worker binary.
 pub const BUILD_WORKER: &str = "cargo build --release --bins";
@@ -151,8 +154,8 @@ pub enum ProcessError {
     /// The task's argument or result type in the worker is not the handle's: the worker refused
     /// the request without decoding it (a stale worker binary, or a handle named by hand).
     #[error(
-        "task `{task}` takes {worker} in the worker, but the handle used here says {caller}: \
-         {WRONG_SIGNATURE_HINT}"
+        "task `{task}` takes {worker} in the worker, but the handle used here says \
+         {caller}{differences}: {WRONG_SIGNATURE_HINT}"
     )]
     WrongSignature {
         /// The task.
@@ -161,6 +164,8 @@ pub enum ProcessError {
         caller: String,
         /// The worker's signature for the task.
         worker: String,
+        /// What differs, in parentheses (` (field n: u64 in the worker, i64 here)`), or empty.
+        differences: String,
     },
     /// The arguments did not deserialize into the type the task takes.
     #[error("the arguments of task `{task}` do not deserialize: {message}")]

@@ -26,7 +26,10 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::path::PathBuf;
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+
+use super::shape::{TaskShapes, TypeShape};
 
 /// What a worker runs, without its types: a task known by name, or a notebook cell's function.
 ///
@@ -64,9 +67,11 @@ impl fmt::Display for TaskId {
 
 /// The fingerprints of a task's argument type and result type, sent with every request.
 ///
-/// Made from the types' names ([`std::any::type_name`]), which the worker binary and the caller
-/// compute from the same source; a worker refuses a request whose signature differs from its
-/// task's.
+/// Each is a hash of the type's *shape* as serde sees it (field names, their order and types,
+/// enum variants, recursively: see [`shape`](super::shape)), traced once per type, so that a
+/// struct edited between two notebook cells, or two types of one name, never pass for each
+/// other. A worker refuses a request whose signature differs from its task's, and one whose
+/// types could not be traced ([`UNTRACED`](super::shape::UNTRACED)).
 ///
 /// # Examples
 /// ```
@@ -84,12 +89,9 @@ pub struct Signature {
 }
 
 impl Signature {
-    /// The signature of a task from `A` to `R`.
-    pub fn of<A: ?Sized, R: ?Sized>() -> Self {
-        Signature {
-            args: fingerprint(std::any::type_name::<A>()),
-            result: fingerprint(std::any::type_name::<R>()),
-        }
+    /// The signature of a task from `A` to `R` (a lookup after the first call for each type).
+    pub fn of<A: DeserializeOwned + 'static, R: DeserializeOwned + 'static>() -> Self {
+        Types::of::<A, R>().signature()
     }
 
     /// `A -> R` in words, module paths left out: `(u64, u64) -> PiEstimate`.
@@ -102,10 +104,109 @@ impl Signature {
     }
 }
 
-/// FNV-1a, 64 bits: a stable fingerprint of a type's name (std's hasher may change between
-/// releases; this must not).
-fn fingerprint(name: &str) -> u64 {
-    name.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+/// A task's traced argument and result types: what its [`Signature`] is made of, and what a
+/// refusal compares (see [`shape`](super::shape)).
+///
+/// # Examples
+/// ```
+/// use parlab::process::Types;
+/// let t = Types::of::<(u64, u64), parlab::pi::PiEstimate>();
+/// assert_eq!(t.text(), "(u64, u64) -> PiEstimate");
+/// assert!(t.untraced().is_empty());
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Types {
+    /// The argument type.
+    pub args: &'static TypeShape,
+    /// The result type.
+    pub result: &'static TypeShape,
+}
+
+impl Types {
+    /// The types of a task from `A` to `R`, each traced on its first use in this process.
+    pub fn of<A: DeserializeOwned + 'static, R: DeserializeOwned + 'static>() -> Self {
+        Types {
+            args: TypeShape::of::<A>(),
+            result: TypeShape::of::<R>(),
+        }
+    }
+
+    /// The fingerprints sent on the wire.
+    pub fn signature(&self) -> Signature {
+        Signature {
+            args: self.args.fingerprint(),
+            result: self.result.fingerprint(),
+        }
+    }
+
+    /// `A -> R` in words: `(u64, u64) -> PiEstimate`.
+    pub fn text(&self) -> String {
+        format!("{} -> {}", self.args.name, self.result.name)
+    }
+
+    /// Why either type could not be traced (empty when both were).
+    pub fn untraced(&self) -> Vec<String> {
+        [self.args, self.result]
+            .iter()
+            .filter_map(|t| t.why_untraced())
+            .collect()
+    }
+
+    /// The shapes, owned, as a worker sends them back with a refusal.
+    pub fn shapes(&self) -> TaskShapes {
+        TaskShapes {
+            args: self.args.clone(),
+            result: self.result.clone(),
+        }
+    }
+
+    /// What differs between the worker's types (as it sent them back) and these, each named
+    /// (`field n: u64 in the worker, i64 here`), or why a side's types cannot be checked.
+    ///
+    /// # Examples
+    /// ```
+    /// use parlab::process::Types;
+    /// let worker = Types::of::<u64, u64>().shapes();
+    /// assert_eq!(Types::of::<i64, u64>().differences(Some(&worker)), ["the argument: u64 in the worker, i64 here"]);
+    /// ```
+    pub fn differences(&self, worker: Option<&TaskShapes>) -> Vec<String> {
+        let mut out = Vec::new();
+        match worker {
+            Some(w) => {
+                super::shape::differences(&w.args, self.args, "", &mut out);
+                super::shape::differences(&w.result, self.result, "result ", &mut out);
+            }
+            None => out.extend(
+                self.untraced()
+                    .into_iter()
+                    .map(|why| format!("here, {why}")),
+            ),
+        }
+        out
+    }
+
+    /// The differences as one clause for an error message: ` (field n: u64 in the worker, i64
+    /// here)`, or nothing when none is known.
+    pub(crate) fn differences_clause(&self, worker: Option<&TaskShapes>) -> String {
+        let said = self.differences(worker);
+        if said.is_empty() {
+            return String::new();
+        }
+        let shown = said.len().min(MAX_DIFFERENCES);
+        let mut text = said[..shown].join("; ");
+        if said.len() > shown {
+            text.push_str(&format!("; and {} more", said.len() - shown));
+        }
+        format!(" ({text})")
+    }
+}
+
+/// At most this many differences in one message.
+const MAX_DIFFERENCES: usize = 4;
+
+/// FNV-1a, 64 bits: a stable hash (std's hasher may change between releases; this must not).
+pub(crate) fn fnv1a(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
     })
 }
@@ -197,8 +298,21 @@ impl<A, R> Task<A, R> {
     }
 
     /// The fingerprints sent with each request.
-    pub fn signature(&self) -> Signature {
+    pub fn signature(&self) -> Signature
+    where
+        A: DeserializeOwned + 'static,
+        R: DeserializeOwned + 'static,
+    {
         Signature::of::<A, R>()
+    }
+
+    /// The traced argument and result types (a lookup after the first use of each type).
+    pub fn types(&self) -> Types
+    where
+        A: DeserializeOwned + 'static,
+        R: DeserializeOwned + 'static,
+    {
+        Types::of::<A, R>()
     }
 
     /// `A -> R` in words.
@@ -274,7 +388,8 @@ mod tests {
     #[test]
     fn fingerprints_are_stable() {
         // FNV-1a of "u64": a value fixed forever, so old and new workers agree.
-        assert_eq!(fingerprint("u64"), 0x4d35_d319_3e8d_66f2_u64);
+        assert_eq!(fnv1a("u64"), 0x4d35_d319_3e8d_66f2_u64);
+        assert_eq!(Signature::of::<u64, u64>().args, fnv1a("u64"));
         assert_ne!(Signature::of::<u64, u32>(), Signature::of::<u32, u64>());
     }
 }

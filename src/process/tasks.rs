@@ -35,7 +35,8 @@ use serde::{Deserialize, Serialize};
 #[cfg(unix)]
 use super::channel::Channel;
 use super::channel::{decode, encode};
-use super::task::{Signature, Task, TaskId};
+use super::shape::{TaskShapes, UNTRACED};
+use super::task::{Signature, Task, TaskId, Types};
 use super::{items, sys};
 use crate::pi::{self, PiEstimate};
 #[cfg(unix)]
@@ -58,7 +59,8 @@ pub(crate) type Response = Result<Vec<u8>, TaskFailure>;
 
 /// The first bytes of every [`Reply`]. A worker built before replies carried their times sends a
 /// bare [`Response`], whose first byte is 0 or 1 (its variant): never these.
-pub(crate) const REPLY_MAGIC: [u8; 4] = *b"rpl2";
+/// `rpl3`: a refusal carries the worker's traced types.
+pub(crate) const REPLY_MAGIC: [u8; 4] = *b"rpl3";
 
 /// A one-shot worker's answer (a spawned `parlab-worker`, or a forked child): [`REPLY_MAGIC`],
 /// when the task started and ended on the machine's monotonic clock as the worker read it
@@ -140,6 +142,8 @@ pub enum TaskFailure {
         task: String,
         /// The task's signature in the worker, e.g. `(u64, u64) -> PiEstimate`.
         worker: String,
+        /// The worker's traced types, for the caller to name what differs (none for `echo`).
+        shapes: Option<Box<TaskShapes>>,
     },
 }
 
@@ -281,17 +285,54 @@ pub fn names() -> Vec<&'static str> {
 /// ```
 pub fn run_here<A, R>(task: &Task<A, R>, args: &A) -> Result<R, TaskFailure>
 where
-    A: Serialize,
-    R: DeserializeOwned,
+    A: Serialize + DeserializeOwned + 'static,
+    R: DeserializeOwned + 'static,
 {
     let mut bytes = Vec::new();
     items::push_encoded(&mut bytes, args, &mut Vec::new()).map_err(|e| TaskFailure::BadArgs {
         task: task.name(),
         message: format!("the arguments do not serialize: {e}"),
     })?;
-    let out = run_chunk(task.id(), task.signature(), &bytes, 1)?;
+    let out = run_chunk_here(task.id(), task.signature(), &bytes, 1)?;
     let mut outcomes = decode_outcomes::<R>(&out, 1);
     outcomes.remove(0)
+}
+
+/// The tasks that end the process that runs them: a thread pool (and [`run_here`]) refuses them,
+/// since they would end the caller's own process (in a notebook, the kernel) without a word.
+///
+/// # Examples
+/// ```
+/// use parlab::process::tasks;
+/// assert!(tasks::ENDS_THE_PROCESS.contains(&tasks::EXIT.name().as_str()));
+/// ```
+pub const ENDS_THE_PROCESS: [&str; 2] = ["exit", "abort"];
+
+/// [`run_chunk`] in this process (a thread pool, [`run_here`]): a task that would end this
+/// process is refused with why.
+///
+/// # Errors
+/// As [`run_chunk`]; [`TaskFailure::Unavailable`] for a task in [`ENDS_THE_PROCESS`].
+pub(crate) fn run_chunk_here(
+    task: &TaskId,
+    signature: Signature,
+    args: &[u8],
+    count: usize,
+) -> Result<Vec<u8>, TaskFailure> {
+    if let TaskId::Named(name) = task {
+        if ENDS_THE_PROCESS.contains(&name.as_ref()) {
+            return Err(TaskFailure::Unavailable {
+                task: name.to_string(),
+                message: format!(
+                    "`{name}` ends the process that runs it, and this runs tasks in this very \
+                     process (in a notebook, the kernel), which would end without a word; a \
+                     ProcessPool (or process::spawn) runs it safely: its worker process ends, \
+                     the call gets an error, and the pool starts a new worker"
+                ),
+            });
+        }
+    }
+    run_chunk(task, signature, args, count)
 }
 
 /// Runs `count` calls of a task on arguments sent as a run of items (see `items`); returns their
@@ -316,30 +357,48 @@ pub(crate) fn run_chunk(
     }
 }
 
-/// Checks the request's signature against the task's `A -> R`, then serves the chunk.
-fn serve_typed<A: DeserializeOwned, R: Serialize>(
+/// Checks the request's signature against the task's `A -> R` (a request is refused when they
+/// differ, and when either type could not be traced), then serves the chunk.
+fn serve_typed<A: DeserializeOwned + 'static, R: Serialize + DeserializeOwned + 'static>(
     name: &str,
     signature: Signature,
     args: &[u8],
     count: usize,
     f: impl Fn(A) -> R,
 ) -> Result<Vec<u8>, TaskFailure> {
-    if signature != Signature::of::<A, R>() {
-        return Err(TaskFailure::WrongSignature {
-            task: name.to_string(),
-            worker: Signature::text::<A, R>(),
-        });
-    }
+    check_signature(name, signature, Types::of::<A, R>())?;
     serve_items(name, args, count, f)
+}
+
+/// Refuses a request whose signature is not `own`'s, or whose types (either side's) could not be
+/// traced: the refusal carries `own`'s shapes, for the caller to name what differs.
+///
+/// # Errors
+/// [`TaskFailure::WrongSignature`].
+pub(crate) fn check_signature(
+    name: &str,
+    signature: Signature,
+    own: Types,
+) -> Result<(), TaskFailure> {
+    let mine = own.signature();
+    if signature == mine && mine.args != UNTRACED && mine.result != UNTRACED {
+        return Ok(());
+    }
+    Err(TaskFailure::WrongSignature {
+        task: name.to_string(),
+        worker: own.text(),
+        shapes: Some(Box::new(own.shapes())),
+    })
 }
 
 /// `echo` takes any `T` to the same `T`: each argument goes back as it came, once the signature
 /// says that the argument and result types are one type.
 fn echo_chunk(signature: Signature, args: &[u8], count: usize) -> Result<Vec<u8>, TaskFailure> {
-    if signature.args != signature.result {
+    if signature.args != signature.result || signature.args == UNTRACED {
         return Err(TaskFailure::WrongSignature {
             task: "echo".into(),
-            worker: "T -> T (the argument and result types must be the same)".into(),
+            worker: "T -> T (the argument and result types must be the same, and traceable)".into(),
+            shapes: None,
         });
     }
     let mut out = Vec::with_capacity(args.len() + 2 * count);
@@ -593,9 +652,21 @@ mod tests {
         // i32 literals where calc_pi takes u64: postcard would read zig-zag 1_000_000 as 2_000_000.
         let wrong: Task<(i32, i32), PiEstimate> = Task::named("calc_pi");
         match run_here(&wrong, &(1_000_000, 1)).unwrap_err() {
-            TaskFailure::WrongSignature { task, worker } => {
+            TaskFailure::WrongSignature {
+                task,
+                worker,
+                shapes,
+            } => {
                 assert_eq!(task, "calc_pi");
                 assert_eq!(worker, "(u64, u64) -> PiEstimate");
+                let here = Types::of::<(i32, i32), PiEstimate>();
+                assert_eq!(
+                    here.differences(shapes.as_deref()),
+                    [
+                        "field 0: u64 in the worker, i32 here",
+                        "field 1: u64 in the worker, i32 here"
+                    ]
+                );
             }
             other => panic!("{other:?}"),
         }
