@@ -781,7 +781,6 @@ fn install_extension() -> Result<(), String> {
         pip.arg(MATURIN_REQUIREMENT);
         run_inherit(&mut pip, "pip install maturin")?;
     }
-    let stamp = extension_sources_stamp();
     let wheels = extension_target().join("wheels");
     let _ = std::fs::remove_dir_all(&wheels);
     let mut build = Command::new(&maturin);
@@ -805,6 +804,8 @@ fn install_extension() -> Result<(), String> {
     let mut pip = venv_pip_install();
     pip.args(["--force-reinstall", "--no-deps"]).arg(&wheel);
     run_inherit(&mut pip, "pip install the parlab_py wheel")?;
-    std::fs::write(extension_stamp_file(), stamp)
+    // Stamped after the build: cargo may rewrite the extension's Cargo.lock while building it
+    // (a dependency added to parlab), which would otherwise never match the stamp again.
+    std::fs::write(extension_stamp_file(), extension_sources_stamp())
         .map_err(|e| format!("could not write {}: {e}", extension_stamp_file().display()))
 }
