@@ -18,6 +18,12 @@ use std::time::{Duration, Instant};
 use parlab::mpi::{Mpi, tasks};
 use parlab::slurm::{Slurm, SlurmError};
 
+mod common;
+
+#[allow(dead_code)]
+#[path = "../src/bin/parlab/project.rs"]
+mod project;
+
 #[allow(dead_code)]
 #[path = "../src/bin/parlab/slurm_daemons.rs"]
 mod slurm_daemons;
@@ -26,19 +32,7 @@ use slurm_daemons::{Daemons, NODE};
 
 /// The MPI to run, or `None` (after saying what is missing) when this machine cannot run the test.
 fn ready() -> Option<Mpi> {
-    let mut missing = slurm_daemons::missing();
-    let mpi = Mpi::find()
-        .map_err(|e| missing.push(format!("lesson 05's MPI: {e}")))
-        .ok();
-    if missing.is_empty() {
-        return mpi;
-    }
-    let what = missing.join("\n  ");
-    if std::env::var_os("CI").is_some() {
-        panic!("the Slurm test cannot run; missing:\n  {what}");
-    }
-    eprintln!("SKIPPED the Slurm test (it runs in CI); missing:\n  {what}");
-    None
+    common::mpi_or_skip("the Slurm test", slurm_daemons::missing())
 }
 
 /// A second munged with a key of its own (not the cluster's), on a socket of its own; stopped

@@ -14,6 +14,12 @@ use std::time::{Duration, Instant};
 
 use parlab::mpi::{Mpi, MpiError, SshFailure, tasks};
 
+mod common;
+
+#[allow(dead_code)]
+#[path = "../src/bin/parlab/project.rs"]
+mod project;
+
 #[allow(dead_code)]
 #[path = "../src/bin/parlab/two_hosts.rs"]
 mod two_hosts;
@@ -25,19 +31,7 @@ const LIMIT: Duration = Duration::from_secs(60);
 
 /// The MPI to run, or `None` (after saying what is missing) when this machine cannot run the test.
 fn ready() -> Option<Mpi> {
-    let mut missing = two_hosts::missing();
-    let mpi = Mpi::find()
-        .map_err(|e| missing.push(format!("lesson 05's MPI: {e}")))
-        .ok();
-    if missing.is_empty() {
-        return mpi;
-    }
-    let what = missing.join("\n  ");
-    if std::env::var_os("CI").is_some() {
-        panic!("the two-host test cannot run; missing:\n  {what}");
-    }
-    eprintln!("SKIPPED the two-host test (it runs in CI); missing:\n  {what}");
-    None
+    common::mpi_or_skip("the two-host test", two_hosts::missing())
 }
 
 /// Only sshd may be left on the hosts between runs: no mpirun, orted or rank.

@@ -1,7 +1,12 @@
-//! Where things are: the project folder, its virtual environment, the tools it calls.
+//! Where things are: the project folder, its virtual environment, the tools it calls; and
+//! running those tools, each wait within a limit.
+//!
+//! tests/slurm.rs and tests/two_hosts.rs include this file (for `slurm_daemons.rs` and
+//! `two_hosts.rs`, which they include too).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 /// The repository root (where Cargo.toml is).
 pub fn root() -> &'static Path {
@@ -34,6 +39,16 @@ pub fn find_tool(name: &str) -> Option<PathBuf> {
     dirs.into_iter().map(|d| d.join(name)).find(|p| p.is_file())
 }
 
+/// Finds a system tool on PATH or in the system's folders (`/usr/sbin`, `/sbin`, `/usr/bin`):
+/// root's daemons and `ip`, which a user's PATH may not name.
+pub fn find_system_tool(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin", "/sbin", "/usr/bin"].map(PathBuf::from))
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
 /// `$CARGO_HOME/bin`, where `cargo install` puts binaries.
 pub fn cargo_bin_dir() -> PathBuf {
     if let Some(home) = std::env::var_os("CARGO_HOME") {
@@ -49,9 +64,14 @@ pub fn cargo_bin_dir() -> PathBuf {
 pub fn output(cmd: &mut Command) -> Result<String, String> {
     let shown = format!("{cmd:?}");
     let out = cmd
-        .stdin(std::process::Stdio::null())
+        .stdin(Stdio::null())
         .output()
         .map_err(|e| format!("could not run {shown}: {e}"))?;
+    stdout_or_stderr(&shown, out)
+}
+
+/// A command's trimmed stdout when it succeeded, else a message with the end of its stderr.
+fn stdout_or_stderr(shown: &str, out: Output) -> Result<String, String> {
     if out.status.success() {
         Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
     } else {
@@ -62,6 +82,42 @@ pub fn output(cmd: &mut Command) -> Result<String, String> {
             last_lines(&err, 15)
         ))
     }
+}
+
+/// Runs a command with no input to its end (killed after `limit`); its trimmed stdout, or a
+/// message with the end of its stderr.
+pub fn stdout_within(cmd: &mut Command, limit: Duration) -> Result<String, String> {
+    let shown = format!("{cmd:?}");
+    let out = output_within(
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+        limit,
+    )?;
+    stdout_or_stderr(&shown, out)
+}
+
+/// Runs a command with no input and its output discarded to its end (killed after `limit`);
+/// whether it succeeded. A daemon it leaves behind holds none of our pipes.
+pub fn status_within(cmd: &mut Command, limit: Duration) -> Result<bool, String> {
+    let out = output_within(
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+        limit,
+    )?;
+    Ok(out.status.success())
+}
+
+/// Whether process `pid` is running; a zombie (ended, not yet reaped) counts as ended.
+pub fn alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        !s.rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z')
+    })
 }
 
 /// Runs a command with the terminal's stdout and stderr; an error names what failed.
@@ -83,7 +139,7 @@ pub fn last_lines(text: &str, n: usize) -> String {
 }
 
 /// Runs a command to the end, collecting its stdout and stderr, and kills it after `limit`.
-pub fn output_within(cmd: &mut Command, limit: std::time::Duration) -> Result<Output, String> {
+pub fn output_within(cmd: &mut Command, limit: Duration) -> Result<Output, String> {
     use std::io::Read;
     let shown = format!("{cmd:?}");
     let mut child = cmd
@@ -110,13 +166,11 @@ pub fn output_within(cmd: &mut Command, limit: std::time::Duration) -> Result<Ou
             .take()
             .map(|p| Box::new(p) as Box<dyn Read + Send>),
     );
-    let started = std::time::Instant::now();
+    let started = Instant::now();
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break status,
-            Ok(None) if started.elapsed() < limit => {
-                std::thread::sleep(std::time::Duration::from_millis(100))
-            }
+            Ok(None) if started.elapsed() < limit => std::thread::sleep(Duration::from_millis(20)),
             Ok(None) => {
                 let _ = child.kill();
                 let _ = child.wait();

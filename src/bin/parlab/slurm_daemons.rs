@@ -1,7 +1,7 @@
 //! A one-node Slurm cluster on this machine, for lesson 05's batch script: its configuration
 //! (written by `parlab setup --cluster`, as root) and its daemons (munged, slurmctld, slurmd),
 //! started and stopped by `parlab slurm start|stop` and by tests/slurm.rs (which includes this
-//! file).
+//! file, and project.rs for its helpers).
 //!
 //! The node is called `parlab` (slurmd is started with `-N parlab`, whatever the machine's
 //! hostname) and answers on 127.0.0.1; its partition `parlab` is the default. The daemons run as
@@ -11,6 +11,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use crate::project::{alive, find_system_tool, status_within};
 
 /// Where Slurm's commands and daemons read their configuration on Debian.
 pub const CONF: &str = "/etc/slurm/slurm.conf";
@@ -118,7 +120,7 @@ pub fn missing() -> Vec<String> {
         "sinfo",
         "scontrol",
     ] {
-        if find(tool).is_none() {
+        if find_system_tool(tool).is_none() {
             missing.push(format!(
                 "`{tool}`: as root, `cargo run --release -- setup --cluster` installs Slurm and munge \
                  (or `apt-get install -y --no-install-recommends {}`)",
@@ -138,14 +140,6 @@ pub fn missing() -> Vec<String> {
         Err(e) => missing.push(e),
     }
     missing
-}
-
-fn find(tool: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(["/usr/sbin", "/sbin", "/usr/bin"].map(PathBuf::from))
-        .map(|d| d.join(tool))
-        .find(|p| p.is_file())
 }
 
 /// A daemon parlab started: its name and pid.
@@ -183,16 +177,6 @@ fn pid_of(name: &str) -> Option<i32> {
     (comm.trim() == name).then_some(pid)
 }
 
-fn alive(pid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
-        !s.rsplit(')')
-            .next()
-            .unwrap_or("")
-            .trim_start()
-            .starts_with('Z')
-    })
-}
-
 /// SIGTERMs `pid`, and SIGKILLs it if it has not ended within `grace`.
 fn stop_pid(pid: i32, grace: Duration) {
     // Safety: kill only sends a signal, to a daemon parlab started (its pid file names it).
@@ -222,29 +206,6 @@ fn stepds() -> Vec<i32> {
                 .is_ok_and(|c| c.trim() == "slurmstepd")
         })
         .collect()
-}
-
-/// Runs `cmd` to its end (at most `limit`), output discarded; whether it succeeded.
-fn status_within(cmd: &mut Command, limit: Duration) -> Result<bool, String> {
-    let shown = format!("{cmd:?}");
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("could not run {shown}: {e}"))?;
-    let started = Instant::now();
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) => return Ok(status.success()),
-            Ok(None) if started.elapsed() < limit => std::thread::sleep(Duration::from_millis(20)),
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!("{shown} did not end within {limit:?}"));
-            }
-        }
-    }
 }
 
 /// `sinfo`'s line for the node (`idle`, `down`, ...), or why there is none.

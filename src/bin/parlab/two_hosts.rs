@@ -9,7 +9,7 @@
 //! `unshare`, `sshd`, `ssh` and `ssh-keygen`: `parlab setup --cluster` installs openssh-server.
 //!
 //! Used by `parlab two-hosts`, `parlab bench mpi --two-hosts` and tests/two_hosts.rs (which
-//! includes this file).
+//! includes this file, and project.rs for its helpers).
 
 use std::fs::File;
 use std::os::unix::fs::PermissionsExt;
@@ -18,6 +18,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use parlab::mpi::Mpi;
+
+use crate::project::{alive, find_system_tool, stdout_within};
 
 /// The first host: its network namespace and hostname (it runs `mpirun`).
 pub const HOST_A: &str = "parlab-a";
@@ -52,7 +54,7 @@ pub fn missing() -> Vec<String> {
         ("ssh", "openssh-client"),
         ("ssh-keygen", "openssh-client"),
     ] {
-        if find(tool).is_none() {
+        if find_system_tool(tool).is_none() {
             missing.push(format!(
                 "`{tool}`: as root, `cargo run --release -- setup --cluster` installs it (or `apt-get install -y {package}`)"
             ));
@@ -61,54 +63,8 @@ pub fn missing() -> Vec<String> {
     missing
 }
 
-fn find(tool: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(["/usr/sbin", "/sbin", "/usr/bin"].map(PathBuf::from))
-        .map(|d| d.join(tool))
-        .find(|p| p.is_file())
-}
-
-/// Runs a command of the set-up to its end (at most [`STEP_LIMIT`]); its stdout, or an error
-/// with its stderr.
-fn run(cmd: &mut Command) -> Result<String, String> {
-    let shown = format!("{cmd:?}").replace('"', "");
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("could not run {shown}: {e}"))?;
-    let started = Instant::now();
-    loop {
-        match child.try_wait() {
-            Ok(Some(_)) => break,
-            Ok(None) if started.elapsed() < STEP_LIMIT => {
-                std::thread::sleep(Duration::from_millis(20))
-            }
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!("{shown} did not end within {STEP_LIMIT:?}"));
-            }
-        }
-    }
-    let out = child
-        .wait_with_output()
-        .map_err(|e| format!("{shown}: {e}"))?;
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
-    } else {
-        Err(format!(
-            "{shown} failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))
-    }
-}
-
 fn ip(args: &[&str]) -> Result<String, String> {
-    run(Command::new("ip").args(args))
+    stdout_within(Command::new("ip").args(args), STEP_LIMIT)
 }
 
 /// Two hosts, up: dropping the value tears them down (processes, namespaces, files).
@@ -209,18 +165,21 @@ impl TwoHosts {
     fn files(&mut self) -> Result<(), String> {
         let d = &self.dir;
         for key in ["id_ed25519", "host_ed25519"] {
-            run(Command::new("ssh-keygen")
-                .args([
-                    "-q",
-                    "-t",
-                    "ed25519",
-                    "-N",
-                    "",
-                    "-C",
-                    "parlab two hosts",
-                    "-f",
-                ])
-                .arg(d.join(key)))?;
+            stdout_within(
+                Command::new("ssh-keygen")
+                    .args([
+                        "-q",
+                        "-t",
+                        "ed25519",
+                        "-N",
+                        "",
+                        "-C",
+                        "parlab two hosts",
+                        "-f",
+                    ])
+                    .arg(d.join(key)),
+                STEP_LIMIT,
+            )?;
         }
         let read =
             |name: &str| std::fs::read_to_string(d.join(name)).map_err(|e| format!("{name}: {e}"));
@@ -279,7 +238,7 @@ impl TwoHosts {
     }
 
     fn start_sshd(&mut self, limit: Duration) -> Result<(), String> {
-        let sshd = find("sshd").ok_or("no sshd")?;
+        let sshd = find_system_tool("sshd").ok_or("no sshd")?;
         std::fs::create_dir_all("/run/sshd").map_err(|e| format!("/run/sshd: {e}"))?;
         let config = self.dir.join("sshd_config");
         let log = self.dir.join("sshd.log");
@@ -331,11 +290,14 @@ impl TwoHosts {
 
     /// Runs a command on the second host through the ssh `mpirun` uses, from the first.
     pub fn ssh(&self, command: &[&str]) -> Result<String, String> {
-        run(Command::new("ip")
-            .args(["netns", "exec", HOST_A, "ssh", "-F"])
-            .arg(&self.ssh_config)
-            .arg(ADDR_B)
-            .args(command))
+        stdout_within(
+            Command::new("ip")
+                .args(["netns", "exec", HOST_A, "ssh", "-F"])
+                .arg(&self.ssh_config)
+                .arg(ADDR_B)
+                .args(command),
+            STEP_LIMIT,
+        )
     }
 
     /// Stops the second host's sshd (the host stays, but nothing answers on its ssh port).
@@ -447,16 +409,7 @@ fn kill_and_wait(pids: &[i32]) {
         unsafe { libc::kill(pid, libc::SIGKILL) };
     }
     let by = Instant::now() + Duration::from_secs(5);
-    // A killed child of ours stays a zombie until reaped: count it as gone.
-    let alive = |pid: i32| {
-        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
-            !s.rsplit(')')
-                .next()
-                .unwrap_or("")
-                .trim_start()
-                .starts_with('Z')
-        })
-    };
+    // A killed child of ours stays a zombie until reaped: `alive` counts it as gone.
     while pids.iter().any(|&p| alive(p)) && Instant::now() < by {
         std::thread::sleep(Duration::from_millis(20));
     }
