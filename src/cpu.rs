@@ -35,38 +35,50 @@ pub fn thread_times() -> Option<HashMap<u32, (String, Duration)>> {
     }
     let tick = clock_tick()?;
     let mut out = HashMap::new();
-    for entry in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
-        let Some(tid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        // A thread may end between the listing and the read: skip it.
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
-            continue;
-        };
-        // The name, in parentheses, may hold spaces: the fields after it are counted from the ")".
-        let Some((name_part, rest)) = stat.rsplit_once(')') else {
-            continue;
-        };
-        let name = name_part.split_once('(').map_or("", |(_, n)| n).to_owned();
-        let fields: Vec<&str> = rest.split_whitespace().collect();
+    for thread in own_threads()? {
+        let fields: Vec<&str> = thread.after_name.split_whitespace().collect();
         // After ")": state is field 3 of stat(5), so utime (14) and stime (15) are at 11 and 12.
         let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok());
         let (Some(user), Some(system)) = (ticks(11), ticks(12)) else {
             continue;
         };
         out.insert(
-            tid,
+            thread.tid,
             (
-                name,
+                thread.name,
                 Duration::from_nanos((tick.as_nanos() as u64).saturating_mul(user + system)),
             ),
         );
     }
     Some(out)
+}
+
+/// One thread of this process as `/proc/self/task/<tid>/stat` shows it.
+struct ThreadStat {
+    /// Its thread id.
+    tid: u32,
+    /// Its name (`comm`).
+    name: String,
+    /// The stat fields after the name's closing parenthesis, starting with the state.
+    after_name: String,
+}
+
+/// This process's threads, read from `/proc/self/task` (Linux); a thread that ends between the
+/// listing and the read is skipped.
+fn own_threads() -> Option<impl Iterator<Item = ThreadStat>> {
+    let dir = std::fs::read_dir("/proc/self/task").ok()?;
+    Some(dir.flatten().filter_map(|entry| {
+        let tid = entry.file_name().to_str()?.parse::<u32>().ok()?;
+        let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+        // The name, in parentheses, may hold spaces: the fields after it are counted from the ")".
+        let (name_part, after_name) = stat.rsplit_once(')')?;
+        let name = name_part.split_once('(').map_or("", |(_, n)| n).to_owned();
+        Some(ThreadStat {
+            tid,
+            name,
+            after_name: after_name.to_owned(),
+        })
+    }))
 }
 
 /// One clock tick of `/proc`'s CPU times.
@@ -101,25 +113,11 @@ pub fn runnable_threads(counts: impl Fn(u32, &str) -> bool) -> Option<usize> {
     }
     let me = current_tid();
     let mut n = 0;
-    for entry in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
-        let Some(tid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        if Some(tid) == me {
-            continue;
-        }
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
-            continue;
-        };
-        let Some((name_part, rest)) = stat.rsplit_once(')') else {
-            continue;
-        };
-        let name = name_part.split_once('(').map_or("", |(_, n)| n);
-        if rest.trim_start().starts_with('R') && counts(tid, name) {
+    for thread in own_threads()? {
+        if Some(thread.tid) != me
+            && thread.after_name.trim_start().starts_with('R')
+            && counts(thread.tid, &thread.name)
+        {
             n += 1;
         }
     }

@@ -43,6 +43,8 @@ pub use serde;
 pub mod chart;
 pub mod cpu;
 pub mod display;
+#[cfg(unix)]
+mod echo;
 pub mod exercise;
 pub mod gil;
 pub mod locks;

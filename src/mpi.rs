@@ -1146,25 +1146,14 @@ pub(crate) fn run_with_timeout(
 /// # Ok::<(), String>(())
 /// ```
 pub fn pipe_ping_pong(sizes: &[usize], repeats: u32) -> Result<Vec<PingPong>, String> {
-    use crate::process::{self, Options, Output};
+    use crate::process;
     let t = Duration::from_secs(30);
     let (mut parent, mut child_end) =
         process::pipe::<Vec<u8>, Vec<u8>>().map_err(|e| e.to_string())?;
-    let quiet = Options {
-        warn: false,
-        output: Output::Discard,
-        ..Options::default()
-    };
-    let mut echo = process::fork_with(
-        move || {
-            while let Ok(msg) = child_end.recv(t) {
-                if msg.is_empty() || child_end.send(&msg, t).is_err() {
-                    break;
-                }
-            }
-        },
-        &quiet,
-    )
+    let mut echo = crate::echo::fork_echo(move || match child_end.recv(t) {
+        Ok(msg) if !msg.is_empty() => child_end.send(&msg, t).is_ok(),
+        _ => false,
+    })
     .map_err(|e| e.to_string())?;
     let result = ping_pong_loop(sizes, repeats, |msg| {
         parent.send(msg, t).map_err(|e| e.to_string())?;

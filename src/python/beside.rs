@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::process::{self, Options, Output, ProcessError, Queue};
+use crate::process::{ProcessError, Queue};
 use crate::timing::Measurement;
 
 /// How long one put or get of a round trip may wait.
@@ -31,21 +31,10 @@ pub fn queue_round_trips(count: usize) -> Result<Measurement, ProcessError> {
     let ping = Queue::<u64>::new(1)?;
     let pong = Queue::<u64>::new(1)?;
     let (to_echo, from_echo) = (ping.clone(), pong.clone());
-    let quiet = Options {
-        warn: false,
-        output: Output::Discard,
-        ..Options::default()
-    };
-    let mut echo = process::fork_with(
-        move || {
-            while let Ok(x) = to_echo.get(LIMIT) {
-                if x == u64::MAX || from_echo.put(&x, LIMIT).is_err() {
-                    break;
-                }
-            }
-        },
-        &quiet,
-    )?;
+    let mut echo = crate::echo::fork_echo(move || match to_echo.get(LIMIT) {
+        Ok(x) if x != u64::MAX => from_echo.put(&x, LIMIT).is_ok(),
+        _ => false,
+    })?;
     let mut times = Vec::with_capacity(count);
     for i in 0..(count + 20) as u64 {
         let start = Instant::now();
