@@ -129,6 +129,7 @@ impl PiEstimate {
     /// # Ok::<(), parlab::pi::PiError>(())
     /// ```
     pub fn from_hits(hits: u64, samples: u64) -> Result<Self, PiError> {
+        crate::exercise::used_solution(crate::exercise::Solution::FromHits);
         if samples == 0 {
             return Err(PiError::ZeroSamples);
         }
@@ -537,6 +538,7 @@ pub fn calc_pi(samples: u64, seed: u64) -> Result<PiEstimate, PiError> {
 /// # Ok::<(), parlab::pi::PiError>(())
 /// ```
 pub fn split(samples: u64, parts: usize) -> Result<Vec<Range<u64>>, PiError> {
+    crate::exercise::used_solution(crate::exercise::Solution::Split);
     check_samples(samples)?;
     if parts == 0 {
         return Err(PiError::ZeroThreads);
@@ -602,7 +604,7 @@ pub(crate) fn split_for_threads(samples: u64, threads: usize) -> Result<Vec<Rang
 /// # Ok::<(), pi::PiError>(())
 /// ```
 pub fn calc_pi_threads(samples: u64, threads: usize, seed: u64) -> Result<PiEstimate, PiError> {
-    crate::exercise::used_solution("pi::calc_pi_threads");
+    crate::exercise::used_solution(crate::exercise::Solution::CalcPiThreads);
     count_on_threads(samples, threads, "calc_pi", |range| {
         Ok(count_hits(seed, range.start, range.end - range.start))
     })
@@ -676,6 +678,7 @@ where
 /// # Ok::<(), pi::PiError>(())
 /// ```
 pub fn calc_pi_rayon(samples: u64, seed: u64) -> Result<PiEstimate, PiError> {
+    crate::exercise::used_solution(crate::exercise::Solution::CalcPiRayon);
     check_samples(samples)?;
     let blocks = samples.div_ceil(BLOCK_SAMPLES);
     let hits = (0..blocks)

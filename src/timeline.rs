@@ -14,6 +14,12 @@
 //! Recording is a mutex-protected push of a few words: a span per 5 ms GIL slice costs far less
 //! than 1% (see `cargo bench --bench pi`, group `timeline`).
 //!
+//! A timeline is bounded: it keeps its first [`MAX_SPANS`] spans and [`MAX_LANES`] lanes, and
+//! labels of at most [`MAX_LABEL`] bytes (about 30 MB at most; 10 MB with short labels). Code that
+//! records without end (a loop that never stops calling a pool, say) cannot fill the memory: later
+//! spans are only counted ([`Timeline::dropped`], and the chart says so), later lanes share the
+//! last one ([`OTHER_LANES`]).
+//!
 //! Times come from the monotonic clock (`CLOCK_MONOTONIC`, what [`Instant`] reads on Linux), which
 //! every process on a machine shares: a worker process's own measurements line up with the
 //! caller's without any adjustment ([`monotonic_ns`]).
@@ -163,13 +169,104 @@ impl Span {
     }
 }
 
+/// The most spans a [`Timeline`] keeps (its first ones); later spans are counted in
+/// [`Timeline::dropped`], not kept. A span takes about 80 bytes and its label.
+///
+/// # Examples
+/// ```
+/// use parlab::timeline::{Kind, Timeline, MAX_SPANS};
+/// let tl = Timeline::new();
+/// let lane = tl.lane("loop");
+/// for i in 0..MAX_SPANS as u64 + 5 {
+///     tl.record_ns(lane, Kind::Running, "step", i, i + 1);
+/// }
+/// assert_eq!(tl.spans().len(), MAX_SPANS);
+/// assert_eq!(tl.dropped(), 5);
+/// ```
+pub const MAX_SPANS: usize = 100_000;
+
+/// The most lanes a [`Timeline`] keeps apart: lanes made after the first `MAX_LANES - 1` all share
+/// the last one, named [`OTHER_LANES`] (a chart draws far fewer: [`crate::chart::MAX_LANES`]).
+///
+/// # Examples
+/// ```
+/// use parlab::timeline::{Timeline, MAX_LANES, OTHER_LANES};
+/// let tl = Timeline::new();
+/// for i in 0..MAX_LANES + 3 {
+///     tl.lane(&format!("thread {i}"));
+/// }
+/// assert_eq!(tl.lanes().len(), MAX_LANES);
+/// assert_eq!(tl.lanes().last().map(String::as_str), Some(OTHER_LANES));
+/// ```
+pub const MAX_LANES: usize = 1_000;
+
+/// The name of the lane that every lane past [`MAX_LANES`] shares.
+pub const OTHER_LANES: &str = "other lanes (more than a timeline keeps apart)";
+
+/// The longest label or lane name a [`Timeline`] keeps, in bytes: a longer one is cut (at a
+/// character boundary) and ends with `…`.
+///
+/// # Examples
+/// ```
+/// use parlab::timeline::{Kind, Timeline, MAX_LABEL};
+/// let tl = Timeline::new();
+/// tl.record_ns(tl.lane("w"), Kind::Running, "x".repeat(10_000), 0, 1);
+/// let label = &tl.spans()[0].label;
+/// assert!(label.len() <= MAX_LABEL + '…'.len_utf8() && label.ends_with('…'));
+/// ```
+pub const MAX_LABEL: usize = 200;
+
+/// `label`, cut to at most [`MAX_LABEL`] bytes (at a character boundary) and marked with `…`.
+fn bounded(mut label: String) -> String {
+    if label.len() > MAX_LABEL {
+        let mut end = MAX_LABEL;
+        while !label.is_char_boundary(end) {
+            end -= 1;
+        }
+        label.truncate(end);
+        label.push('…');
+        label.shrink_to_fit();
+    }
+    label
+}
+
 #[derive(Debug, Default)]
 struct Record {
     lanes: Vec<String>,
     spans: Vec<Span>,
+    /// Spans recorded after [`MAX_SPANS`] were kept: counted, not kept.
+    dropped: u64,
     by_thread: HashMap<ThreadId, Lane>,
     /// Threads seen so far per name, to number their lanes (`GIL thread 1`, `GIL thread 2`).
     per_name: HashMap<String, usize>,
+}
+
+impl Record {
+    /// Keeps `span` if there is room, else counts it.
+    fn push(&mut self, span: Span) {
+        if self.spans.len() < MAX_SPANS {
+            self.spans.push(span);
+        } else {
+            self.dropped += 1;
+        }
+    }
+
+    /// Whether every lane but the shared last one is taken.
+    fn lanes_full(&self) -> bool {
+        self.lanes.len() >= MAX_LANES - 1
+    }
+
+    /// A new lane called `name`, or the shared last lane once [`MAX_LANES`] - 1 are taken.
+    fn new_lane(&mut self, name: String) -> Lane {
+        if self.lanes_full() {
+            if self.lanes.len() < MAX_LANES {
+                self.lanes.push(OTHER_LANES.to_string());
+            }
+            return Lane(MAX_LANES - 1);
+        }
+        self.lanes.push(bounded(name));
+        Lane(self.lanes.len() - 1)
+    }
 }
 
 #[derive(Debug)]
@@ -216,6 +313,7 @@ impl fmt::Debug for Timeline {
         f.debug_struct("Timeline")
             .field("lanes", &r.lanes)
             .field("spans", &r.spans.len())
+            .field("dropped", &r.dropped)
             .finish()
     }
 }
@@ -284,12 +382,12 @@ impl Timeline {
     /// assert_eq!(tl.lane("main"), tl.lane("main"));
     /// ```
     pub fn lane(&self, name: &str) -> Lane {
+        let name = bounded(name.to_string());
         let mut r = self.locked();
-        if let Some(i) = r.lanes.iter().position(|l| l == name) {
+        if let Some(i) = r.lanes.iter().position(|l| *l == name) {
             return Lane(i);
         }
-        r.lanes.push(name.to_string());
-        Lane(r.lanes.len() - 1)
+        r.new_lane(name)
     }
 
     /// The lane of the current thread, made on first use: the thread's name and a number
@@ -309,6 +407,10 @@ impl Timeline {
         if let Some(&lane) = r.by_thread.get(&id) {
             return lane;
         }
+        if r.lanes_full() {
+            // Not remembered per thread: a program that starts threads without end must not grow it.
+            return r.new_lane(String::new());
+        }
         let base = match std::thread::current().name() {
             Some(name) if name != "main" => name.to_string(),
             _ => "thread".to_string(),
@@ -319,8 +421,7 @@ impl Timeline {
             *n += 1;
             *n
         };
-        r.lanes.push(format!("{base} {n}"));
-        let lane = Lane(r.lanes.len() - 1);
+        let lane = r.new_lane(format!("{base} {n}"));
         r.by_thread.insert(id, lane);
         lane
     }
@@ -345,6 +446,7 @@ impl Timeline {
             timeline: self.clone(),
             lane,
             spans: Vec::new(),
+            dropped: 0,
         }
     }
 
@@ -415,12 +517,12 @@ impl Timeline {
         let span = Span {
             lane,
             kind,
-            label: label.into(),
+            label: bounded(label.into()),
             start_ns,
             end_ns,
             tasks: None,
         };
-        self.locked().spans.push(span);
+        self.locked().push(span);
     }
 
     /// Records a pool chunk's span: tasks `tasks` of a call, from `start_ns` to `end_ns`.
@@ -449,7 +551,7 @@ impl Timeline {
             end_ns,
             tasks: Some(tasks),
         };
-        self.locked().spans.push(span);
+        self.locked().push(span);
     }
 
     /// [`Timeline::record_tasks_ns`], labelled with the task's name too: `task 0 (sleep)`.
@@ -473,17 +575,22 @@ impl Timeline {
         let span = Span {
             lane,
             kind,
-            label: format!("{} ({name})", tasks_label(&tasks)),
+            label: bounded(format!("{} ({name})", tasks_label(&tasks))),
             start_ns,
             end_ns,
             tasks: Some(tasks),
         };
-        self.locked().spans.push(span);
+        self.locked().push(span);
     }
 
-    /// Adds spans recorded elsewhere (a [`Buffer`]) in one step.
-    fn extend(&self, spans: Vec<Span>) {
-        self.locked().spans.extend(spans);
+    /// Adds spans recorded elsewhere (a [`Buffer`]) in one step, and the count of those it could
+    /// not keep.
+    fn extend(&self, spans: Vec<Span>, dropped: u64) {
+        let mut r = self.locked();
+        let room = MAX_SPANS.saturating_sub(r.spans.len());
+        let kept = spans.len().min(room);
+        r.dropped += dropped + (spans.len() - kept) as u64;
+        r.spans.extend(spans.into_iter().take(kept));
     }
 
     /// Runs `f`, recording it as a span on `lane`; returns what `f` returns.
@@ -537,7 +644,17 @@ impl Timeline {
         spans
     }
 
-    /// Forgets every span (the lanes and the origin stay).
+    /// How many spans were recorded after the timeline held [`MAX_SPANS`]: counted, not kept.
+    ///
+    /// # Examples
+    /// ```
+    /// assert_eq!(parlab::timeline::Timeline::new().dropped(), 0);
+    /// ```
+    pub fn dropped(&self) -> u64 {
+        self.locked().dropped
+    }
+
+    /// Forgets every span, and the count of those not kept (the lanes and the origin stay).
     ///
     /// # Examples
     /// ```
@@ -548,7 +665,9 @@ impl Timeline {
     /// assert!(tl.spans().is_empty());
     /// ```
     pub fn clear(&self) {
-        self.locked().spans.clear();
+        let mut r = self.locked();
+        r.spans.clear();
+        r.dropped = 0;
     }
 
     /// Pairs of spans on one lane that overlap in time, among those of `kinds` (a GIL lane
@@ -627,7 +746,8 @@ pub fn tasks_label(tasks: &std::ops::Range<usize>) -> String {
 }
 
 /// Spans of one lane kept locally until flushed into their [`Timeline`] (see
-/// [`Timeline::buffer`]); dropping it flushes.
+/// [`Timeline::buffer`]); dropping it flushes. It keeps at most [`MAX_SPANS`] unflushed spans
+/// (later ones are counted, as the timeline counts them).
 ///
 /// # Examples
 /// ```
@@ -644,6 +764,8 @@ pub struct Buffer {
     timeline: Timeline,
     lane: Lane,
     spans: Vec<Span>,
+    /// Spans not kept: the buffer held [`MAX_SPANS`] already.
+    dropped: u64,
 }
 
 impl Buffer {
@@ -674,10 +796,14 @@ impl Buffer {
     /// assert!(!buf.is_empty());
     /// ```
     pub fn record_ns(&mut self, kind: Kind, label: impl Into<String>, start_ns: u64, end_ns: u64) {
+        if self.spans.len() >= MAX_SPANS {
+            self.dropped += 1;
+            return;
+        }
         self.spans.push(Span {
             lane: self.lane,
             kind,
-            label: label.into(),
+            label: bounded(label.into()),
             start_ns,
             end_ns,
             tasks: None,
@@ -731,8 +857,10 @@ impl Buffer {
     /// assert_eq!(tl.spans().len(), 1);
     /// ```
     pub fn flush(&mut self) {
-        if !self.spans.is_empty() {
-            self.timeline.extend(std::mem::take(&mut self.spans));
+        if !self.spans.is_empty() || self.dropped > 0 {
+            let dropped = std::mem::take(&mut self.dropped);
+            self.timeline
+                .extend(std::mem::take(&mut self.spans), dropped);
         }
     }
 }
@@ -772,6 +900,49 @@ mod tests {
         let a = tl.ns(Instant::now());
         let b = tl.from_monotonic(monotonic_ns());
         assert!(b.abs_diff(a) < 1_000_000, "{a} {b}");
+    }
+
+    /// A recording that never ends keeps at most MAX_SPANS spans, MAX_LANES lanes, and labels of
+    /// MAX_LABEL bytes, and counts what it did not keep.
+    #[test]
+    fn a_recording_without_end_stays_bounded() {
+        let tl = Timeline::new();
+        let lane = tl.lane("caller");
+        let long = "é".repeat(MAX_LABEL); // 2 bytes a character: cut at a boundary
+        for i in 0..MAX_SPANS as u64 + 1000 {
+            tl.record_ns(lane, Kind::Sending, long.clone(), i, i + 1);
+        }
+        assert_eq!(tl.spans().len(), MAX_SPANS);
+        assert_eq!(tl.dropped(), 1000);
+        let label = &tl.spans()[0].label;
+        assert!(
+            label.len() <= MAX_LABEL + 3 && label.ends_with('…'),
+            "{label}"
+        );
+        // A buffer flushed into a full timeline: its spans are counted too.
+        {
+            let mut buf = tl.buffer(lane);
+            for i in 0..MAX_SPANS as u64 + 7 {
+                buf.record_ns(Kind::Holding, "", i, i);
+            }
+            assert_eq!(buf.len(), MAX_SPANS);
+        }
+        assert_eq!(tl.spans().len(), MAX_SPANS);
+        assert_eq!(tl.dropped(), 1000 + MAX_SPANS as u64 + 7);
+        assert!(format!("{tl:?}").contains("dropped"));
+        tl.clear();
+        assert_eq!((tl.spans().len(), tl.dropped()), (0, 0));
+        // Threads without end: lanes stop at MAX_LANES, the last one shared.
+        for _ in 0..MAX_LANES + 10 {
+            std::thread::scope(|s| {
+                s.spawn(|| tl.this_thread());
+            });
+        }
+        let lanes = tl.lanes();
+        assert_eq!(lanes.len(), MAX_LANES);
+        assert_eq!(lanes[MAX_LANES - 1], OTHER_LANES);
+        assert_eq!(tl.lane("a new one"), Lane(MAX_LANES - 1));
+        assert!(tl.locked().by_thread.len() < MAX_LANES);
     }
 
     fn pi_work(n: u64) -> u64 {

@@ -275,6 +275,40 @@ fn a_runaway_answer_is_stopped_and_its_record_bounded() {
     assert!(busy.is_none_or(|c| c < 0.2), "still busy: {busy:?}");
 }
 
+/// An arrival_order whose loop never ends calls the pool it was given forever: the pool stops
+/// it at its next call after the limit, its timeline stays bounded, and no core stays busy.
+#[test]
+fn a_runaway_pool_answer_is_stopped_and_its_timeline_bounded() {
+    let before = pool::resident_memory(std::process::id()).unwrap_or(0);
+    let start = Instant::now();
+    let v = exercise::check_within("arrival_order", Duration::from_secs(3), || {
+        pool::check_arrival_order(|p, sizes| {
+            let mut got = Vec::new();
+            loop {
+                // Forgets to stop once every size has its result.
+                let est = p.apply(process::tasks::CALC_PI, &(1000, 1))?;
+                got.push(est.samples);
+                if got.len() == usize::MAX {
+                    return Ok(sizes.to_vec());
+                }
+            }
+        })
+    });
+    assert_eq!(v.outcome(), Outcome::TimedOut, "{v}");
+    assert!(v.message().contains("parlab stopped it"), "{v}");
+    assert!(start.elapsed() < Duration::from_secs(15));
+    let after = pool::resident_memory(std::process::id()).unwrap_or(0);
+    assert!(
+        after.saturating_sub(before) < 100 << 20,
+        "resident memory grew by {} MB",
+        after.saturating_sub(before) >> 20
+    );
+    let busy = parlab::cpu::own_busy_cores(Duration::from_millis(300), |_, n| {
+        n.starts_with("check arrival")
+    });
+    assert!(busy.is_none_or(|c| c < 0.2), "still busy: {busy:?}");
+}
+
 static SPIN: AtomicBool = AtomicBool::new(true);
 
 /// An answer that spins without calling anything the check watches cannot be stopped: the

@@ -679,6 +679,7 @@ pub fn timeline(title: &str, timeline: &crate::timeline::Timeline) -> Result<Cha
         );
     }
     let mut chart = Chart::new(title, svg, text);
+    let mut notes = Vec::new();
     if merged > 0 || pixelled > 0 {
         let mut note = String::new();
         if merged > 0 {
@@ -697,9 +698,20 @@ pub fn timeline(title: &str, timeline: &crate::timeline::Timeline) -> Result<Cha
         if pale > 0 {
             note += "; a paler bar was busy only part of its time (its opacity is the busy share)";
         }
-        chart = chart.with_note(format!(
+        notes.push(format!(
             "{note} (the description's totals count every span)."
         ));
+    }
+    let dropped = timeline.dropped();
+    if dropped > 0 {
+        notes.push(format!(
+            "The timeline keeps its first {} spans: {dropped} recorded after them are not shown \
+             (a loop that never ended?).",
+            crate::timeline::MAX_SPANS
+        ));
+    }
+    if !notes.is_empty() {
+        chart = chart.with_note(notes.join(" "));
     }
     Ok(chart)
 }

@@ -540,3 +540,21 @@ fn bars_draw_rectangles_of_positive_size_even_alone_or_negative() {
         }
     }
 }
+
+/// A timeline that recorded more than it keeps: the chart says how many spans it does not show.
+#[test]
+fn a_timeline_chart_says_what_was_not_kept() {
+    use crate::timeline::{Kind, MAX_SPANS, Timeline};
+    let tl = Timeline::new();
+    let lane = tl.lane("caller");
+    for i in 0..MAX_SPANS as u64 + 12 {
+        tl.record_ns(lane, Kind::Sending, "apply", i * 1000, i * 1000 + 500);
+    }
+    let c = super::timeline("a loop that never ended", &tl).unwrap();
+    assert!(
+        c.description()
+            .contains("12 recorded after them are not shown"),
+        "{}",
+        c.description()
+    );
+}

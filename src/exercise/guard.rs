@@ -10,8 +10,9 @@ use std::time::Instant;
 thread_local! {
     /// When the check running on this thread gives up (set by `check_within`).
     static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
-    /// The library solution called on this thread since the last [`take_solution`].
-    static SOLUTION: Cell<Option<&'static str>> = const { Cell::new(None) };
+    /// The library solutions called on this thread since the last [`take_solution`], one bit
+    /// per [`Solution`].
+    static SOLUTIONS: Cell<u32> = const { Cell::new(0) };
 }
 
 /// The panic message with which the library stops a learner's code that still runs after its
@@ -37,14 +38,67 @@ pub(crate) fn deadline() -> Option<Instant> {
     DEADLINE.try_with(Cell::get).ok().flatten()
 }
 
-/// Notes that the library's own solution `name` (`"pi::calc_pi_threads"`) ran on this thread.
-pub(crate) fn used_solution(name: &'static str) {
-    let _ = SOLUTION.try_with(|s| s.set(Some(name)));
+/// Stops the code running on this thread (a panic with [`STOPPED`], which the check catches) if
+/// the check running it has given up: called where a learner's loop that never ends would start
+/// more work (a pool call, a process), so that it does not keep cores busy after the verdict.
+pub(crate) fn stop_if_overdue() {
+    if deadline().is_some_and(|at| Instant::now() > at) {
+        panic!("{STOPPED}");
+    }
 }
 
-/// The library solution that ran on this thread since the last call, if any (and forgets it).
-pub(crate) fn take_solution() -> Option<&'static str> {
-    SOLUTION.try_with(|s| s.take()).ok().flatten()
+/// A library function that does, by itself, what an exercise asks the learner to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Solution {
+    /// Lesson 00's `estimate_from`: `PiEstimate::from_hits`.
+    FromHits,
+    /// Lesson 01's `sort_in_two_threads`.
+    SortPairThreads,
+    /// Lesson 01's `sort_in_two_threads`, with rayon.
+    SortPairRayon,
+    /// Lesson 01's `calc_pi_k`.
+    CalcPiThreads,
+    /// Lesson 01's `calc_pi_k`, with rayon.
+    CalcPiRayon,
+    /// Lesson 02's `with_gil`.
+    WithGil,
+    /// Lesson 05's `my_share`: `pi::split`, indexed by rank.
+    Split,
+}
+
+impl Solution {
+    /// Its name as a learner calls it.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Solution::FromHits => "pi::PiEstimate::from_hits",
+            Solution::SortPairThreads => "threads::sort_pair_threads",
+            Solution::SortPairRayon => "threads::sort_pair_rayon",
+            Solution::CalcPiThreads => "pi::calc_pi_threads",
+            Solution::CalcPiRayon => "pi::calc_pi_rayon",
+            Solution::WithGil => "locks::with_gil",
+            Solution::Split => "pi::split",
+        }
+    }
+
+    fn bit(self) -> u32 {
+        1 << self as u32
+    }
+}
+
+/// Notes that the library's own `solution` ran on this thread.
+pub(crate) fn used_solution(solution: Solution) {
+    let _ = SOLUTIONS.try_with(|s| s.set(s.get() | solution.bit()));
+}
+
+/// The first of `solutions` that ran on this thread since the last call, if any; forgets every
+/// mark (`take_solution(&[])` only forgets). Another exercise's solution is no fault: the
+/// calc_pi_k exercise calls `pi::split` and `PiEstimate::from_hits` as it should.
+pub(crate) fn take_solution(solutions: &[Solution]) -> Option<&'static str> {
+    let used = SOLUTIONS.try_with(|s| s.take()).unwrap_or(0);
+    solutions
+        .iter()
+        .find(|s| used & s.bit() != 0)
+        .map(|s| s.name())
 }
 
 /// The message for an answer that calls the library's own solution `name`.
@@ -62,12 +116,17 @@ mod tests {
 
     #[test]
     fn a_solution_mark_is_taken_once_and_only_on_its_thread() {
-        used_solution("x::y");
-        std::thread::spawn(|| assert_eq!(take_solution(), None))
+        let all = [Solution::WithGil, Solution::Split];
+        used_solution(Solution::WithGil);
+        std::thread::spawn(move || assert_eq!(take_solution(&all), None))
             .join()
             .unwrap();
-        assert_eq!(take_solution(), Some("x::y"));
-        assert_eq!(take_solution(), None);
+        assert_eq!(take_solution(&all), Some("locks::with_gil"));
+        assert_eq!(take_solution(&all), None);
+        // Another exercise's solution is not this one's fault, and is forgotten too.
+        used_solution(Solution::Split);
+        assert_eq!(take_solution(&[Solution::CalcPiThreads]), None);
+        assert_eq!(take_solution(&all), None);
     }
 
     #[test]
@@ -75,5 +134,10 @@ mod tests {
         let at = Instant::now();
         assert_eq!(with_deadline(at, deadline), Some(at));
         assert_eq!(deadline(), None);
+        stop_if_overdue(); // no check: nothing to stop
+        let later = at + std::time::Duration::from_secs(60);
+        with_deadline(later, stop_if_overdue);
+        let stopped = crate::panics::catch_quietly(|| with_deadline(at, stop_if_overdue));
+        assert_eq!(stopped.unwrap_err().message, STOPPED);
     }
 }

@@ -41,7 +41,9 @@ mod guard;
 pub mod stand_ins;
 mod verdict;
 
-pub(crate) use guard::{STOPPED, deadline, solution_message, take_solution, used_solution};
+pub(crate) use guard::{
+    STOPPED, Solution, deadline, solution_message, stop_if_overdue, take_solution, used_solution,
+};
 pub use verdict::{Outcome, VERDICT_MIME, Verdict};
 
 /// Runs `attempt` and turns its outcome into a [`Verdict`].
@@ -85,6 +87,9 @@ where
 {
     let (tx, rx) = mpsc::channel();
     let deadline = Instant::now() + limit;
+    // The threads that run already are not the answer's: only those started from now on are.
+    let earlier: Option<std::collections::HashSet<u32>> =
+        crate::cpu::thread_times().map(|threads| threads.into_keys().collect());
     let spawned = std::thread::Builder::new()
         .name(format!("check {exercise}"))
         .spawn(move || {
@@ -103,7 +108,11 @@ where
             Verdict::not_yet_because(exercise, Outcome::TimedOut, stopped(limit))
         }
         Ok(outcome) => verdict_from(exercise, outcome),
-        Err(_) => Verdict::not_yet_because(exercise, Outcome::TimedOut, overran(limit, &rx)),
+        Err(_) => Verdict::not_yet_because(
+            exercise,
+            Outcome::TimedOut,
+            overran(limit, &rx, earlier.as_ref()),
+        ),
     }
 }
 
@@ -132,10 +141,12 @@ fn stopped(limit: Duration) -> String {
 const GRACE: Duration = Duration::from_millis(400);
 
 /// What [`check_within`] says when the learner's code overruns its limit: whether it was stopped,
-/// still keeps a core busy, or only waits; and what to do.
+/// still keeps a core busy, or only waits; and what to do. Only threads that were not running
+/// before the check started (`earlier`) count as the answer's.
 fn overran(
     limit: Duration,
     rx: &mpsc::Receiver<Result<Result<String, String>, panics::Caught>>,
+    earlier: Option<&std::collections::HashSet<u32>>,
 ) -> String {
     let head = format!("your code did not finish within {} s", seconds(limit));
     let waiting_hint = "Is something waiting forever? A lock that is never released; a `recv()` \
@@ -154,7 +165,9 @@ fn overran(
     }
     // Still running: is it busy or waiting? The check's own thread waits meanwhile. A busy
     // machine may give a spinning thread little CPU, but it stays ready to run (state R).
-    let counts = |_: u32, name: &str| !name.starts_with("parlab-idle");
+    let counts = |tid: u32, name: &str| {
+        !name.starts_with("parlab-idle") && earlier.is_none_or(|e| !e.contains(&tid))
+    };
     let mut ready = 0;
     let before = crate::cpu::thread_times();
     let started = Instant::now();

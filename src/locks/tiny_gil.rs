@@ -20,7 +20,7 @@ use crate::pi::{self, PiEstimate};
 /// assert_eq!(parlab::locks::with_gil(&gil, || 6 * 7), 42);
 /// ```
 pub fn with_gil<R>(gil: &Mutex<()>, slice: impl FnOnce() -> R) -> R {
-    crate::exercise::used_solution("locks::with_gil");
+    crate::exercise::used_solution(crate::exercise::Solution::WithGil);
     let _held = gil.lock().unwrap_or_else(|e| e.into_inner());
     slice()
 } // `_held` drops here: the GIL is released
@@ -109,12 +109,12 @@ fn check_tiny_gil_dyn(with_gil: WithGil<'_>) -> Result<String, String> {
     let gil = Mutex::new(());
     // 1. It runs the slice and returns its value.
     let mut ran = 0;
-    let _ = crate::exercise::take_solution();
+    let _ = crate::exercise::take_solution(&[]);
     let got = with_gil(&gil, &mut || {
         ran += 1;
         42
     });
-    if let Some(name) = crate::exercise::take_solution() {
+    if let Some(name) = crate::exercise::take_solution(&[crate::exercise::Solution::WithGil]) {
         return Err(crate::exercise::solution_message(name));
     }
     if ran != 1 || got != 42 {

@@ -37,6 +37,12 @@ where
 }
 
 fn check_dyn(my_share: &dyn Fn(u64, usize, usize) -> Range<u64>) -> Result<String, String> {
+    use crate::exercise::{Solution, solution_message, take_solution};
+    let _ = take_solution(&[]);
+    let _ = my_share(10, 1, 3);
+    if let Some(name) = take_solution(&[Solution::Split]) {
+        return Err(solution_message(name));
+    }
     // Remainders of 0, 1, 2, 3 and 6; as many ranks as samples; more ranks than samples; none.
     let sizes: [(u64, usize); 10] = [
         (10, 3),
@@ -153,7 +159,12 @@ mod tests {
     #[test]
     fn wrong_answers_are_told_what_they_did() {
         type Share = dyn Fn(u64, usize, usize) -> Range<u64>;
-        let cases: [(&Share, &str); 7] = [
+        let cases: [(&Share, &str); 8] = [
+            // The library's own: pi::split, indexed by rank.
+            (
+                &|n, r, k| crate::pi::split(n, k).map_or(0..0, |v| v[r].clone()),
+                "the library's own solution, `pi::split`",
+            ),
             // The whole remainder to the last rank.
             (
                 &|n, r, k| {

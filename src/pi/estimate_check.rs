@@ -26,6 +26,12 @@ where
 }
 
 fn check_dyn(estimate_from: &dyn Fn(u64, u64) -> Option<f64>) -> Result<String, String> {
+    use crate::exercise::{Solution, solution_message, take_solution};
+    let _ = take_solution(&[]);
+    let _ = estimate_from(3, 4);
+    if let Some(name) = take_solution(&[Solution::FromHits]) {
+        return Err(solution_message(name));
+    }
     const BIG: u64 = 1 << 62; // 4 * BIG does not fit in a u64
     let good: [(u64, u64, &str); 8] = [
         (3, 4, ""),
@@ -134,7 +140,16 @@ mod tests {
     #[test]
     fn wrong_answers_are_told_what_they_did() {
         type Answer = dyn Fn(u64, u64) -> Option<f64>;
-        let cases: [(&Answer, &str); 8] = [
+        let cases: [(&Answer, &str); 9] = [
+            // The library's own: PiEstimate::from_hits does the whole exercise.
+            (
+                &|h, s| {
+                    crate::pi::PiEstimate::from_hits(h, s)
+                        .ok()
+                        .map(|e| e.estimate)
+                },
+                "the library's own solution, `pi::PiEstimate::from_hits`",
+            ),
             (
                 &|h, s| (s > 0 && h < s).then(|| 4.0 * h as f64 / s as f64),
                 "every sample a hit is possible",

@@ -50,6 +50,15 @@ fn check_dyn(arrival_order: ArrivalOrder<'_>) -> Result<String, String> {
         .map_err(|e| format!("the check could not start its pool: {e}"))?;
     let got = arrival_order(&two, &sizes).map_err(|e| format!("arrival_order failed: {e}"))?;
     let spans = timeline.spans();
+    if timeline.dropped() > 0 {
+        return Err(format!(
+            "arrival_order made the pool record more than {} steps (calls, chunks, waits) for \
+             twelve tasks, {} more than its record keeps: it ran far more tasks than the twelve \
+             sizes (a loop that never ends?). Make one imap_unordered call over the sizes",
+            crate::timeline::MAX_SPANS,
+            timeline.dropped()
+        ));
+    }
     // The chunks the pool's workers ran, and the chunks handed to the caller, in order.
     let chunks: Vec<std::ops::Range<usize>> = spans
         .iter()

@@ -160,6 +160,8 @@ impl JobQueue {
     /// # Errors
     /// [`PoolError::Closed`] after close or terminate, [`PoolError::Invalid`] in a forked child.
     pub(crate) fn submit(&self, chunks: Vec<Chunk>) -> Result<(), PoolError> {
+        // A check that gave up on the code calling this: stop it before it queues more work.
+        crate::exercise::stop_if_overdue();
         if !self.is_owner() {
             return Err(self.not_owner());
         }

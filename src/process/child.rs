@@ -172,6 +172,8 @@ pub(crate) fn start_worker<R>(
     worker_args: &[&str],
     opts: &Options,
 ) -> Result<Process<R>, ProcessError> {
+    // A check that gave up on the code calling this: stop it before it starts another process.
+    crate::exercise::stop_if_overdue();
     let worker = match &opts.worker {
         Some(path) => check_worker(path.clone())?,
         None => worker_path()?,
@@ -291,6 +293,8 @@ where
     R: Serialize + DeserializeOwned,
     F: FnOnce() -> R,
 {
+    // A check that gave up on the code calling this: stop it before it forks another process.
+    crate::exercise::stop_if_overdue();
     let called_ns = monotonic_ns();
     let threads = thread_count();
     if opts.warn {
