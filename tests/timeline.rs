@@ -111,7 +111,22 @@ fn a_million_spans_draw_quickly_with_a_note() {
         "{}",
         c.description()
     );
-    assert!(c.description().contains("1000000 spans"));
+    // A timeline keeps its first MAX_SPANS spans; the chart says how many it kept and dropped.
+    let kept = parlab::timeline::MAX_SPANS;
+    assert_eq!(tl.spans().len(), kept);
+    assert!(
+        c.description().contains(&format!("{kept} spans")),
+        "{}",
+        c.description()
+    );
+    assert!(
+        c.description().contains(&format!(
+            "{} recorded after them are not shown",
+            1_000_000 - kept
+        )),
+        "{}",
+        c.description()
+    );
     c.save(out("million.svg")).unwrap();
 }
 
