@@ -1,6 +1,6 @@
 //! The plotters drawing behind [`super`]: input is already checked (finite, non-empty).
 
-use super::{ChartError, HEIGHT, Series, WIDTH};
+use super::{ChartError, HEIGHT, Series, WIDTH, range};
 use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::element::{ComposedElement, DashedPathElement};
 use plotters::prelude::*;
@@ -173,11 +173,16 @@ fn lone_bar_segments(n: usize) -> (usize, usize) {
 
 /// The value axis of a bar chart: from 0 (or below, for negative values), with room for the
 /// value written at the end of each bar.
-fn value_range(bars: &[(&str, f64)], room: f64) -> std::ops::Range<f64> {
+fn value_range(bars: &[(&str, f64)], room: f64) -> Result<std::ops::Range<f64>, ChartError> {
     let (lo, hi) = min_max(bars.iter().map(|b| b.1));
     let (lo, hi) = (lo.min(0.0), hi.max(0.0));
-    let span = if hi > lo { hi - lo } else { 1.0 };
-    (if lo < 0.0 { lo - room * span } else { 0.0 })..(hi + room * span)
+    if hi == lo {
+        // Every bar is 0.
+        return Ok(0.0..1.0);
+    }
+    let below = if lo < 0.0 { room } else { 0.0 };
+    let (lo, hi) = range::linear("value", lo, hi, below, room)?;
+    Ok(lo..hi)
 }
 
 /// Bars standing up, their names under them at `name_size` pixels.
@@ -191,7 +196,7 @@ fn upright_bars(
     // A lone bar stands in the middle of three segments (a range of one value has no width).
     let (off, segs) = lone_bar_segments(n);
     let labels: Vec<String> = bars.iter().map(|b| b.0.to_string()).collect();
-    let y_range = value_range(bars, 0.12);
+    let y_range = value_range(bars, 0.12)?;
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
@@ -285,7 +290,7 @@ fn lying_bars(title: &str, x_label: &str, bars: &[(&str, f64)]) -> Result<String
         .max()
         .unwrap_or(1) as f64;
     let name_area = (CHAR_WIDTH * LABEL_SIZE as f64 * widest + 20.0) as u32;
-    let x_range = value_range(bars, 0.16);
+    let x_range = value_range(bars, 0.16)?;
     let line_height = LABEL_SIZE as f64 * 1.2;
     let mut svg = String::new();
     {
@@ -376,12 +381,18 @@ pub(super) fn lines(
     let ideal = (kind == Kind::Speedup).then(|| vec![(x0, x0), (x1, x1)]);
     let log = kind == Kind::LogLog;
     let (xr, yr) = match kind {
-        Kind::Linear => (pad(x0, x1, 0.04, 0.04), pad(y0.min(0.0), y1, 0.0, 0.1)),
-        Kind::Speedup => (
-            pad(x0, x1, 0.04, 0.04),
-            pad(y0.min(0.0), y1.max(x1), 0.0, 0.08),
+        Kind::Linear => (
+            range::linear("x", x0, x1, 0.04, 0.04)?,
+            range::linear("y", y0.min(0.0), y1, 0.0, 0.1)?,
         ),
-        Kind::LogLog => (log_pad(x0, x1, 0.04), log_pad(y0, y1, 0.1)),
+        Kind::Speedup => (
+            range::linear("x", x0, x1, 0.04, 0.04)?,
+            range::linear("y", y0.min(0.0), y1.max(x1), 0.0, 0.08)?,
+        ),
+        Kind::LogLog => (
+            range::log("x", x0, x1, 0.04)?,
+            range::log("y", y0, y1, 0.1)?,
+        ),
     };
 
     // Put the legend in the corner where it covers the fewest points (0..1 in both directions).
@@ -448,23 +459,6 @@ pub(super) fn lines(
 }
 
 const IDEAL_NAME: &str = "ideal (y = x)";
-
-/// `[lo, hi]` widened by fractions of its span below and above (or by 0.5 when it is one value).
-fn pad(lo: f64, hi: f64, below: f64, above: f64) -> (f64, f64) {
-    let span = hi - lo;
-    if span > 0.0 {
-        (lo - below * span, hi + above * span)
-    } else {
-        let d = if lo == 0.0 { 1.0 } else { lo.abs() * 0.5 };
-        (lo - d, hi + d)
-    }
-}
-
-/// `[lo, hi]` widened on a log scale by a fraction of its span in decades (or 2x when one value).
-fn log_pad(lo: f64, hi: f64, frac: f64) -> (f64, f64) {
-    let f = if hi > lo { (hi / lo).powf(frac) } else { 2.0 };
-    (lo / f, hi * f)
-}
 
 /// The legend's corner: the one whose legend box (estimated) covers the fewest points of `paths`
 /// (in 0..1 plot coordinates, y up), points sampled along each segment too.
@@ -597,8 +591,8 @@ fn whole_ticks(series: &[Series]) -> Option<usize> {
     }
     let lo = xs().fold(f64::INFINITY, f64::min);
     let hi = xs().fold(f64::NEG_INFINITY, f64::max);
-    let span = (hi - lo) as usize + 1;
-    (span <= 16).then_some(span)
+    // Compared as f64 first: a span of 1e20 does not fit a usize.
+    (hi - lo <= 15.0).then_some((hi - lo) as usize + 1)
 }
 
 impl Area<'_> {

@@ -24,6 +24,7 @@
 //! ```
 
 mod draw;
+mod range;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -108,6 +109,19 @@ pub enum ChartError {
         x: f64,
         /// Its y value.
         y: f64,
+    },
+    /// Values an axis cannot show: their span overflows an `f64`, or a log axis would span more
+    /// than [`range::MAX_DECADES`] powers of ten.
+    #[error("the {axis} axis cannot run from {lo:e} to {hi:e}: {why}")]
+    AxisTooWide {
+        /// Which axis: "x", "y" or "value".
+        axis: &'static str,
+        /// The smallest value on it.
+        lo: f64,
+        /// The largest value on it.
+        hi: f64,
+        /// Why it cannot be drawn.
+        why: &'static str,
     },
     /// A bar chart was given no bars.
     #[error("no bars to draw")]
