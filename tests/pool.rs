@@ -489,6 +489,48 @@ fn pulled_from_an_endless_input(pool: &impl Pool, unordered: bool, chunksize: us
     [at_start, at_first, at_end]
 }
 
+/// `imap` (or `imap_unordered`) of 100 inputs, 7 outcomes taken, then `close()`: the rest.
+fn outcomes_after_close(pool: &impl Pool, unordered: bool) -> Vec<Result<u64, PoolError>> {
+    let mut it = if unordered {
+        pool.imap_unordered(tasks::echo(), 0..100u64, Some(1))
+    } else {
+        pool.imap(tasks::echo(), 0..100u64, Some(1))
+    }
+    .unwrap();
+    let mut outcomes: Vec<_> = it.by_ref().take(7).collect();
+    pool.close();
+    outcomes.extend(it);
+    outcomes
+}
+
+#[test]
+fn every_input_an_imap_took_gets_one_outcome_when_the_pool_closes_midway() {
+    for unordered in [false, true] {
+        let procs = pool(2);
+        let threads = ThreadPool::new(2).unwrap();
+        for (kind, outcomes) in [
+            ("process pool", outcomes_after_close(&procs, unordered)),
+            ("thread pool", outcomes_after_close(&threads, unordered)),
+        ] {
+            assert_eq!(outcomes.len(), 100, "{kind}: one outcome per input");
+            let mut seen = vec![0; 100];
+            for outcome in &outcomes {
+                match outcome {
+                    Ok(v) => seen[*v as usize] += 1,
+                    Err(e) => {
+                        let i = e.index().expect("a task's error names its task");
+                        seen[i] += 1;
+                        assert!(e.to_string().contains("closed"), "{kind}: {e}");
+                    }
+                }
+            }
+            assert!(seen.iter().all(|&n| n == 1), "{kind}: each task once: {seen:?}");
+            let ran = outcomes.iter().filter(|o| o.is_ok()).count();
+            assert!(ran >= 7, "{kind}: the outcomes taken before close ran ({ran})");
+        }
+    }
+}
+
 #[test]
 fn imap_pulls_an_endless_input_a_bounded_window_ahead_on_both_pools() {
     let procs = pool(2);

@@ -800,7 +800,8 @@ pub trait Pool: sealed::Submit {
     /// [`IMAP_MAX_DEFAULT_CHUNKSIZE`]; else 1). Iterating waits at most the pool's timeout per
     /// item (see [`Imap::next_timeout`]). Dropping the iterator early reads no more input and
     /// skips its queued chunks. Unlike Python, `close()` ends the input that was not read yet:
-    /// those tasks fail, so iterate before closing.
+    /// each of those tasks still gets its own outcome, an error that says the pool was closed, so
+    /// iterate before closing.
     ///
     /// # Errors
     /// [`PoolError::Closed`], [`PoolError::Invalid`] for a chunk size of 0 or in a forked child.

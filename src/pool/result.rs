@@ -614,8 +614,9 @@ impl<'a, R: 'static> Imap<'a, R> {
                             args,
                         },
                     };
+                    // A closed pool takes no more: every chunk read from here on fails, one
+                    // outcome per input, so no input the imap took goes without one.
                     self.jobs.submit(vec![chunk]).err().map(|e| {
-                        self.feed = None; // the pool takes no more: read no more of the input
                         format!(
                             "{e}; an imap reads its input as it is iterated, so this task was not \
                              sent (iterate the imap before closing the pool)"
@@ -969,19 +970,17 @@ mod tests {
     }
 
     #[test]
-    fn imap_after_close_reads_no_more() {
+    fn imap_after_close_fails_each_input_it_reads() {
         let jobs = Arc::new(JobQueue::new(None));
         jobs.close();
         let read = std::rc::Rc::new(std::cell::Cell::new(0));
         let outcomes: Vec<_> = imap_on(&jobs, vec![1; 100], 1, false, &read).collect();
-        assert_eq!(read.get(), 1);
-        assert_eq!(outcomes.len(), 1);
-        assert!(
-            outcomes[0]
-                .as_ref()
-                .unwrap_err()
-                .to_string()
-                .contains("closed")
-        );
+        assert_eq!(read.get(), 100);
+        assert_eq!(outcomes.len(), 100, "one outcome per input");
+        for (i, outcome) in outcomes.iter().enumerate() {
+            let e = outcome.as_ref().unwrap_err();
+            assert_eq!(e.index(), Some(i));
+            assert!(e.to_string().contains("closed"), "{e}");
+        }
     }
 }
