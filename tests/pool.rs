@@ -489,6 +489,67 @@ fn pulled_from_an_endless_input(pool: &impl Pool, unordered: bool, chunksize: us
     [at_start, at_first, at_end]
 }
 
+/// Waits at most 5 s for the pool's captured output to hold lines containing each of `last` (the
+/// worker's stdout and stderr are read by two threads: their lines interleave).
+fn captured_until(pool: &ProcessPool, last: &[&str]) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let lines = pool.output();
+        let all = last
+            .iter()
+            .all(|part| lines.iter().any(|l| l.contains(part)));
+        if all || Instant::now() > deadline {
+            return lines;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn captured_worker_output_is_bounded_and_can_be_read_and_taken() {
+    let pool = ProcessPool::with_options(&opts(1).output(Output::Capture)).unwrap();
+    // 20 lines of 1 MB: each cut, and counted.
+    let huge: Vec<String> = (0..20)
+        .map(|i| format!("{i}{}", "x".repeat(1 << 20)))
+        .collect();
+    pool.apply(tasks::PRINT, &huge).unwrap();
+    let lines = captured_until(&pool, &["] done", "] 19x"]);
+    assert_eq!(lines.len(), 21, "20 lines and `done`");
+    let lines: Vec<_> = lines.into_iter().filter(|l| !l.ends_with("done")).collect();
+    assert!(lines[0].starts_with("[pool-1] 0xxx"), "{:.40}", lines[0]);
+    assert!(
+        lines[0].ends_with("more bytes of this line not shown)"),
+        "{}",
+        &lines[0][lines[0].len() - 60..]
+    );
+    assert!(lines[0].len() < parlab::process::MAX_LINE + 100);
+    assert_eq!(pool.take_output().len(), 21);
+    assert!(pool.output().is_empty(), "taken");
+
+    // 3 MB of short lines: the newest MAX_CAPTURED bytes are kept, the rest counted.
+    let many: Vec<String> = (0..3000).map(|i| format!("{i:>1000}")).collect();
+    pool.apply(tasks::PRINT, &many).unwrap();
+    let lines = captured_until(&pool, &["] done", " 2999"]);
+    let kept: usize = lines.iter().map(String::len).sum();
+    assert!(
+        kept <= parlab::process::MAX_CAPTURED + 1000,
+        "{kept} bytes kept"
+    );
+    assert!(
+        lines[0].contains("earlier lines") && lines[0].contains("were let go"),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines.iter().any(|l| l.ends_with(" 2999")),
+        "the newest lines are kept"
+    );
+    assert!(
+        !lines.iter().any(|l| l.ends_with("    0")),
+        "the oldest ones are let go"
+    );
+}
+
 /// `imap` (or `imap_unordered`) of 100 inputs, 7 outcomes taken, then `close()`: the rest.
 fn outcomes_after_close(pool: &impl Pool, unordered: bool) -> Vec<Result<u64, PoolError>> {
     let mut it = if unordered {
@@ -524,9 +585,15 @@ fn every_input_an_imap_took_gets_one_outcome_when_the_pool_closes_midway() {
                     }
                 }
             }
-            assert!(seen.iter().all(|&n| n == 1), "{kind}: each task once: {seen:?}");
+            assert!(
+                seen.iter().all(|&n| n == 1),
+                "{kind}: each task once: {seen:?}"
+            );
             let ran = outcomes.iter().filter(|o| o.is_ok()).count();
-            assert!(ran >= 7, "{kind}: the outcomes taken before close ran ({ran})");
+            assert!(
+                ran >= 7,
+                "{kind}: the outcomes taken before close ran ({ran})"
+            );
         }
     }
 }

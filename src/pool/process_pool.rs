@@ -14,7 +14,8 @@ use super::result::ChunkOutcome;
 use super::worker::{Call, FromWorker, Hello, MAGIC, POOL_ARG, Ran, ToWorker};
 use super::{Pool, PoolError, PoolOptions, sealed, task_error};
 use crate::process::{
-    self, Options, Process, ProcessError, decode, encode, frame_header, sys, unframe,
+    self, CapturedOutput, Options, Process, ProcessError, decode, encode, frame_header, sys,
+    unframe,
 };
 
 /// How often an idle manager checks that its worker is still alive.
@@ -60,6 +61,9 @@ struct Shared {
     initializer: Option<Call>,
     /// Workers started so far, for their names (`pool-1`, `pool-2`, ...).
     started: AtomicUsize,
+    /// Every worker's output, with [`Output::Capture`](crate::process::Output::Capture): one
+    /// bounded capture for the pool, kept when a worker is replaced.
+    captured: Arc<CapturedOutput>,
 }
 
 /// A running worker process.
@@ -116,7 +120,8 @@ impl Shared {
             worker: self.opts.worker_binary.clone(),
             warn: false,
         };
-        let mut process = process::start_worker::<()>(&[POOL_ARG], &opts)?;
+        let mut process =
+            process::start_worker::<()>(&[POOL_ARG], &opts, Arc::clone(&self.captured))?;
         let pid = process.pid();
         let t = self.opts.timeout;
         let hello = encode(&ToWorker::Start {
@@ -482,6 +487,7 @@ impl ProcessPool {
             opts: opts.clone(),
             initializer,
             started: AtomicUsize::new(0),
+            captured: Arc::default(),
         });
         let pool = ProcessPool {
             shared: Arc::clone(&shared),
@@ -537,6 +543,43 @@ impl ProcessPool {
             .filter(|(_, socket)| !sys::hung_up(socket.as_fd()))
             .map(|(pid, _)| *pid)
             .collect()
+    }
+
+    /// The lines the workers printed, with [`Output::Capture`](crate::process::Output::Capture),
+    /// oldest first, each prefixed with its worker's name (`[pool-1] `); the pool keeps the
+    /// newest [`MAX_CAPTURED`](crate::process::MAX_CAPTURED) bytes of them. Empty with other
+    /// outputs.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// use parlab::pool::{Pool, PoolOptions, ProcessPool};
+    /// use parlab::process::{Output, tasks};
+    /// let pool = ProcessPool::with_options(&PoolOptions::new(1).output(Output::Capture))?;
+    /// pool.apply(tasks::PRINT, &vec!["hi".to_string()])?;
+    /// std::thread::sleep(std::time::Duration::from_millis(100)); // the line is read as it comes
+    /// assert_eq!(pool.output(), ["[pool-1] hi"]);
+    /// # Ok::<(), parlab::pool::PoolError>(())
+    /// ```
+    pub fn output(&self) -> Vec<String> {
+        self.shared.captured.lines()
+    }
+
+    /// The captured lines, as [`output`](ProcessPool::output), and forgets them: call it as you
+    /// go to read a long run's output in parts.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// use parlab::pool::{Pool, PoolOptions, ProcessPool};
+    /// use parlab::process::{Output, tasks};
+    /// let pool = ProcessPool::with_options(&PoolOptions::new(1).output(Output::Capture))?;
+    /// pool.apply(tasks::PRINT, &vec!["hi".to_string()])?;
+    /// std::thread::sleep(std::time::Duration::from_millis(100));
+    /// assert_eq!(pool.take_output().len(), 1);
+    /// assert!(pool.output().is_empty());
+    /// # Ok::<(), parlab::pool::PoolError>(())
+    /// ```
+    pub fn take_output(&self) -> Vec<String> {
+        self.shared.captured.take()
     }
 }
 

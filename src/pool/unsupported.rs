@@ -37,6 +37,16 @@ impl ProcessPool {
     pub fn pids(&self) -> Vec<u32> {
         match self.never {}
     }
+
+    /// The lines the workers printed, captured.
+    pub fn output(&self) -> Vec<String> {
+        match self.never {}
+    }
+
+    /// The captured lines, forgotten once read.
+    pub fn take_output(&self) -> Vec<String> {
+        match self.never {}
+    }
 }
 
 impl sealed::Submit for ProcessPool {

@@ -1,15 +1,15 @@
 //! Starting workers (spawn and fork), their output, joining them, and cleaning up.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::BufReader;
 use std::marker::PhantomData;
 use std::net::Shutdown;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{self, Signal};
@@ -19,6 +19,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::channel::{Channel, encode};
+use super::output::{self, CapturedOutput};
 use super::task::{AsTask, Types};
 use super::tasks::{PROTOCOL_FD, Reply, Request, Response, TaskFailure, decode_outcomes};
 use super::{
@@ -57,7 +58,7 @@ pub struct Process<R> {
     chan: Channel,
     exit: Option<Exit>,
     joined: bool,
-    captured: Arc<Mutex<Vec<String>>>,
+    captured: Arc<CapturedOutput>,
     forwarders_done: Option<mpsc::Receiver<()>>,
     /// What it runs, for its span on a timeline: the task's name (spawn) or `closure` (fork).
     work: String,
@@ -152,7 +153,7 @@ where
         signature: task.signature(),
         args: run,
     })?;
-    let mut process = start_worker(&[], opts)?;
+    let mut process = start_worker(&[], opts, Arc::default())?;
     process.caller_types = Some(task.types());
     process.called_ns = called_ns;
     process.work = task.name();
@@ -167,10 +168,12 @@ where
 }
 
 /// Starts the worker binary with `worker_args` (none: it answers requests until its channel
-/// closes; `parlab::pool` passes `--pool`), its output forwarded; nothing is sent to it yet.
+/// closes; `parlab::pool` passes `--pool`), its output forwarded (or, with [`Output::Capture`],
+/// kept in `captured`); nothing is sent to it yet.
 pub(crate) fn start_worker<R>(
     worker_args: &[&str],
     opts: &Options,
+    captured: Arc<CapturedOutput>,
 ) -> Result<Process<R>, ProcessError> {
     // A check that gave up on the code calling this: stop it before it starts another process.
     crate::exercise::stop_if_overdue();
@@ -233,6 +236,7 @@ pub(crate) fn start_worker<R>(
         Handle::Spawned(child),
         chan?,
     );
+    process.captured = captured;
     process.forward(
         stdout.map(OwnedFd::from),
         stderr.map(OwnedFd::from),
@@ -437,19 +441,18 @@ impl<R> Process<R> {
                 .name(format!("{} output", self.name))
                 .spawn(move || {
                     let _done = done;
-                    for line in BufReader::new(File::from(fd)).split(b'\n') {
-                        let Ok(line) = line else { break };
-                        let line = String::from_utf8_lossy(&line);
+                    output::for_each_line(BufReader::new(File::from(fd)), |line, cut| {
                         match (output, is_err) {
-                            (Output::Capture, _) => captured
-                                .lock()
-                                .unwrap_or_else(|p| p.into_inner())
-                                .push(format!("{prefix}{line}")),
-                            (Output::Forward, false) => println!("{prefix}{line}"),
-                            (Output::Forward, true) => eprintln!("{prefix}{line}"),
                             (Output::Discard, _) => {}
+                            (Output::Capture, _) => {
+                                captured.push(format!("{prefix}{}", output::line_text(line, cut)))
+                            }
+                            (Output::Forward, to_stderr) => output::print_line(
+                                &format!("{prefix}{}", output::line_text(line, cut)),
+                                to_stderr,
+                            ),
                         }
-                    }
+                    });
                 });
             // Without a thread the output is lost, and the child may block on a full pipe; the
             // result still arrives, so this is not an error.
@@ -509,7 +512,8 @@ impl<R> Process<R> {
     }
 
     /// The output lines captured with [`Output::Capture`], each prefixed with `[name] `; complete
-    /// once [`join`](Process::join) returned.
+    /// once [`join`](Process::join) returned. At most [`output::MAX_CAPTURED`] bytes of the newest
+    /// lines are kept, a first line saying how many earlier ones were let go.
     ///
     /// # Examples
     /// ```
@@ -518,10 +522,7 @@ impl<R> Process<R> {
     /// # Ok::<(), parlab::process::ProcessError>(())
     /// ```
     pub fn output(&self) -> Vec<String> {
-        self.captured
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.captured.lines()
     }
 
     /// When [`spawn_with`] or [`fork_with`] was called, on the machine's monotonic clock

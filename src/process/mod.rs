@@ -48,6 +48,7 @@ mod channel;
 #[cfg(unix)]
 mod child;
 pub(crate) mod items;
+mod output;
 #[cfg(unix)]
 mod queue;
 #[cfg(unix)]
@@ -74,6 +75,7 @@ pub(crate) use channel::{decode, encode, frame_header, unframe};
 pub(crate) use child::start_worker;
 #[cfg(unix)]
 pub use child::{Process, fork, fork_with, spawn, spawn_with};
+pub use output::{CapturedOutput, MAX_CAPTURED, MAX_LINE};
 #[cfg(unix)]
 pub use queue::Queue;
 #[cfg(unix)]
