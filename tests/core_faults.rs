@@ -59,3 +59,52 @@ fn the_median_of_the_longest_times_does_not_overflow() {
     let m = Measurement::new("x", vec![Duration::from_nanos(1), Duration::from_nanos(2)]);
     assert_eq!(m.median(), Duration::from_nanos(1));
 }
+
+#[test]
+fn a_zero_timeout_is_refused_and_a_tiny_one_still_starts_the_pool() {
+    for _ in 0..50 {
+        let e = ThreadPool::with_options(&PoolOptions::new(2).timeout(Duration::ZERO)).unwrap_err();
+        assert!(matches!(e, PoolError::Invalid(_)), "{e}");
+        assert!(e.to_string().contains("a timeout of 0"), "{e}");
+    }
+    let e = ProcessPool::with_options(&process_opts(1).timeout(Duration::ZERO)).unwrap_err();
+    assert!(e.to_string().contains("a timeout of 0"), "{e}");
+    // Before: a 1 ns timeout made starting the threads a race, lost almost every time.
+    for _ in 0..200 {
+        let threads =
+            ThreadPool::with_options(&PoolOptions::new(2).timeout(Duration::from_nanos(1)))
+                .expect("starting is not bounded by the call timeout");
+        drop(threads);
+    }
+    let procs = ProcessPool::with_options(&process_opts(2).timeout(Duration::from_nanos(1)))
+        .expect("a process pool starts too");
+    // The calls themselves keep the tiny timeout: an honest Timeout, not a hang.
+    let e = procs.apply(tasks::SLEEP, &200).unwrap_err();
+    assert!(matches!(e, PoolError::Timeout { .. }), "{e}");
+}
+
+#[test]
+fn a_wrong_initializer_handle_names_both_sides_once() {
+    let wrong: parlab::process::Task<String, u8> = parlab::process::Task::named("calc_pi");
+    let from_threads =
+        ThreadPool::with_options(&PoolOptions::new(1).initializer(wrong.clone(), &"x".into()))
+            .unwrap_err();
+    let from_processes =
+        ProcessPool::with_options(&process_opts(1).initializer(wrong, &"x".into())).unwrap_err();
+    for e in [from_threads, from_processes] {
+        let said = e.to_string();
+        assert_eq!(
+            said.matches("could not start a pool worker").count(),
+            1,
+            "{said}"
+        );
+        assert!(
+            said.contains("the handle used here says String -> u8"),
+            "{said}"
+        );
+        assert!(
+            said.contains("(u64, u64) in the worker, String here"),
+            "{said}"
+        );
+    }
+}

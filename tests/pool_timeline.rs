@@ -179,3 +179,33 @@ fn imap_unordered_waits_are_on_the_caller_lane() {
     assert_eq!(ran.len(), 4);
     assert_eq!(tl.overlaps(&[Kind::Waiting]), vec![]);
 }
+
+#[test]
+fn a_terminated_pool_labels_its_running_chunks_as_terminated_not_as_a_death() {
+    let tl = Timeline::new();
+    let pool = ProcessPool::with_options(&opts(2, &tl)).unwrap();
+    let running: Vec<_> = (0..2)
+        .map(|_| pool.apply_async(tasks::SLEEP, &20_000).unwrap())
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    pool.terminate();
+    for call in running {
+        assert!(call.get(Duration::from_secs(10)).is_err());
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let cut = loop {
+        let cut = of_kind(&tl, Kind::Unfinished);
+        if cut.len() >= 2 || Instant::now() > deadline {
+            break cut;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(cut.len(), 2, "{cut:?}");
+    for span in &cut {
+        assert!(
+            span.label.ends_with("cut off, the pool was terminated"),
+            "{}",
+            span.label
+        );
+    }
+}

@@ -334,6 +334,10 @@ fn check_workers(workers: usize) -> Result<(), PoolError> {
     Ok(())
 }
 
+/// The least time a pool gives its workers to start (and run an initializer), whatever its
+/// timeout: starting is not a call, and a short call timeout must not make it a race.
+pub const MIN_START_WAIT: Duration = Duration::from_secs(10);
+
 /// How to build a pool: workers, an initializer, max tasks per child, the timeout of blocking
 /// calls, and (process pool) the worker binary and where its output goes.
 ///
@@ -441,7 +445,8 @@ impl PoolOptions {
         self
     }
 
-    /// How long blocking calls wait (default [`DEFAULT_TIMEOUT`]).
+    /// How long blocking calls wait (default [`DEFAULT_TIMEOUT`]); above zero. Starting the
+    /// workers may take longer, up to [`MIN_START_WAIT`].
     ///
     /// # Examples
     /// ```
@@ -510,9 +515,22 @@ impl PoolOptions {
         Some(record::Recorder::new(tl, prefix, self.workers))
     }
 
+    /// How long starting the workers (and their initializer) may take, all together: the
+    /// timeout, but at least [`MIN_START_WAIT`].
+    fn start_wait(&self) -> Duration {
+        self.timeout.max(MIN_START_WAIT)
+    }
+
     /// Checks the options; returns the initializer.
     fn check(&self) -> Result<Option<Call>, PoolError> {
         check_workers(self.workers)?;
+        if self.timeout.is_zero() {
+            return Err(PoolError::Invalid(
+                "a timeout of 0: every call would give up before a task could run; give the \
+                 longest a call may wait, such as `.timeout(Duration::from_secs(10))`"
+                    .into(),
+            ));
+        }
         if self.max_tasks_per_child == Some(0) {
             return Err(PoolError::Invalid(
                 "max tasks per child of 0: use at least 1 (or leave it unset)".into(),

@@ -123,7 +123,7 @@ impl Shared {
         let mut process =
             process::start_worker::<()>(&[POOL_ARG], &opts, Arc::clone(&self.captured))?;
         let pid = process.pid();
-        let t = self.opts.timeout;
+        let t = self.opts.start_wait();
         let hello = encode(&ToWorker::Start {
             initializer: self.initializer.clone(),
         })?;
@@ -244,9 +244,9 @@ impl Shared {
                     )
                 }
             },
-            Err(ProcessError::Closed) if !self.jobs.terminated() => {
-                worker.process.ended().to_string()
-            }
+            // terminate() shut the worker's socket: not a death, whatever the error says.
+            Err(_) if self.jobs.terminated() => "the pool was terminated".to_string(),
+            Err(ProcessError::Closed) => worker.process.ended().to_string(),
             Err(e) => {
                 worker.process.kill();
                 e.to_string()
@@ -509,14 +509,16 @@ impl ProcessPool {
             }
         }
         drop(ready_tx);
+        let wait = opts.start_wait();
+        let deadline = Instant::now() + wait;
         for _ in 0..workers {
-            match ready_rx.recv_timeout(opts.timeout) {
+            match ready_rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => return Err(e), // dropping `pool` terminates the others
                 Err(_) => {
                     return Err(PoolError::Timeout {
                         what: "starting the pool's workers".into(),
-                        after: opts.timeout,
+                        after: wait,
                     });
                 }
             }

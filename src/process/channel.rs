@@ -27,6 +27,9 @@ const HEADER: usize = 4;
 #[cfg(unix)]
 pub(crate) const MAX_FRAME: u32 = 1 << 30;
 
+/// The first size a large frame's buffer takes; it doubles as the bytes fill it.
+const GROW_FIRST: usize = 1 << 20;
+
 /// Frames (`u32` little-endian length, then the payload) over a non-blocking Unix stream socket.
 #[cfg(unix)]
 #[derive(Debug)]
@@ -174,7 +177,9 @@ impl Channel {
         }
     }
 
-    /// Receives a large frame straight into its own buffer.
+    /// Receives a large frame straight into its own buffer, grown as its bytes arrive (at most
+    /// twice what arrived, or [`GROW_FIRST`]): a header that claims a gigabyte allocates nothing
+    /// much until the bytes come.
     fn recv_large(
         &mut self,
         len: usize,
@@ -182,13 +187,16 @@ impl Channel {
         timeout: Duration,
         what: &str,
     ) -> Result<Vec<u8>, ProcessError> {
-        let mut payload = vec![0u8; len];
         let start = self.pos + HEADER;
-        let mut filled = self.buf.len() - start;
-        payload[..filled].copy_from_slice(&self.buf[start..]);
+        let mut payload = self.buf[start..].to_vec();
         self.buf.clear();
         self.pos = 0;
+        let mut filled = payload.len();
         while filled < len {
+            if filled == payload.len() {
+                let grown = (2 * payload.len()).max(GROW_FIRST).min(len);
+                payload.resize(grown, 0);
+            }
             filled += self.read_some(&mut payload[filled..], deadline, timeout, what)?;
         }
         Ok(payload)
@@ -388,6 +396,31 @@ mod tests {
         }
         t.join().unwrap();
         assert!(matches!(a.recv(SEC), Err(ProcessError::Closed)));
+    }
+
+    /// The most virtual memory this process has ever held, in bytes (Linux's VmPeak).
+    fn peak_virtual_bytes() -> u64 {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let line = status.lines().find(|l| l.starts_with("VmPeak:")).unwrap();
+        let kib: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+        kib * 1024
+    }
+
+    #[test]
+    fn a_header_that_claims_a_gigabyte_allocates_only_what_arrives() {
+        let (ours, mut theirs) = UnixStream::pair().unwrap();
+        let mut chan = Channel::new(ours).unwrap();
+        let before = peak_virtual_bytes();
+        // More than a socket buffer holds: written while the frame is received.
+        let writer = std::thread::spawn(move || {
+            theirs.write_all(&MAX_FRAME.to_le_bytes()).unwrap();
+            theirs.write_all(&[7u8; 300 * 1024]).unwrap();
+        });
+        let got = chan.recv(sys::deadline(SEC), SEC, "a frame");
+        assert!(matches!(got, Err(ProcessError::Closed)), "{got:?}");
+        writer.join().unwrap();
+        let grown = peak_virtual_bytes() - before;
+        assert!(grown < 512 << 20, "the peak grew by {} MiB", grown >> 20);
     }
 
     #[test]

@@ -863,6 +863,7 @@ mod tests {
     use super::*;
     use crate::process::pipe;
     use std::io::Write;
+    use std::sync::Mutex;
 
     const SEC: Duration = Duration::from_secs(5);
 

@@ -28,8 +28,10 @@ pub(crate) const MAX_MESSAGE: usize = 128 * 1024;
 /// The largest capacity, in messages.
 const MAX_CAPACITY: usize = 65_536;
 
-/// Ring bytes per message of capacity (the ring is at least 1 MiB, a power of two).
-const BYTES_PER_SLOT: usize = 256;
+/// The smallest and largest ring, in bytes. Between them the ring has room for `capacity`
+/// messages of the largest size (a power of two); the shared memory is only used as it is written.
+const MIN_RING: usize = 1 << 20;
+const MAX_RING: usize = 32 << 20;
 
 /// Bytes before the ring: the [`Header`], padded.
 const HEADER_BYTES: usize = 256;
@@ -47,8 +49,8 @@ const LOOK_AGAIN: Duration = Duration::from_millis(2);
 /// Clone it (or move it into [`fork`](super::fork)) to share it. Each message is serialized with
 /// postcard into a ring of shared memory. It holds at most [`capacity`](Queue::capacity) messages
 /// (like Python's `multiprocessing.Queue(maxsize)`) and at most [`capacity_bytes`](Queue::capacity_bytes)
-/// bytes of them (256 per message of capacity, at least 1 MiB); `put` waits while either is
-/// reached. A producer or consumer killed in the middle of `put` or `get` loses no slot and leaves
+/// bytes of them (room for `capacity` messages of the largest size, 128 KiB, but 1 to 32 MiB);
+/// `put` waits while either is reached, and a put that times out says which. A producer or consumer killed in the middle of `put` or `get` loses no slot and leaves
 /// no broken message (a lock it held is taken over once it is gone: reaped, if it is a child of
 /// the process that waits).
 ///
@@ -169,7 +171,31 @@ impl Drop for Held<'_> {
     }
 }
 
+/// The ring bytes a message of `bytes` takes: its length, then the bytes.
+fn need_bytes(bytes: &[u8]) -> usize {
+    4 + bytes.len()
+}
+
 impl Inner {
+    /// Why a put of `need` ring bytes found no room: which limit, messages or bytes, was reached.
+    fn why_full(&self, need: usize) -> String {
+        let h = self.header();
+        let (puts, tail) = split(h.tail.load(Ordering::SeqCst));
+        let (gets, head) = split(h.head.load(Ordering::SeqCst));
+        let held = puts.wrapping_sub(gets) as usize;
+        let used = tail.wrapping_sub(head) as usize;
+        let limit = if held >= self.capacity {
+            format!("all {} messages of its capacity are taken", self.capacity)
+        } else {
+            format!(
+                "it holds {held} of {} messages, but {used} of its {} bytes (capacity_bytes()) \
+                 are taken and this message needs {need}: the byte limit",
+                self.capacity, self.ring
+            )
+        };
+        format!("queue put (the queue stayed full: {limit}; a get() frees room)")
+    }
+
     fn header(&self) -> &Header {
         // Safety: the mapping starts with a Header (zeroed by mmap: all atomics at 0), is aligned
         // to a page and lives as long as `self`.
@@ -329,7 +355,9 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
             what: "a queue".into(),
             source: e,
         };
-        let ring = (capacity * BYTES_PER_SLOT).max(1 << 20).next_power_of_two();
+        let ring = (capacity * (MAX_MESSAGE + 4))
+            .clamp(MIN_RING, MAX_RING)
+            .next_power_of_two();
         let map_len = HEADER_BYTES + ring;
         // Safety: a new anonymous shared mapping; no existing memory is touched.
         let map = unsafe {
@@ -450,12 +478,12 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
             });
         }
         let deadline = sys::deadline(timeout);
-        let full = || ProcessError::Timeout {
-            what: "queue put (the queue stayed full)".into(),
-            after: timeout,
-        };
         let inner = &*self.inner;
         let h = inner.header();
+        let full = || ProcessError::Timeout {
+            what: inner.why_full(need_bytes(&bytes)),
+            after: timeout,
+        };
         if h.hold_first_put.load(Ordering::SeqCst) == 1
             && h.puts_begun.fetch_add(1, Ordering::SeqCst) == 0
         {
@@ -465,7 +493,7 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
                 std::thread::sleep(Duration::from_millis(1));
             }
         }
-        let need = 4 + bytes.len() as u32;
+        let need = need_bytes(&bytes) as u32;
         let has_room = || {
             let (puts, tail) = split(h.tail.load(Ordering::SeqCst));
             let (gets, head) = split(h.head.load(Ordering::SeqCst));
@@ -667,6 +695,10 @@ mod tests {
             assert_eq!(q.len(), capacity);
             let e = q.put(&0, Duration::from_millis(20)).unwrap_err();
             assert!(matches!(e, ProcessError::Timeout { .. }), "{e}");
+            assert!(
+                e.to_string().contains("messages of its capacity are taken"),
+                "{e}"
+            );
             for i in 0..capacity as u32 {
                 assert_eq!(q.get(SEC).unwrap(), i);
             }
@@ -674,6 +706,37 @@ mod tests {
             eprintln!("capacity {capacity}: filled in {filled:?}");
         }
         assert!(Queue::<u8>::new(MAX_CAPACITY + 1).is_err());
+    }
+
+    #[test]
+    fn a_queue_of_100_holds_100_of_the_largest_messages_and_names_the_byte_limit_past_it() {
+        let big = vec![7u8; MAX_MESSAGE - 8];
+        let q = Queue::<Vec<u8>>::new(100).unwrap();
+        for i in 0..100 {
+            q.put(&big, SEC)
+                .unwrap_or_else(|e| panic!("message {i}: {e}"));
+        }
+        let e = q.put(&big, Duration::from_millis(20)).unwrap_err();
+        assert!(e.to_string().contains("all 100 messages"), "{e}");
+        // A queue whose capacity in messages is past its byte limit says so.
+        let q = Queue::<Vec<u8>>::new(1000).unwrap();
+        let mut held = 0;
+        let e = loop {
+            match q.put(&big, Duration::from_millis(20)) {
+                Ok(()) => held += 1,
+                Err(e) => break e,
+            }
+        };
+        assert!(held >= 200 && held < 1000, "{held}");
+        let said = e.to_string();
+        assert!(
+            said.contains(&format!("it holds {held} of 1000 messages")),
+            "{said}"
+        );
+        assert!(
+            said.contains("capacity_bytes()") && said.contains("the byte limit"),
+            "{said}"
+        );
     }
 
     #[test]
