@@ -7,8 +7,10 @@
 //! lesson's first `use` cell imports this module with a glob (`use parlab::exercise::stand_ins::*;`):
 //! a name that a cell defines (the learner's `fn`, a `let` variable) always wins over a glob
 //! import, so these are used only while the real ones do not exist. Then `NAME_defined` is a
-//! function, whose [`NotRunYet::check_within`] runs nothing and says: run the exercise cell, and
-//! fix its compile error first if it shows one.
+//! function, whose [`NotRunYet::check_within`] says: run the exercise cell, and fix its compile
+//! error first if it shows one. It tries the check once to tell that case from another: when the
+//! check never reaches a stand-in, the learner's function exists and only the cell's last line,
+//! `let NAME_defined = ...`, is missing; the verdict then says to put that line back.
 //!
 //! # Examples
 //! ```
@@ -38,7 +40,9 @@ pub struct NotRun(pub &'static str);
 
 /// The check of an exercise whose cell has not run: gives the "run the exercise cell" verdict.
 pub trait NotRunYet {
-    /// Runs nothing; the verdict says that the exercise cell has not run to its end in this kernel.
+    /// The verdict that the exercise cell has not run to its end in this kernel: either its
+    /// function is still the stand-in (the attempt reached it), or the function exists and the
+    /// cell's last line `let NAME_defined = ...` is missing.
     ///
     /// # Examples
     /// ```
@@ -52,11 +56,27 @@ pub trait NotRunYet {
 }
 
 impl<D: Fn() -> NotRun> NotRunYet for D {
-    fn check_within<F>(&self, _limit: Duration, _attempt: F) -> Verdict
+    fn check_within<F>(&self, limit: Duration, attempt: F) -> Verdict
     where
         F: FnOnce() -> Result<String, String> + Send + 'static,
     {
         let NotRun(name) = self();
+        let tried = super::check_within(name, limit, attempt);
+        if !tried.message().contains(STAND_IN_CALLED) {
+            return Verdict::not_yet_because(
+                name,
+                Outcome::NotRun,
+                format!(
+                    "your `{name}` is defined, so the exercise cell compiled and ran, but its last \
+                     line `let {name}_defined = parlab::exercise::defined(\"{name}\");` is \
+                     missing: it tells this check which `{name}` to test. Put it back at the end \
+                     of the exercise cell, run the cell, then this check. (Tried anyway, the \
+                     check said: {})",
+                    tried.message().trim_end_matches('.')
+                ),
+            )
+            .headed("Not checked");
+        }
         Verdict::not_yet_because(
             name,
             Outcome::NotRun,
@@ -71,9 +91,12 @@ impl<D: Fn() -> NotRun> NotRunYet for D {
     }
 }
 
-/// Never called: a stand-in's body, should one be reached.
+/// What a stand-in's panic says after the name: the mark that a check reached a stand-in.
+const STAND_IN_CALLED: &str = "is not defined yet: run its exercise cell first";
+
+/// A stand-in's body: reached when a check runs before its exercise cell has compiled.
 fn not_defined(name: &str) -> ! {
-    panic!("`{name}` is not defined yet: run its exercise cell first")
+    panic!("`{name}` {STAND_IN_CALLED}")
 }
 
 macro_rules! stand_in_defined {
@@ -149,4 +172,42 @@ pub fn arrival_order(_any_pool: &impl Pool, _sizes: &[u64]) -> Result<Vec<u64>, 
 /// Stands in for lesson 05's `my_share` until its exercise cell compiles.
 pub fn my_share(_samples: u64, _rank: usize, _size: usize) -> Range<u64> {
     not_defined("my_share")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_check_that_reaches_a_stand_in_asks_to_run_the_exercise_cell() {
+        let v = estimate_from_defined.check_within(Duration::from_secs(5), || {
+            crate::pi::check_estimate_from(estimate_from)
+        });
+        assert_eq!(v.outcome(), Outcome::NotRun);
+        assert!(
+            v.message().contains("has not run to its end"),
+            "{}",
+            v.message()
+        );
+    }
+
+    #[test]
+    fn a_defined_function_without_its_last_line_is_told_to_put_the_line_back() {
+        // The learner's function: a name defined here wins over the glob-imported stand-in.
+        fn estimate_from(hits: u64, samples: u64) -> Option<f64> {
+            (samples > 0).then(|| 4.0 * hits as f64 / samples as f64)
+        }
+        let v = estimate_from_defined.check_within(Duration::from_secs(5), || {
+            crate::pi::check_estimate_from(estimate_from)
+        });
+        assert_eq!(v.outcome(), Outcome::NotRun);
+        let said = v.message();
+        assert!(said.contains("your `estimate_from` is defined"), "{said}");
+        assert!(
+            said.contains("let estimate_from_defined = parlab::exercise::defined"),
+            "{said}"
+        );
+        assert!(!said.contains("compile error"), "{said}");
+        assert!(said.contains("Tried anyway"), "{said}");
+    }
 }
