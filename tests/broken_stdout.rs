@@ -22,7 +22,7 @@ fn main() -> ExitCode {
         eprintln!("panic: {info}");
     }));
     // This process's stdout becomes a pipe whose reading end is closed: every write fails (EPIPE).
-    let (read_end, write_end) = std::io::pipe().expect("a pipe");
+    let (read_end, write_end) = nix::unistd::pipe().expect("a pipe");
     drop(read_end);
     // Safety: dup2 of a descriptor this program owns onto its own stdout.
     assert!(unsafe { libc::dup2(write_end.as_raw_fd(), 1) } >= 0);

@@ -111,7 +111,7 @@ pub enum ChartError {
         y: f64,
     },
     /// Values an axis cannot show: their span overflows an `f64`, or a log axis would span more
-    /// than [`range::MAX_DECADES`] powers of ten.
+    /// than 300 powers of ten.
     #[error("the {axis} axis cannot run from {lo:e} to {hi:e}: {why}")]
     AxisTooWide {
         /// Which axis: "x", "y" or "value".

@@ -727,7 +727,7 @@ mod tests {
                 Err(e) => break e,
             }
         };
-        assert!(held >= 200 && held < 1000, "{held}");
+        assert!((200..1000).contains(&held), "{held}");
         let said = e.to_string();
         assert!(
             said.contains(&format!("it holds {held} of 1000 messages")),
