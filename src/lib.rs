@@ -5,6 +5,8 @@
 //!
 //! - [`pi`]: estimate pi by Monte Carlo, serial, on threads and with rayon, seeded and reproducible.
 //! - [`timing`]: measure closures with warm-up and repeats, sweep a parameter, speed-ups.
+//! - [`cores`]: how many cores this process can use right now, and a note when the machine is busy.
+//! - [`units`]: durations and rates for people, three significant digits and a unit.
 //! - [`timeline`]: who ran when: lanes of spans (threads, the GIL, workers), drawn by [`chart::timeline`].
 //! - [`chart`]: plotters charts as inline SVG in evcxr and as SVG files.
 //! - [`gil`]: a simulated Global Interpreter Lock, and `allow_threads`.
@@ -41,6 +43,7 @@ pub use rand;
 pub use serde;
 
 pub mod chart;
+pub mod cores;
 pub mod cpu;
 pub mod display;
 #[cfg(unix)]
@@ -61,3 +64,4 @@ pub mod slurm;
 pub mod threads;
 pub mod timeline;
 pub mod timing;
+pub mod units;

@@ -246,7 +246,7 @@ impl Chart {
         let note = self
             .note
             .as_deref()
-            .map_or(String::new(), crate::timing::busy_note_html);
+            .map_or(String::new(), crate::cores::busy_note_html);
         format!(
             "<figure style=\"margin:0\"><img src=\"data:image/svg+xml;base64,{}\" alt=\"{}\" \
              width=\"{WIDTH}\" height=\"{HEIGHT}\" style=\"max-width:100%;height:auto\">{note}</figure>",
@@ -400,8 +400,8 @@ pub fn speedup(title: &str, series: &[Series]) -> Result<Chart, ChartError> {
 }
 
 /// A speed-up chart as [`speedup`], with a dotted line for what the machine offered when
-/// measured: `min(threads, available)` from [`crate::timing::available_parallelism`]. When the
-/// machine was busy, the chart carries the note of [`crate::timing::Parallelism::busy_note`].
+/// measured: `min(threads, available)` from [`crate::cores::available_parallelism`]. When the
+/// machine was busy, the chart carries the note of [`crate::cores::Parallelism::busy_note`].
 ///
 /// # Errors
 /// As [`speedup`].
@@ -420,7 +420,7 @@ pub fn speedup(title: &str, series: &[Series]) -> Result<Chart, ChartError> {
 pub fn speedup_available(
     title: &str,
     series: &[Series],
-    now: &crate::timing::Parallelism,
+    now: &crate::cores::Parallelism,
 ) -> Result<Chart, ChartError> {
     check(series, false)?;
     if !now.available.is_finite() {

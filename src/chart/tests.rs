@@ -382,7 +382,7 @@ fn wrap_breaks_at_spaces() {
 
 #[test]
 fn available_line_and_busy_note() {
-    use crate::timing::Parallelism;
+    use crate::cores::Parallelism;
     let busy = Parallelism {
         cores: 2,
         available: 1.2,
