@@ -1,7 +1,6 @@
 //! The job-queue skeleton both pools share: chunks of tasks waiting for a worker, the count of
 //! running workers, and the pool's lifecycle (open, closed, terminated).
 
-use std::any::Any;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::Duration;
@@ -9,12 +8,9 @@ use std::time::Duration;
 use crossbeam::channel::{self, Receiver, RecvTimeoutError, Sender};
 
 use super::PoolError;
+use super::batch::{Batch, ChunkOutcome, Value};
 use super::record::Recorder;
-use super::result::{Batch, ChunkOutcome};
 use crate::process::{Signature, TaskId, sys};
-
-/// The outcome of one closure call on a thread pool: its value, or why there is none.
-pub(crate) type Value = Result<Box<dyn Any + Send>, PoolError>;
 
 /// A chunk of a closure's calls: given the worker's name, one outcome per item.
 pub(crate) type ClosureChunk = Box<dyn FnOnce(&str) -> Vec<Value> + Send>;

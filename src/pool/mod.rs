@@ -33,7 +33,9 @@
 
 #[cfg(unix)]
 mod arrival_check;
+mod batch;
 pub mod crossover;
+mod imap;
 mod jobs;
 #[cfg(unix)]
 mod process_pool;
@@ -61,16 +63,17 @@ use crate::timeline::Timeline;
 
 #[cfg(unix)]
 pub use arrival_check::check_arrival_order;
+pub use imap::Imap;
 #[cfg(unix)]
 pub use process_pool::ProcessPool;
-pub use result::{AsyncResult, Imap};
+pub use result::AsyncResult;
 pub use thread_pool::ThreadPool;
 #[cfg(not(unix))]
 pub use unsupported::ProcessPool;
 pub use worker::{POOL_ARG, serve_pool};
 
+use batch::Batch;
 use jobs::{Chunk, JobQueue, Work};
-use result::Batch;
 use worker::Call;
 
 /// The most workers a pool may have.
@@ -921,7 +924,7 @@ where
     let name = task.name();
     let mut scratch = Vec::new();
     let mut first = 0usize;
-    let feed: result::Feed<'a> = Box::new(move || {
+    let feed: imap::Feed<'a> = Box::new(move || {
         let mut run = Vec::new();
         let mut count = 0usize;
         let mut bad = None;
@@ -940,7 +943,7 @@ where
         (count > 0).then(|| (bad.map_or(Ok(run), Err), count))
     });
     let window = IMAP_WINDOW * pool.workers().max(1);
-    let task = result::ImapTask {
+    let task = imap::ImapTask {
         id: task.id().clone(),
         name,
         types: task.types(),

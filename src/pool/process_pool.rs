@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use crossbeam::channel::RecvTimeoutError;
 
+use super::batch::ChunkOutcome;
 use super::jobs::{Chunk, JobQueue, Work};
-use super::result::ChunkOutcome;
 use super::worker::{Call, FromWorker, Hello, MAGIC, POOL_ARG, Ran, ToWorker};
 use super::{Pool, PoolError, PoolOptions, sealed, task_error};
 use crate::process::{

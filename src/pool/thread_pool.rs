@@ -7,9 +7,10 @@ use std::time::{Duration, Instant};
 
 use crossbeam::channel::RecvTimeoutError;
 
-use super::jobs::{Chunk, ClosureChunk, JobQueue, Value, Work};
+use super::batch::{Batch, ChunkOutcome, Value, no_bytes};
+use super::jobs::{Chunk, ClosureChunk, JobQueue, Work};
 use super::record::Recorder;
-use super::result::{AsyncResult, Batch, ChunkOutcome, no_bytes};
+use super::result::AsyncResult;
 use super::worker::{Call, run_initializer_here};
 use super::{Pool, PoolError, PoolOptions, chunksize_for, sealed, task_error};
 use crate::process::tasks;
