@@ -36,8 +36,9 @@ use std::sync::Mutex;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::task::{Signature, Task, TaskId, Types};
-use super::tasks::TaskFailure;
+pub use super::task::SYMBOL_PREFIX;
+use super::task::{Signature, Task, TaskId, Types, task_name};
+use super::wire::{TaskFailure, check_signature, serve_items};
 
 /// The version of the calling convention between a worker and a cell task's entry point.
 ///
@@ -46,17 +47,6 @@ use super::tasks::TaskFailure;
 /// assert!(parlab::process::cell::ABI_VERSION >= 2);
 /// ```
 pub const ABI_VERSION: u32 = 2;
-
-/// The prefix of every entry point's symbol: `parlab_task_v2_` + the function's name. The ABI
-/// version is part of it, so a worker never calls an entry point built for another calling
-/// convention (it reports the mismatch instead).
-///
-/// # Examples
-/// ```
-/// use parlab::process::cell::{ABI_VERSION, SYMBOL_PREFIX};
-/// assert_eq!(SYMBOL_PREFIX, format!("parlab_task_v{ABI_VERSION}_"));
-/// ```
-pub const SYMBOL_PREFIX: &str = "parlab_task_v2_";
 
 /// What every entry point's symbol has started with, in every ABI version.
 const ANY_ABI_PREFIX: &str = "parlab_task_";
@@ -347,12 +337,6 @@ fn library_of(entry: *const c_void, symbol: &str) -> TaskId {
     }
 }
 
-/// The function's name in a symbol: `parlab_task_v2_square__3_5` -> `square`.
-pub(crate) fn task_name(symbol: &str) -> &str {
-    let name = symbol.strip_prefix(SYMBOL_PREFIX).unwrap_or(symbol);
-    name.rsplit_once("__").map_or(name, |(name, _)| name)
-}
-
 /// Called by [`cell_task!`]'s entry point: checks the ABI and the caller's signature against
 /// `f`'s, then serves the chunk (each argument decoded strictly, each panic caught quietly) and
 /// writes the outcomes (or the error text) back.
@@ -390,7 +374,7 @@ where
     let name = std::any::type_name::<F>();
     let name = name.rsplit("::").next().unwrap_or(name);
     let own = Types::of::<F::Args, F::Output>();
-    if let Err(refusal) = crate::process::tasks::check_signature(name, caller, own) {
+    if let Err(refusal) = check_signature(name, caller, own) {
         // The refusal with the function's traced types, for the caller to name what differs
         // (an entry point of an older parlab wrote back the signature's text alone).
         match crate::process::encode(&refusal) {
@@ -405,7 +389,7 @@ where
         // Safety: the caller guarantees `args_len` readable bytes at `args_ptr`.
         unsafe { std::slice::from_raw_parts(args_ptr, args_len) }
     };
-    match crate::process::tasks::serve_items(name, args, count, |a| f.call(a)) {
+    match serve_items(name, args, count, |a| f.call(a)) {
         Ok(out) => {
             reply(&out);
             OK

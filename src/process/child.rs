@@ -21,7 +21,7 @@ use serde::de::DeserializeOwned;
 use super::channel::{Channel, encode};
 use super::output::{self, CapturedOutput};
 use super::task::{AsTask, Types};
-use super::tasks::{PROTOCOL_FD, Reply, Request, Response, TaskFailure, decode_outcomes};
+use super::wire::{PROTOCOL_FD, Reply, Request, Response, TaskFailure, decode_outcomes};
 use super::{
     ENV_ALLOW_LIST, Options, Output, ProcessError, StartMethod, check_worker, items, sys,
     thread_count, worker_path,

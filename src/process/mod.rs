@@ -43,6 +43,7 @@
 // starts a process that uses them: no warnings for that.
 #![cfg_attr(not(unix), allow(dead_code, unused_imports))]
 
+mod catalogue;
 pub mod cell;
 mod channel;
 #[cfg(unix)]
@@ -55,13 +56,17 @@ mod queue;
 mod queue_check;
 #[cfg(unix)]
 mod record;
+mod run;
 pub mod shape;
 pub(crate) mod sys;
 mod task;
 pub mod tasks;
+mod type_names;
 // Windows: the same names, each start returning `ProcessError::Unsupported` (use WSL).
 #[cfg(not(unix))]
 mod unsupported;
+mod wire;
+mod worker_main;
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -151,7 +151,7 @@ impl TypeShape {
 
     /// Traces `T` (not cached).
     fn trace<T: DeserializeOwned>() -> TypeShape {
-        let name = super::task::short_type_name(std::any::type_name::<T>());
+        let name = super::type_names::short_type_name(std::any::type_name::<T>());
         let shape = trace_format::<T>();
         let fingerprint = match &shape {
             Ok(shape) => fingerprint_of(shape),
@@ -416,7 +416,7 @@ fn variant(v: &VariantFormat, registry: &Registry, stack: &mut Vec<String>) -> B
 fn fingerprint_of(shape: &Shape) -> u64 {
     let mut text = String::new();
     write_full(shape, &mut text);
-    match super::task::fnv1a(&text) {
+    match super::type_names::fnv1a(&text) {
         UNTRACED => 1,
         h => h,
     }

@@ -30,6 +30,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::shape::{TaskShapes, TypeShape};
+use super::type_names::short_type_name;
 
 /// What a worker runs, without its types: a task known by name, or a notebook cell's function.
 ///
@@ -60,9 +61,26 @@ impl fmt::Display for TaskId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             TaskId::Named(name) => f.write_str(name),
-            TaskId::Library { symbol, .. } => f.write_str(super::cell::task_name(symbol)),
+            TaskId::Library { symbol, .. } => f.write_str(task_name(symbol)),
         }
     }
+}
+
+/// The prefix of every entry point's symbol: `parlab_task_v2_` + the function's name. The ABI
+/// version ([`ABI_VERSION`](super::cell::ABI_VERSION)) is part of it, so a worker never calls an
+/// entry point built for another calling convention (it reports the mismatch instead).
+///
+/// # Examples
+/// ```
+/// use parlab::process::cell::{ABI_VERSION, SYMBOL_PREFIX};
+/// assert_eq!(SYMBOL_PREFIX, format!("parlab_task_v{ABI_VERSION}_"));
+/// ```
+pub const SYMBOL_PREFIX: &str = "parlab_task_v2_";
+
+/// The function's name in a symbol: `parlab_task_v2_square__3_5` -> `square`.
+pub(crate) fn task_name(symbol: &str) -> &str {
+    let name = symbol.strip_prefix(SYMBOL_PREFIX).unwrap_or(symbol);
+    name.rsplit_once("__").map_or(name, |(name, _)| name)
 }
 
 /// The fingerprints of a task's argument type and result type, sent with every request.
@@ -203,33 +221,6 @@ impl Types {
 
 /// At most this many differences in one message.
 const MAX_DIFFERENCES: usize = 4;
-
-/// FNV-1a, 64 bits: a stable hash (std's hasher may change between releases; this must not).
-pub(crate) fn fnv1a(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
-}
-
-/// A type's name without module paths: `alloc::vec::Vec<parlab::pi::PiEstimate>` -> `Vec<PiEstimate>`.
-pub(crate) fn short_type_name(full: &str) -> String {
-    let mut out = String::with_capacity(full.len());
-    let mut word = String::new();
-    let flush = |word: &mut String, out: &mut String| {
-        out.push_str(word.rsplit("::").next().unwrap_or(word));
-        word.clear();
-    };
-    for c in full.chars() {
-        if c.is_alphanumeric() || c == '_' || c == ':' {
-            word.push(c);
-        } else {
-            flush(&mut word, &mut out);
-            out.push(c);
-        }
-    }
-    flush(&mut word, &mut out);
-    out
-}
 
 /// A task that takes an `A` and gives an `R`, run by spawned workers and pools.
 ///
@@ -373,22 +364,11 @@ impl<A, R> AsTask<A, R> for &Task<A, R> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::type_names::fnv1a;
     use super::*;
 
     #[test]
-    fn short_names() {
-        assert_eq!(
-            short_type_name("alloc::vec::Vec<(alloc::string::String, parlab::pi::PiEstimate)>"),
-            "Vec<(String, PiEstimate)>"
-        );
-        assert_eq!(short_type_name("()"), "()");
-        assert_eq!(short_type_name("[u8; 4]"), "[u8; 4]");
-    }
-
-    #[test]
     fn fingerprints_are_stable() {
-        // FNV-1a of "u64": a value fixed forever, so old and new workers agree.
-        assert_eq!(fnv1a("u64"), 0x4d35_d319_3e8d_66f2_u64);
         assert_eq!(Signature::of::<u64, u64>().args, fnv1a("u64"));
         assert_ne!(Signature::of::<u64, u32>(), Signature::of::<u32, u64>());
     }

@@ -1,0 +1,256 @@
+//! The wire between a caller and a worker: requests, replies, why a task failed, and the encoding
+//! of a chunk's outcomes.
+//!
+//! A request is a task id, the handle's [`Signature`] and a run of arguments, each
+//! length-prefixed and encoded with postcard; the answer starts with a magic number and the
+//! worker's own clock readings of when the task started and ended, then one encoded
+//! `Result<R, TaskFailure>` per argument. A worker checks the signature before it decodes a byte,
+//! and decodes each value strictly (bytes left over are an error); the caller refuses an answer
+//! without the magic (a worker built from older sources) with an error that says to rebuild it.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use super::channel::decode;
+use super::items;
+use super::shape::{TaskShapes, UNTRACED};
+use super::task::{Signature, TaskId, Types};
+use super::type_names::short_type_name;
+
+/// The descriptor on which a spawned worker talks to its parent (stdout stays free for printing).
+pub const PROTOCOL_FD: i32 = 3;
+
+/// One request to a spawned worker: the task, its handle's signature and the encoded arguments.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct Request {
+    pub(crate) task: TaskId,
+    pub(crate) signature: Signature,
+    pub(crate) args: Vec<u8>,
+}
+
+/// The outcome a worker sends back in its [`Reply`]: the encoded outcome of the task (see
+/// [`run_chunk`](super::run::run_chunk)), or why it could not run at all.
+pub(crate) type Response = Result<Vec<u8>, TaskFailure>;
+
+/// The first bytes of every [`Reply`]. A worker built before replies carried their times sends a
+/// bare [`Response`], whose first byte is 0 or 1 (its variant): never these.
+/// `rpl3`: a refusal carries the worker's traced types.
+pub(crate) const REPLY_MAGIC: [u8; 4] = *b"rpl3";
+
+/// A one-shot worker's answer (a spawned `parlab-worker`, or a forked child): [`REPLY_MAGIC`],
+/// when the task started and ended on the machine's monotonic clock as the worker read it
+/// ([`monotonic_ns`](crate::timeline::monotonic_ns)), and its outcome.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct Reply {
+    /// [`REPLY_MAGIC`].
+    pub(crate) magic: [u8; 4],
+    /// The worker's clock just before the task ran.
+    pub(crate) started_ns: u64,
+    /// The worker's clock just after the task returned (or panicked).
+    pub(crate) ended_ns: u64,
+    /// What the task gave.
+    pub(crate) response: Response,
+}
+
+impl Reply {
+    /// A reply for `response`, of a task that ran from `started_ns` to `ended_ns`.
+    pub(crate) fn new(started_ns: u64, ended_ns: u64, response: Response) -> Self {
+        Reply {
+            magic: REPLY_MAGIC,
+            started_ns,
+            ended_ns,
+            response,
+        }
+    }
+
+    /// Decodes a reply; the answer of a worker built from older sources (a bare [`Response`],
+    /// without the magic) is [`ProcessError::StaleWorker`](super::ProcessError::StaleWorker),
+    /// never a value.
+    pub(crate) fn decode(bytes: &[u8], pid: u32) -> Result<Reply, super::ProcessError> {
+        if !bytes.starts_with(&REPLY_MAGIC) {
+            return Err(super::ProcessError::StaleWorker { pid });
+        }
+        decode::<Reply>(bytes)
+    }
+}
+
+/// Why a task gave no result.
+///
+/// # Examples
+/// ```
+/// use parlab::process::{Task, tasks::{self, TaskFailure}};
+/// let e = tasks::run_here(&Task::<(), ()>::named("no_such_task"), &()).unwrap_err();
+/// assert!(matches!(e, TaskFailure::UnknownTask { .. }));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TaskFailure {
+    /// No task of that name.
+    UnknownTask {
+        /// The name asked for.
+        name: String,
+        /// The known names.
+        known: Vec<String>,
+    },
+    /// The arguments are not what the task takes.
+    BadArgs {
+        /// The task.
+        task: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The task exists but cannot be run here: a cell task whose library cannot be loaded, whose
+    /// entry point is missing, whose ABI differs from the worker's, or that was made outside evcxr.
+    Unavailable {
+        /// The task.
+        task: String,
+        /// Why, and what to do about it.
+        message: String,
+    },
+    /// The task panicked (message and place).
+    Panicked(String),
+    /// The result did not serialize.
+    BadResult(String),
+    /// The handle's argument or result type is not the task's: the worker refused the request
+    /// before decoding anything.
+    WrongSignature {
+        /// The task.
+        task: String,
+        /// The task's signature in the worker, e.g. `(u64, u64) -> PiEstimate`.
+        worker: String,
+        /// The worker's traced types, for the caller to name what differs (none for `echo`).
+        shapes: Option<Box<TaskShapes>>,
+    },
+}
+
+/// Refuses a request whose signature is not `own`'s, or whose types (either side's) could not be
+/// traced: the refusal carries `own`'s shapes, for the caller to name what differs.
+///
+/// # Errors
+/// [`TaskFailure::WrongSignature`].
+pub(crate) fn check_signature(
+    name: &str,
+    signature: Signature,
+    own: Types,
+) -> Result<(), TaskFailure> {
+    let mine = own.signature();
+    if signature == mine && mine.args != UNTRACED && mine.result != UNTRACED {
+        return Ok(());
+    }
+    Err(TaskFailure::WrongSignature {
+        task: name.to_string(),
+        worker: own.text(),
+        shapes: Some(Box::new(own.shapes())),
+    })
+}
+
+/// Decodes each argument as an `A`, runs `f` on it (a panic is that call's outcome, caught
+/// quietly) and encodes each outcome, a `Result<R, TaskFailure>`, as one item.
+///
+/// # Errors
+/// A chunk whose framing is corrupt, or that holds another number of arguments than `count`.
+pub(crate) fn serve_items<A: DeserializeOwned, R: Serialize>(
+    name: &str,
+    args: &[u8],
+    count: usize,
+    f: impl Fn(A) -> R,
+) -> Result<Vec<u8>, TaskFailure> {
+    let mut out = Vec::with_capacity(count * 10);
+    let mut scratch = Vec::new();
+    let mut n = 0;
+    for item in items::split(args) {
+        let item = item.map_err(|e| corrupt(name, &e))?;
+        n += 1;
+        let outcome = match items::decode_exact::<A>(item) {
+            Ok(arg) => crate::panics::catch_quietly(|| f(arg))
+                .map_err(|caught| TaskFailure::Panicked(caught.to_string())),
+            Err(message) => Err(TaskFailure::BadArgs {
+                task: name.to_string(),
+                message,
+            }),
+        };
+        push_outcome(&mut out, outcome.as_ref(), &mut scratch);
+    }
+    check_count(name, n, count)?;
+    Ok(out)
+}
+
+/// Appends one outcome; a value that does not serialize becomes [`TaskFailure::BadResult`].
+fn push_outcome<R: Serialize>(
+    out: &mut Vec<u8>,
+    outcome: Result<&R, &TaskFailure>,
+    scratch: &mut Vec<u8>,
+) {
+    if let Err(e) = items::push_encoded(out, &outcome, scratch) {
+        let failure: Result<(), TaskFailure> = Err(TaskFailure::BadResult(e.to_string()));
+        // A TaskFailure is strings and vectors of strings: it always serializes.
+        let _ = items::push_encoded(out, &failure, scratch);
+    }
+}
+
+/// A [`TaskFailure::BadArgs`] that says the request of `task` is corrupt, and why.
+pub(crate) fn corrupt(task: &str, why: &str) -> TaskFailure {
+    TaskFailure::BadArgs {
+        task: task.to_string(),
+        message: format!("the request is corrupt: {why}"),
+    }
+}
+
+/// Fails a chunk of `task` that held `found` arguments where it said `count`.
+pub(crate) fn check_count(task: &str, found: usize, count: usize) -> Result<(), TaskFailure> {
+    if found == count {
+        Ok(())
+    } else {
+        Err(corrupt(
+            task,
+            &format!("it holds {found} arguments where it says {count}"),
+        ))
+    }
+}
+
+/// The failure of the first outcome in a run, if it failed, whatever its value's type: an
+/// initializer's, whose value is thrown away.
+pub(crate) fn first_failure(run: &[u8]) -> Option<TaskFailure> {
+    match items::split(run).next() {
+        Some(Ok([0, ..])) => None,
+        Some(Ok([1, failure @ ..])) => Some(
+            items::decode_exact::<TaskFailure>(failure)
+                .unwrap_or_else(|e| TaskFailure::BadResult(format!("the failure is corrupt: {e}"))),
+        ),
+        Some(Ok(_)) => Some(TaskFailure::BadResult("the outcome is corrupt".into())),
+        Some(Err(e)) => Some(TaskFailure::BadResult(format!(
+            "the outcome is corrupt: {e}"
+        ))),
+        None => Some(TaskFailure::BadResult("no outcome came back".into())),
+    }
+}
+
+/// Decodes `count` outcomes, each a `Result<R, TaskFailure>`, sent by a worker.
+///
+/// An outcome that does not decode strictly as one fails that call; a run with another number of
+/// outcomes (or broken framing) fails the calls it does not answer.
+pub(crate) fn decode_outcomes<R: DeserializeOwned>(
+    bytes: &[u8],
+    count: usize,
+) -> Vec<Result<R, TaskFailure>> {
+    let type_name = || short_type_name(std::any::type_name::<R>());
+    let mut outcomes: Vec<Result<R, TaskFailure>> = Vec::with_capacity(count);
+    for item in items::split(bytes).take(count) {
+        outcomes.push(match item {
+            Ok(item) => items::decode_exact::<Result<R, TaskFailure>>(item).unwrap_or_else(|e| {
+                Err(TaskFailure::BadResult(format!(
+                    "the answer does not decode as a {}: {e}",
+                    type_name()
+                )))
+            }),
+            Err(e) => Err(TaskFailure::BadResult(format!(
+                "the answer is corrupt: {e}"
+            ))),
+        });
+    }
+    while outcomes.len() < count {
+        outcomes.push(Err(TaskFailure::BadResult(
+            "the worker's answer holds fewer results than tasks".into(),
+        )));
+    }
+    outcomes
+}

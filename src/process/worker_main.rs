@@ -1,0 +1,118 @@
+//! The worker binary's `main`: the loop that answers requests on the protocol socket.
+
+#[cfg(unix)]
+use std::os::fd::FromRawFd;
+#[cfg(unix)]
+use std::os::unix::net::UnixStream;
+use std::process::ExitCode;
+#[cfg(unix)]
+use std::time::Duration;
+
+#[cfg(unix)]
+use super::catalogue::names;
+#[cfg(unix)]
+use super::channel::{Channel, decode, encode};
+#[cfg(unix)]
+use super::run::run_chunk;
+#[cfg(unix)]
+use super::sys;
+#[cfg(unix)]
+use super::wire::{PROTOCOL_FD, Reply, Request, Response, TaskFailure};
+#[cfg(unix)]
+use crate::timeline::monotonic_ns;
+
+/// What a worker does first with its protocol socket: closes it on exec, so that a program a task
+/// starts does not inherit it (and keep it open after this worker dies, hiding the death from the
+/// parent), and exits when the parent's end closes (the parent died, whichever thread started
+/// this worker).
+///
+/// # Errors
+/// When the descriptor's flags cannot be set or no thread can be started.
+#[cfg(unix)]
+pub(crate) fn hold_protocol_socket(stream: &UnixStream) -> std::io::Result<()> {
+    use std::os::fd::{AsFd, AsRawFd};
+    sys::set_cloexec(stream.as_fd())?;
+    sys::exit_on_hangup(stream.as_raw_fd(), PARENT_GONE)
+}
+
+/// The exit code of a worker whose parent closed its socket (died) while a task ran.
+#[cfg(unix)]
+const PARENT_GONE: i32 = 0;
+
+/// The worker binary's `main`: answers requests on descriptor [`PROTOCOL_FD`] until the parent
+/// closes it.
+///
+/// Returns exit code 2, with a message, when started by hand (no protocol descriptor).
+///
+/// # Examples
+/// ```no_run
+/// // src/bin/parlab-worker.rs
+/// fn main() -> std::process::ExitCode {
+///     parlab::process::tasks::worker_main()
+/// }
+/// ```
+#[cfg(unix)]
+pub fn worker_main() -> ExitCode {
+    // Safety: fstat only writes into `st`, a zeroed stat owned here.
+    let is_socket = unsafe {
+        let mut st: libc::stat = std::mem::zeroed();
+        libc::fstat(PROTOCOL_FD, &mut st) == 0 && (st.st_mode & libc::S_IFMT) == libc::S_IFSOCK
+    };
+    if !is_socket {
+        eprintln!(
+            "parlab-worker runs tasks for parlab::process::spawn and talks to it on descriptor {PROTOCOL_FD}; \
+             it is not meant to be started by hand. Known tasks: {}",
+            names().join(", ")
+        );
+        return ExitCode::from(2);
+    }
+    // Safety: descriptor 3 is a socket (checked above) that the parent set up for this process
+    // alone; nothing else in this process owns it.
+    let stream = unsafe { UnixStream::from_raw_fd(PROTOCOL_FD) };
+    if hold_protocol_socket(&stream).is_err() {
+        return ExitCode::from(3);
+    }
+    let Ok(mut chan) = Channel::new(stream) else {
+        return ExitCode::from(3);
+    };
+    crate::panics::quiet_this_thread();
+    let forever = Duration::from_secs(86_400 * 365);
+    loop {
+        let bytes = match chan.recv(sys::deadline(forever), forever, "request") {
+            Ok(bytes) => bytes,
+            Err(_) => return ExitCode::SUCCESS, // the parent closed the channel: done
+        };
+        let request = decode::<Request>(&bytes);
+        let started_ns = monotonic_ns();
+        let response: Response = match request {
+            Ok(req) => run_chunk(&req.task, req.signature, &req.args, 1),
+            Err(e) => Err(TaskFailure::BadArgs {
+                task: "?".into(),
+                message: format!("the request is corrupt: {e}"),
+            }),
+        };
+        let reply = Reply::new(started_ns, monotonic_ns(), response);
+        let Ok(out) = encode(&reply) else {
+            return ExitCode::from(4);
+        };
+        if chan.send(&out, sys::deadline(forever), forever).is_err() {
+            return ExitCode::SUCCESS;
+        }
+    }
+}
+
+/// The worker binary's `main` where there is no Unix (Windows): says that spawn needs Unix (WSL)
+/// and exits with code 2.
+///
+/// # Examples
+/// ```no_run
+/// // src/bin/parlab-worker.rs
+/// fn main() -> std::process::ExitCode {
+///     parlab::process::tasks::worker_main()
+/// }
+/// ```
+#[cfg(not(unix))]
+pub fn worker_main() -> ExitCode {
+    eprintln!("parlab-worker {}", super::sys::UNSUPPORTED);
+    ExitCode::from(2)
+}
