@@ -16,6 +16,8 @@ use crate::process::sys;
 use crate::process::tasks::{self, PROTOCOL_FD, TaskFailure};
 use crate::process::{Signature, TaskId, Types, encode, frame_header, unframe};
 
+// Wire protocol internals, public for parlab's own binaries: hidden from the docs.
+#[doc(hidden)]
 /// The argument that makes `parlab-worker` a pool worker.
 ///
 /// # Examples
