@@ -55,6 +55,8 @@ pub const DEFAULT_PROGRAM: &str =
 /// The command that builds the MPI program (after the MPI packages are installed).
 pub const BUILD_PROGRAM: &str = "cargo build --release --no-default-features --features mpi --bin parlab-mpi --target-dir target/mpi";
 
+// Wire protocol internals, public for parlab's own binaries: hidden from the docs.
+#[doc(hidden)]
 /// The Debian packages of lesson 05: Open MPI, libclang for the `mpi` crate's bindgen, and ssh,
 /// the agent Open MPI's launcher starts ranks on other hosts with (it looks for it even for one).
 pub const DEBIAN_PACKAGES: [&str; 4] = [
@@ -370,6 +372,8 @@ impl<A, R> fmt::Debug for MpiTask<A, R> {
     }
 }
 
+// Wire protocol internals, public for parlab's own binaries: hidden from the docs.
+#[doc(hidden)]
 /// What the launcher passes to `parlab-mpi`: the task, its signature and its arguments as JSON.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Request {
@@ -381,6 +385,8 @@ pub struct Request {
     pub args: serde_json::Value,
 }
 
+// Wire protocol internals, public for parlab's own binaries: hidden from the docs.
+#[doc(hidden)]
 /// Rank 0's reply, one JSON line after [`REPLY_PREFIX`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Reply {

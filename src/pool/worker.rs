@@ -6,20 +6,18 @@
 //! chunk's arguments as a run of items, gets a [`FromWorker`] header followed by the run of
 //! outcomes, until the parent closes the socket.
 
-#[cfg(unix)]
-use std::os::fd::{BorrowedFd, FromRawFd};
-#[cfg(unix)]
-use std::os::unix::net::UnixStream;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::process::tasks::{self, PROTOCOL_FD, TaskFailure};
 #[cfg(unix)]
-use crate::process::{Channel, sys};
+use crate::process::sys;
+use crate::process::tasks::{self, PROTOCOL_FD, TaskFailure};
 use crate::process::{Signature, TaskId, Types, encode, frame_header, unframe};
 
+// Wire protocol internals, public for parlab's own binaries: hidden from the docs.
+#[doc(hidden)]
 /// The argument that makes `parlab-worker` a pool worker.
 ///
 /// # Examples
@@ -126,20 +124,14 @@ pub(crate) fn run_initializer_here(call: &Call) -> Option<TaskFailure> {
 /// ```
 #[cfg(unix)]
 pub fn serve_pool() -> ExitCode {
-    let Some(stream) = protocol_socket() else {
-        eprintln!(
-            "parlab-worker {POOL_ARG} runs tasks for parlab::pool::ProcessPool and talks to it on \
-             descriptor {PROTOCOL_FD}; it is not meant to be started by hand"
-        );
-        return ExitCode::from(2);
+    let usage = format!(
+        "parlab-worker {POOL_ARG} runs tasks for parlab::pool::ProcessPool and talks to it on \
+         descriptor {PROTOCOL_FD}; it is not meant to be started by hand"
+    );
+    let mut chan = match tasks::open_protocol_channel(&usage) {
+        Ok(chan) => chan,
+        Err(code) => return code,
     };
-    if tasks::hold_protocol_socket(&stream).is_err() {
-        return ExitCode::from(3);
-    }
-    let Ok(mut chan) = Channel::new(stream) else {
-        return ExitCode::from(3);
-    };
-    crate::panics::quiet_this_thread();
     let forever = Duration::from_secs(86_400 * 365);
     loop {
         let Ok(bytes) = chan.recv(sys::deadline(forever), forever, "pool request") else {
@@ -208,23 +200,6 @@ pub fn serve_pool() -> ExitCode {
         crate::process::sys::UNSUPPORTED
     );
     ExitCode::from(2)
-}
-
-/// The socket on descriptor [`PROTOCOL_FD`], if there is one.
-#[cfg(unix)]
-fn protocol_socket() -> Option<UnixStream> {
-    // Safety: F_GETFD only asks whether the descriptor is open; it touches no memory.
-    if unsafe { libc::fcntl(PROTOCOL_FD, libc::F_GETFD) } < 0 {
-        return None;
-    }
-    // Safety: the descriptor is open (checked above) and stays open while it is borrowed here.
-    let borrowed = unsafe { BorrowedFd::borrow_raw(PROTOCOL_FD) };
-    let probe = UnixStream::from(borrowed.try_clone_to_owned().ok()?);
-    probe.local_addr().ok()?; // fails with ENOTSOCK for anything but a Unix socket
-    drop(probe);
-    // Safety: descriptor 3 is a Unix socket (checked above) that the pool set up for this process
-    // alone; nothing else in this process owns it.
-    Some(unsafe { UnixStream::from_raw_fd(PROTOCOL_FD) })
 }
 
 #[cfg(test)]

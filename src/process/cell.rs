@@ -40,6 +40,7 @@ pub use super::task::SYMBOL_PREFIX;
 use super::task::{Signature, Task, TaskId, Types, task_name};
 use super::wire::{TaskFailure, check_signature, serve_items};
 
+#[doc(hidden)]
 /// The version of the calling convention between a worker and a cell task's entry point.
 ///
 /// # Examples
@@ -91,14 +92,18 @@ pub type EntryPoint = unsafe extern "C" fn(
     write_back: WriteBack,
 ) -> i32;
 
+#[doc(hidden)]
 /// Status: the outcomes were written back.
 pub const OK: i32 = 0;
+#[doc(hidden)]
 /// Status: the request was corrupt; the message was written back.
 pub const BAD_ARGS: i32 = 1;
+#[doc(hidden)]
 /// Status: the caller's signature is not the function's (or a type could not be traced); the
 /// refusal, a postcard [`TaskFailure::WrongSignature`] with the function's traced types, was
 /// written back.
 pub const WRONG_SIGNATURE: i32 = 2;
+#[doc(hidden)]
 /// Status: the caller speaks another [`ABI_VERSION`]; the entry point's version was written back.
 pub const ABI_MISMATCH: i32 = 4;
 

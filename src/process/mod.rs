@@ -72,8 +72,6 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 #[cfg(unix)]
-pub(crate) use channel::Channel;
-#[cfg(unix)]
 pub use channel::{Connection, pipe};
 pub(crate) use channel::{decode, encode, frame_header, unframe};
 #[cfg(unix)]

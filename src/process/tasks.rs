@@ -34,7 +34,7 @@ pub(crate) use super::run::{run_chunk, run_chunk_here};
 pub use super::wire::{PROTOCOL_FD, TaskFailure};
 pub(crate) use super::wire::{decode_outcomes, first_failure};
 #[cfg(unix)]
-pub(crate) use super::worker_main::hold_protocol_socket;
+pub(crate) use super::worker_main::open_protocol_channel;
 pub use super::worker_main::worker_main;
 
 #[cfg(test)]

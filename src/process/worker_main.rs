@@ -1,7 +1,7 @@
 //! The worker binary's `main`: the loop that answers requests on the protocol socket.
 
 #[cfg(unix)]
-use std::os::fd::FromRawFd;
+use std::os::fd::{BorrowedFd, FromRawFd};
 #[cfg(unix)]
 use std::os::unix::net::UnixStream;
 use std::process::ExitCode;
@@ -29,7 +29,7 @@ use crate::timeline::monotonic_ns;
 /// # Errors
 /// When the descriptor's flags cannot be set or no thread can be started.
 #[cfg(unix)]
-pub(crate) fn hold_protocol_socket(stream: &UnixStream) -> std::io::Result<()> {
+fn hold_protocol_socket(stream: &UnixStream) -> std::io::Result<()> {
     use std::os::fd::{AsFd, AsRawFd};
     sys::set_cloexec(stream.as_fd())?;
     sys::exit_on_hangup(stream.as_raw_fd(), PARENT_GONE)
@@ -38,6 +38,41 @@ pub(crate) fn hold_protocol_socket(stream: &UnixStream) -> std::io::Result<()> {
 /// The exit code of a worker whose parent closed its socket (died) while a task ran.
 #[cfg(unix)]
 const PARENT_GONE: i32 = 0;
+
+/// The channel to the parent on descriptor [`PROTOCOL_FD`], set up as every worker needs it
+/// ([`hold_protocol_socket`], and a task's panic kept quiet: it is an outcome, not a message).
+/// `Err` is the exit code: 2, after printing `usage`, when no socket is there (started by hand);
+/// 3 when it cannot be set up.
+#[cfg(unix)]
+pub(crate) fn open_protocol_channel(usage: &str) -> Result<Channel, ExitCode> {
+    let Some(stream) = protocol_socket() else {
+        eprintln!("{usage}");
+        return Err(ExitCode::from(2));
+    };
+    if hold_protocol_socket(&stream).is_err() {
+        return Err(ExitCode::from(3));
+    }
+    let chan = Channel::new(stream).map_err(|_| ExitCode::from(3))?;
+    crate::panics::quiet_this_thread();
+    Ok(chan)
+}
+
+/// The socket on descriptor [`PROTOCOL_FD`], if there is one.
+#[cfg(unix)]
+fn protocol_socket() -> Option<UnixStream> {
+    // Safety: F_GETFD only asks whether the descriptor is open; it touches no memory.
+    if unsafe { libc::fcntl(PROTOCOL_FD, libc::F_GETFD) } < 0 {
+        return None;
+    }
+    // Safety: the descriptor is open (checked above) and stays open while it is borrowed here.
+    let borrowed = unsafe { BorrowedFd::borrow_raw(PROTOCOL_FD) };
+    let probe = UnixStream::from(borrowed.try_clone_to_owned().ok()?);
+    probe.local_addr().ok()?; // fails with ENOTSOCK for anything but a Unix socket
+    drop(probe);
+    // Safety: descriptor 3 is a Unix socket (checked above) that the parent set up for this
+    // process alone; nothing else in this process owns it.
+    Some(unsafe { UnixStream::from_raw_fd(PROTOCOL_FD) })
+}
 
 /// The worker binary's `main`: answers requests on descriptor [`PROTOCOL_FD`] until the parent
 /// closes it.
@@ -53,29 +88,15 @@ const PARENT_GONE: i32 = 0;
 /// ```
 #[cfg(unix)]
 pub fn worker_main() -> ExitCode {
-    // Safety: fstat only writes into `st`, a zeroed stat owned here.
-    let is_socket = unsafe {
-        let mut st: libc::stat = std::mem::zeroed();
-        libc::fstat(PROTOCOL_FD, &mut st) == 0 && (st.st_mode & libc::S_IFMT) == libc::S_IFSOCK
+    let usage = format!(
+        "parlab-worker runs tasks for parlab::process::spawn and talks to it on descriptor \
+         {PROTOCOL_FD}; it is not meant to be started by hand. Known tasks: {}",
+        names().join(", ")
+    );
+    let mut chan = match open_protocol_channel(&usage) {
+        Ok(chan) => chan,
+        Err(code) => return code,
     };
-    if !is_socket {
-        eprintln!(
-            "parlab-worker runs tasks for parlab::process::spawn and talks to it on descriptor {PROTOCOL_FD}; \
-             it is not meant to be started by hand. Known tasks: {}",
-            names().join(", ")
-        );
-        return ExitCode::from(2);
-    }
-    // Safety: descriptor 3 is a socket (checked above) that the parent set up for this process
-    // alone; nothing else in this process owns it.
-    let stream = unsafe { UnixStream::from_raw_fd(PROTOCOL_FD) };
-    if hold_protocol_socket(&stream).is_err() {
-        return ExitCode::from(3);
-    }
-    let Ok(mut chan) = Channel::new(stream) else {
-        return ExitCode::from(3);
-    };
-    crate::panics::quiet_this_thread();
     let forever = Duration::from_secs(86_400 * 365);
     loop {
         let bytes = match chan.recv(sys::deadline(forever), forever, "request") {
