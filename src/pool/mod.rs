@@ -524,6 +524,32 @@ impl PoolOptions {
         self.timeout.max(MIN_START_WAIT)
     }
 
+    /// Waits for the `workers` workers to say they started, all together at most
+    /// [`start_wait`](PoolOptions::start_wait); the first failure, or a timeout naming `what`,
+    /// is the error.
+    fn wait_started(
+        &self,
+        ready: &std::sync::mpsc::Receiver<Result<(), PoolError>>,
+        what: &str,
+    ) -> Result<(), PoolError> {
+        let wait = self.start_wait();
+        let deadline = std::time::Instant::now() + wait;
+        for _ in 0..self.workers {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match ready.recv_timeout(left) {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => return Err(e),
+                Err(_) => {
+                    return Err(PoolError::Timeout {
+                        what: what.into(),
+                        after: wait,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Checks the options; returns the initializer.
     fn check(&self) -> Result<Option<Call>, PoolError> {
         check_workers(self.workers)?;

@@ -509,20 +509,7 @@ impl ProcessPool {
             }
         }
         drop(ready_tx);
-        let wait = opts.start_wait();
-        let deadline = Instant::now() + wait;
-        for _ in 0..workers {
-            match ready_rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => return Err(e), // dropping `pool` terminates the others
-                Err(_) => {
-                    return Err(PoolError::Timeout {
-                        what: "starting the pool's workers".into(),
-                        after: wait,
-                    });
-                }
-            }
-        }
+        opts.wait_started(&ready_rx, "starting the pool's workers")?; // dropping `pool` terminates the others
         Ok(pool)
     }
 

@@ -266,20 +266,7 @@ impl ThreadPool {
             shared.spawn(slot, Some(ready_tx.clone()))?;
         }
         drop(ready_tx);
-        let wait = opts.start_wait();
-        let deadline = Instant::now() + wait;
-        for _ in 0..opts.workers {
-            match ready_rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => return Err(e),
-                Err(_) => {
-                    return Err(PoolError::Timeout {
-                        what: "starting the pool's threads".into(),
-                        after: wait,
-                    });
-                }
-            }
-        }
+        opts.wait_started(&ready_rx, "starting the pool's threads")?;
         Ok(pool)
     }
 

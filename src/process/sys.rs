@@ -117,8 +117,18 @@ pub(crate) fn thread_count() -> Option<usize> {
 /// `proc_pidinfo` on macOS (for processes of the same user), `None` elsewhere.
 #[cfg(target_os = "linux")]
 pub(crate) fn resident_memory(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    status_bytes(&pid.to_string(), "VmRSS")
+}
+
+/// A memory figure of `/proc/PROCESS/status` (`VmRSS`, `VmPeak`, ...) in bytes; `process` is a
+/// pid or `self`.
+#[cfg(target_os = "linux")]
+pub(crate) fn status_bytes(process: &str, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{process}/status")).ok()?;
+    let line = status.lines().find(|l| {
+        l.strip_prefix(field)
+            .is_some_and(|rest| rest.starts_with(':'))
+    })?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib * 1024)
 }
