@@ -1,12 +1,7 @@
 //! The lessons' scripts, one method each: the sizes the lessons use, and the values they chart.
 
-use super::{Python, PythonError, Report, Skipped};
+use super::{FREE_THREADED, FREE_THREADED_SERIES, Python, PythonError, Report, Skipped};
 
-/// The name of the pure-Python series run on a free-threaded CPython.
-pub const FREE_THREADED_SERIES: &str = "Python threads (free-threaded, no GIL)";
-
-/// What [`Skipped::module`] says when no free-threaded CPython was found.
-pub const FREE_THREADED: &str = "a free-threaded CPython";
 use crate::timing::{Comparison, Sweep};
 
 /// What `python/threads_calc_pi.py` measures: calc_pi on threads, four ways, with the same total

@@ -37,7 +37,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use beside::queue_round_trips;
-pub use lessons::{FREE_THREADED, FREE_THREADED_SERIES, PiThreads, how_close};
+pub use lessons::{PiThreads, how_close};
 pub use report::{Interpreter, Report, Skipped};
 
 /// The environment variable that overrides which Python the lessons run.
@@ -51,6 +51,12 @@ pub const SCRIPTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/python");
 
 /// How long a script may run before it is stopped, unless [`Python::with_timeout`] says otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The name of the pure-Python series run on a free-threaded CPython.
+pub const FREE_THREADED_SERIES: &str = "Python threads (free-threaded, no GIL)";
+
+/// What [`Skipped::module`] says when no free-threaded CPython was found.
+pub const FREE_THREADED: &str = "a free-threaded CPython";
 
 /// The command that makes the project's `.venv` with numpy, numba and `parlab_py`.
 pub const SETUP: &str = "cargo run --release -- setup";

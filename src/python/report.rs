@@ -53,7 +53,7 @@ impl Skipped {
     /// ```
     pub fn fix(&self) -> String {
         match self.module.as_str() {
-            super::lessons::FREE_THREADED => "a free-threaded CPython (3.13t or newer, PEP 703: \
+            super::FREE_THREADED => "a free-threaded CPython (3.13t or newer, PEP 703: \
                 `sys._is_gil_enabled()` is False) runs Python threads with no GIL at all, and \
                 there the source's pure-Python threads would scale like numba's; install one \
                 (python.org's installers have it as an option; `pyenv install 3.14t`; \

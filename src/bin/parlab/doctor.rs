@@ -3,7 +3,7 @@
 use std::process::Command;
 
 use crate::project::{self, output};
-use crate::{kernel, setup};
+use crate::{disk, evcxr_patch, kernel, setup};
 
 /// Prints one line per tool; fails when something the lessons need is missing.
 pub fn run() -> Result<(), String> {
@@ -52,10 +52,10 @@ pub fn run() -> Result<(), String> {
         "install Python 3 with venv (apt-get install python3 python3-venv)",
     );
     let evcxr = match setup::evcxr_version() {
-        Some(v) if v == setup::EVCXR_VERSION => Ok(v),
+        Some(v) if v == evcxr_patch::VERSION => Ok(v),
         Some(v) => Err(format!(
             "{v} (the lessons are tested with {})",
-            setup::EVCXR_VERSION
+            evcxr_patch::VERSION
         )),
         None => Err("not installed".into()),
     };
@@ -222,7 +222,7 @@ fn slots() {
         found.len(),
         kernel::MAX_SLOTS,
         kernel::slots_dir().display(),
-        kernel::human_bytes(total)
+        disk::human_bytes(total)
     );
     for slot in &found {
         let when = slot
@@ -232,12 +232,12 @@ fn slots() {
                 format!(", last leased {} ago", ago_text(ago))
             });
         let memory = slot.resident.map_or(String::new(), |rss| {
-            format!(", its kernel holds {} resident", kernel::human_bytes(rss))
+            format!(", its kernel holds {} resident", disk::human_bytes(rss))
         });
         println!(
             "           {:<8} {:>9}  {}{memory}{when}",
             slot.name,
-            kernel::human_bytes(slot.bytes),
+            disk::human_bytes(slot.bytes),
             slot.state
         );
     }
@@ -245,7 +245,7 @@ fn slots() {
         println!(
             "  info     {:<28} {} in {} (limit {} MiB)",
             "evcxr compile cache",
-            kernel::human_bytes(kernel::disk_use(&cache)),
+            disk::human_bytes(disk::disk_use(&cache)),
             cache.display(),
             kernel::CACHE_MIB
         );

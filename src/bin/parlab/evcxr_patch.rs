@@ -20,8 +20,8 @@ use std::process::Command;
 
 use crate::project::{self, run_inherit};
 
-/// The evcxr_jupyter release the patch applies to.
-pub const VERSION: &str = crate::setup::EVCXR_VERSION;
+/// The evcxr_jupyter release the lessons are tested with, and the one the patch applies to.
+pub const VERSION: &str = "0.22.0";
 
 /// Names this patch; a change to [`CHANGES`] gets a new one, so setup builds it again.
 pub const PATCH_ID: &str = "parlab-1";

@@ -19,7 +19,6 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::MetadataExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -28,6 +27,7 @@ use std::time::{Duration, Instant, SystemTime};
 use nix::errno::Errno;
 use nix::fcntl::{FcntlArg, FdFlag, Flock, FlockArg, fcntl};
 
+use crate::disk::{disk_use, free_bytes, human_bytes};
 use crate::project;
 
 /// The kernelspec name the notebooks' metadata selects.
@@ -443,40 +443,6 @@ pub fn evcxr_cache_dir() -> Option<PathBuf> {
         .filter(|p| p.is_absolute())
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
     Some(cache.join("evcxr"))
-}
-
-fn free_bytes(dir: &Path) -> Result<u64, String> {
-    let st = nix::sys::statvfs::statvfs(dir)
-        .map_err(|e| format!("cannot read the free space of {}: {e}", dir.display()))?;
-    Ok(st.blocks_available() as u64 * st.fragment_size() as u64)
-}
-
-/// The disk space a folder takes (allocated blocks, symlinks not followed).
-pub fn disk_use(path: &Path) -> u64 {
-    let Ok(meta) = fs::symlink_metadata(path) else {
-        return 0;
-    };
-    let mut total = meta.blocks() * 512;
-    if meta.is_dir()
-        && let Ok(entries) = fs::read_dir(path)
-    {
-        total += entries
-            .filter_map(Result::ok)
-            .map(|e| disk_use(&e.path()))
-            .sum::<u64>();
-    }
-    total
-}
-
-/// A byte count for people: "412 MiB", "1.3 GiB".
-pub fn human_bytes(bytes: u64) -> String {
-    const MIB: f64 = (1u64 << 20) as f64;
-    let mib = bytes as f64 / MIB;
-    if mib >= 1024.0 {
-        format!("{:.1} GiB", mib / 1024.0)
-    } else {
-        format!("{mib:.0} MiB")
-    }
 }
 
 /// One slot as `parlab doctor` and `parlab clean` see it.

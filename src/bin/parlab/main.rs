@@ -16,10 +16,12 @@
 
 mod bench;
 mod check;
+mod disk;
 mod doctor;
 mod evcxr_patch;
 mod kernel;
 mod lab_css;
+mod nb_runner;
 mod project;
 mod render;
 mod setup;

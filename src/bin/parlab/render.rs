@@ -3,10 +3,9 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use crate::{kernel, project, setup};
+use crate::{kernel, nb_runner, project, setup};
 
-/// The notebook runner (Python, nbclient), shipped inside this binary.
-const RUNNER: &str = include_str!("nbrun.py");
+pub use crate::nb_runner::write_runner;
 
 /// Options of `parlab render`.
 #[derive(clap::Args)]
@@ -65,7 +64,7 @@ pub fn run(args: RenderArgs) -> Result<(), String> {
     } else {
         args.notebooks
     };
-    let runner = write_runner()?;
+    let runner = nb_runner::write_runner()?;
     let out = if args.out.is_absolute() {
         args.out
     } else {
@@ -97,24 +96,6 @@ pub fn run(args: RenderArgs) -> Result<(), String> {
     }
     project::run_inherit(&mut cmd, "rendering the notebooks")
         .map_err(|_| "some notebooks failed: the notebook and cell are named above".to_owned())
-}
-
-/// Writes the notebook runner to target/ (where Python runs it from) and returns its path.
-pub fn write_runner() -> Result<PathBuf, String> {
-    let runner = project::root().join("target").join("parlab-nbrun.py");
-    std::fs::create_dir_all(runner.parent().unwrap_or(project::root()))
-        .and_then(|_| {
-            let runner_text =
-                RUNNER.replace("@PARLAB_VERDICT_MIME@", parlab::exercise::VERDICT_MIME);
-            std::fs::write(&runner, runner_text)
-        })
-        .map_err(|e| {
-            format!(
-                "could not write the notebook runner to {}: {e}",
-                runner.display()
-            )
-        })?;
-    Ok(runner)
 }
 
 /// Every `notebooks/*.ipynb`, sorted by name.

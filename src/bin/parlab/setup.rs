@@ -7,9 +7,6 @@ use std::time::Instant;
 
 use crate::project::{self, output, run_inherit};
 
-/// The evcxr_jupyter version the lessons are tested with.
-pub const EVCXR_VERSION: &str = "0.22.0";
-
 /// The Python packages installed into `.venv`, one requirement per line (pip's format).
 const PYTHON_REQUIREMENTS: &str = include_str!("requirements.txt");
 

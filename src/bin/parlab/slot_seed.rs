@@ -37,12 +37,12 @@ pub fn seed(from: &Path, to: &Path, free: u64, reserve: u64) -> Result<Seeded, S
         |n| n.to_string_lossy().into(),
     );
     let source = from.join("target");
-    let need = crate::kernel::disk_use(&source);
+    let need = crate::disk::disk_use(&source);
     if free < need.saturating_add(reserve) {
         return Err(format!(
             "not copied from {name}: it needs {} and the disk has {} free",
-            crate::kernel::human_bytes(need),
-            crate::kernel::human_bytes(free)
+            crate::disk::human_bytes(need),
+            crate::disk::human_bytes(free)
         ));
     }
     let started = Instant::now();

@@ -3,7 +3,7 @@
 
 use std::process::{Command, Stdio};
 
-use crate::{kernel, project, render};
+use crate::{kernel, nb_runner, project};
 
 /// The lessons' `:dep` line, with the project's path (evcxr writes the path it resolves, so the
 /// slot's build is the one the lessons' `path = ".."` finds fresh).
@@ -45,7 +45,7 @@ pub fn install() -> Result<(), String> {
     let nb = work.join("warm-up.ipynb");
     std::fs::write(&nb, notebook())
         .map_err(|e| format!("could not write {}: {e}", nb.display()))?;
-    let runner = render::write_runner()?;
+    let runner = nb_runner::write_runner()?;
     let output = Command::new(project::venv_python())
         .arg(&runner)
         .arg(&nb)
