@@ -12,11 +12,6 @@ use crate::display;
 /// evcxr puts output of a MIME type ending in `json` into the notebook as a JSON object, so
 /// `parlab check` and the notebook runner read the verdict's fields ([`Verdict`] serialized:
 /// `exercise`, `solved`, `headline`, `outcome`, `message`) without parsing any HTML.
-///
-/// # Examples
-/// ```
-/// assert_eq!(parlab::exercise::VERDICT_MIME, "application/vnd.parlab.verdict+json");
-/// ```
 pub const VERDICT_MIME: &str = "application/vnd.parlab.verdict+json";
 
 /// The result of checking an exercise: solved, or not yet with the reason.

@@ -19,11 +19,6 @@ use crate::process::{Signature, TaskId, Types, encode, frame_header, unframe};
 // Wire protocol internals, public for parlab's own binaries: hidden from the docs.
 #[doc(hidden)]
 /// The argument that makes `parlab-worker` a pool worker.
-///
-/// # Examples
-/// ```
-/// assert_eq!(parlab::pool::POOL_ARG, "--pool");
-/// ```
 pub const POOL_ARG: &str = "--pool";
 
 /// The first bytes of a [`Hello`]: a worker built before pools existed does not send them.

@@ -147,8 +147,12 @@ pub fn names() -> Vec<&'static str> {
 ///
 /// # Examples
 /// ```
+/// use parlab::pool::{Pool, ThreadPool};
 /// use parlab::process::tasks;
-/// assert!(tasks::ENDS_THE_PROCESS.contains(&tasks::EXIT.name().as_str()));
+/// let threads = ThreadPool::new(1)?;
+/// let refused = threads.apply(tasks::EXIT, &3).unwrap_err();
+/// assert!(refused.to_string().contains("exit"), "{refused}");
+/// # Ok::<(), parlab::pool::PoolError>(())
 /// ```
 pub const ENDS_THE_PROCESS: [&str; 2] = ["exit", "abort"];
 

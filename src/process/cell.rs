@@ -42,32 +42,17 @@ use super::wire::{TaskFailure, check_signature, serve_items};
 
 #[doc(hidden)]
 /// The version of the calling convention between a worker and a cell task's entry point.
-///
-/// # Examples
-/// ```
-/// assert!(parlab::process::cell::ABI_VERSION >= 2);
-/// ```
 pub const ABI_VERSION: u32 = 2;
 
 /// What every entry point's symbol has started with, in every ABI version.
 const ANY_ABI_PREFIX: &str = "parlab_task_";
 
 /// What a cell task says when it is run from a program rather than a notebook cell.
-///
-/// # Examples
-/// ```
-/// assert!(parlab::process::cell::NOT_IN_A_CELL.contains("register a named task"));
-/// ```
 pub const NOT_IN_A_CELL: &str = "cell tasks run only from a notebook cell (evcxr), whose library a \
      worker can load; this one is compiled into an executable, which cannot be loaded: in a \
      program, register a named task in parlab::process::tasks::TASKS, or use process::fork";
 
 /// What every misuse of [`cell_task!`](crate::cell_task) is told.
-///
-/// # Examples
-/// ```
-/// assert!(parlab::process::cell::WHAT_A_CELL_TASK_IS.starts_with("a cell task is a named"));
-/// ```
 pub const WHAT_A_CELL_TASK_IS: &str = "a cell task is a named, non-generic fn written in a notebook \
      cell, taking owned, serializable arguments (no references) and returning a serializable value: \
      `fn square(x: u64) -> u64 { x * x }`, then `parlab::cell_task!(square)`";

@@ -9,11 +9,6 @@ use crate::pi::{self, PiEstimate};
 use crate::timeline::{Kind, Timeline, monotonic_ns};
 
 /// The seed every run of [`record_start_methods`] uses, so that the three estimates are equal.
-///
-/// # Examples
-/// ```
-/// assert_eq!(parlab::process::START_METHODS_SEED, 1);
-/// ```
 pub const START_METHODS_SEED: u64 = 1;
 
 /// The estimates of [`record_start_methods`], one per way of starting (all three equal
