@@ -17,6 +17,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
+
 /// The lessons opened in the browser.
 const LESSONS: [&str; 2] = ["00-setup-and-timing.ipynb", "04-pools.ipynb"];
 
@@ -267,23 +269,9 @@ fn tail(log: &str, n: usize) -> String {
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
-/// Says what is missing and returns false (failing where `CI` is set) when the test cannot run.
-fn can_run() -> bool {
-    let missing = missing();
-    if missing.is_empty() {
-        return true;
-    }
-    let what = missing.join("\n  ");
-    if std::env::var_os("CI").is_some() {
-        panic!("the browser test cannot run; install:\n  {what}");
-    }
-    eprintln!("SKIPPED the browser test (it runs in CI); to run it here, install:\n  {what}");
-    false
-}
-
 #[test]
 fn lessons_render_in_jupyterlab_in_chromium() {
-    if !can_run() {
+    if !common::can_run("the browser test", &missing()) {
         return;
     }
     let _turn = ONE_AT_A_TIME
@@ -354,7 +342,7 @@ fn lessons_render_in_jupyterlab_in_chromium() {
 /// `PARLAB_BROWSER_RESTART` also restarts each first kernel (Kernel > Restart) and probes it again.
 #[test]
 fn kernels_start_and_answer_in_fresh_browsers() {
-    if !can_run() {
+    if !common::can_run("the browser test", &missing()) {
         return;
     }
     let _turn = ONE_AT_A_TIME

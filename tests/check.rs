@@ -15,6 +15,9 @@ use std::sync::Mutex;
 
 use serde_json::Value;
 
+mod common;
+use common::text;
+
 /// One check at a time: they share the kernels' build folder, and 2 cores.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
@@ -37,14 +40,6 @@ fn check(args: &[&str]) -> Output {
         .args(args)
         .output()
         .expect("could not run parlab")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 #[test]

@@ -4,19 +4,14 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+mod common;
+use common::text;
+
 fn parlab(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_parlab"))
         .args(args)
         .output()
         .expect("could not run parlab")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 #[test]

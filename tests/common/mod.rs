@@ -6,19 +6,34 @@
 
 use parlab::mpi::Mpi;
 
-/// Lesson 05's MPI when nothing is `missing` for `test` (a name such as "the Slurm test"); else
-/// `None`, after saying what is missing, and a failure where `CI` is set (CI must run it).
-pub fn mpi_or_skip(test: &str, mut missing: Vec<String>) -> Option<Mpi> {
-    let mpi = Mpi::find()
-        .map_err(|e| missing.push(format!("lesson 05's MPI: {e}")))
-        .ok();
+/// Whether a test can run: true when nothing is `missing`; else false after saying what is
+/// missing for `test` (a name such as "the browser test"), and a failure where `CI` is set (CI
+/// must run every test).
+pub fn can_run(test: &str, missing: &[String]) -> bool {
     if missing.is_empty() {
-        return mpi;
+        return true;
     }
     let what = missing.join("\n  ");
     if std::env::var_os("CI").is_some() {
         panic!("{test} cannot run; missing:\n  {what}");
     }
     eprintln!("SKIPPED {test} (it runs in CI); missing:\n  {what}");
-    None
+    false
+}
+
+/// Lesson 05's MPI when nothing is `missing` for `test` (see [`can_run`]); else `None`.
+pub fn mpi_or_skip(test: &str, mut missing: Vec<String>) -> Option<Mpi> {
+    let mpi = Mpi::find()
+        .map_err(|e| missing.push(format!("lesson 05's MPI: {e}")))
+        .ok();
+    if can_run(test, &missing) { mpi } else { None }
+}
+
+/// A command's stdout and stderr, as text.
+pub fn text(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
