@@ -83,14 +83,10 @@ pub fn rows(args: &BenchArgs) -> Result<Vec<BenchRow>, String> {
         .run(tasks::PING_PONG, 2, &pp, LIMIT)
         .map_err(|e| e.to_string())?;
     rows.extend(ping_pong_rows("mpi_ping_pong", &found));
-    rows.extend(ping_pong_rows(
-        "pipe_ping_pong",
-        &mpi::pipe_ping_pong(&sizes, 200)?,
-    ));
-    rows.extend(ping_pong_rows(
-        "thread_ping_pong",
-        &mpi::thread_ping_pong(&sizes, 200)?,
-    ));
+    let over_pipe = mpi::pipe_ping_pong(&sizes, 200).map_err(|e| e.to_string())?;
+    rows.extend(ping_pong_rows("pipe_ping_pong", &over_pipe));
+    let in_memory = mpi::thread_ping_pong(&sizes, 200).map_err(|e| e.to_string())?;
+    rows.extend(ping_pong_rows("thread_ping_pong", &in_memory));
     if args.two_hosts {
         rows.extend(two_hosts_rows(&mpi, &pp, args.samples)?);
     }
