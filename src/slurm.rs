@@ -26,6 +26,7 @@
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
@@ -62,7 +63,7 @@ const ENDED: [&str; 9] = [
 /// let e = SlurmError::NotReachable { said: "connect failure".into() };
 /// assert!(e.to_string().contains("slurm start"));
 /// ```
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum SlurmError {
     /// Slurm's commands are not installed here.
@@ -169,9 +170,30 @@ pub enum SlurmError {
         #[source]
         error: MpiError,
     },
-    /// A Slurm command could not be run, or a file not written or read.
-    #[error("{0}")]
-    Io(String),
+    /// A Slurm command could not be run, or a job's script not written.
+    #[error("could not {what}: {source}")]
+    Io {
+        /// What was being done, e.g. `run sbatch` or `write /tmp/job.sh`.
+        what: String,
+        /// The operating system's error.
+        #[source]
+        source: Arc<std::io::Error>,
+    },
+    /// `sbatch` answered, but not with a job id.
+    #[error("sbatch did not print a job id: {said:?}")]
+    NoJobId {
+        /// What it printed.
+        said: String,
+    },
+}
+
+/// Two errors are equal when they are the same kind and say the same (an operating system's
+/// error, kept as the cause, has no equality of its own).
+impl PartialEq for SlurmError {
+    fn eq(&self, other: &Self) -> bool {
+        std::mem::discriminant(self) == std::mem::discriminant(other)
+            && self.to_string() == other.to_string()
+    }
 }
 
 /// Slurm's commands on this machine, and where jobs' scripts and outputs go.
@@ -299,7 +321,10 @@ impl Slurm {
             Err(Waited::TimedOut) => Err(SlurmError::NotReachable {
                 said: format!("{name} had no answer within {timeout:?}"),
             }),
-            Err(Waited::Io(e)) => Err(SlurmError::Io(format!("could not run {name}: {e}"))),
+            Err(Waited::Io(e)) => Err(SlurmError::Io {
+                what: format!("run {name}"),
+                source: Arc::new(e.source),
+            }),
         }
     }
 
@@ -345,7 +370,7 @@ impl Slurm {
     ///
     /// # Errors
     /// [`SlurmError::Refused`], [`SlurmError::NotReachable`], [`SlurmError::MungeDown`],
-    /// [`SlurmError::MungeRejected`], [`SlurmError::Io`].
+    /// [`SlurmError::MungeRejected`], [`SlurmError::Io`], [`SlurmError::NoJobId`].
     ///
     /// # Examples
     /// ```no_run
@@ -355,8 +380,9 @@ impl Slurm {
     /// # Ok::<(), parlab::slurm::SlurmError>(())
     /// ```
     pub fn submit(&self, script: &str, timeout: Duration) -> Result<Job, SlurmError> {
-        let io = |what: &str, path: &Path, e: std::io::Error| {
-            SlurmError::Io(format!("could not {what} {}: {e}", path.display()))
+        let io = |what: &str, path: &Path, e: std::io::Error| SlurmError::Io {
+            what: format!("{what} {}", path.display()),
+            source: Arc::new(e),
         };
         std::fs::create_dir_all(&self.jobs_dir).map_err(|e| io("create", &self.jobs_dir, e))?;
         let stamp = std::time::SystemTime::now()
@@ -389,8 +415,8 @@ impl Slurm {
             .split(';')
             .next()
             .and_then(|id| id.parse::<u64>().ok())
-            .ok_or_else(|| {
-                SlurmError::Io(format!("sbatch did not print a job id: {:?}", out.trim()))
+            .ok_or_else(|| SlurmError::NoJobId {
+                said: out.trim().to_owned(),
             })?;
         Ok(Job {
             id,
