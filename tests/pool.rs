@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use parlab::pi;
 use parlab::pi::PiEstimate;
 use parlab::pool::{Pool, PoolError, PoolOptions, ProcessPool, ThreadPool};
-use parlab::process::{Output, Task, tasks};
+use parlab::process::{Output, ProcessError, Task, tasks};
 
 const SEC: Duration = Duration::from_secs(10);
 
@@ -172,6 +172,12 @@ fn bad_input_is_a_clear_error() {
         e.to_string().contains("cargo build --release --bins"),
         "{e}"
     );
+    // The error keeps its cause: the process error of the missing binary.
+    let cause = std::error::Error::source(&e).and_then(|c| c.downcast_ref::<ProcessError>());
+    assert!(
+        matches!(cause, Some(ProcessError::WorkerMissing { .. })),
+        "{cause:?}"
+    );
     let pool = pool(1);
     let e = pool.map(tasks::echo(), [1u8], Some(0)).unwrap_err();
     assert!(matches!(e, PoolError::Invalid(_)), "{e}");
@@ -187,7 +193,7 @@ fn bad_input_is_a_clear_error() {
     pool.join(SEC).unwrap();
     // A binary that is not a pool worker (the test harness itself ignores the socket and exits).
     let e = ProcessPool::with_options(&PoolOptions::new(1).worker_binary("/bin/true")).unwrap_err();
-    assert!(matches!(e, PoolError::Start(_)), "{e}");
+    assert!(matches!(e, PoolError::Start { .. }), "{e}");
 }
 
 #[test]

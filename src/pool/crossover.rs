@@ -59,7 +59,7 @@ fn combine(estimates: &[PiEstimate]) -> Result<PiEstimate, PoolError> {
 /// The tasks one after the other, in this thread.
 ///
 /// # Errors
-/// [`PoolError::Invalid`] for 0 samples or tasks.
+/// [`PoolError::Pi`] for 0 samples or tasks.
 ///
 /// # Examples
 /// ```
@@ -69,7 +69,7 @@ fn combine(estimates: &[PiEstimate]) -> Result<PiEstimate, PoolError> {
 /// ```
 pub fn serial(samples: u64, tasks: usize) -> Result<PiEstimate, PoolError> {
     let estimates = pi::task_args(samples, tasks)
-        .map(|(n, seed)| pi::calc_pi(n, seed).map_err(|e| PoolError::Invalid(e.to_string())))
+        .map(|(n, seed)| pi::calc_pi(n, seed).map_err(PoolError::from))
         .collect::<Result<Vec<_>, _>>()?;
     combine(&estimates)
 }

@@ -134,18 +134,19 @@ impl Shared {
         let bytes = match answer {
             Ok(bytes) => bytes,
             Err(ProcessError::Closed) => {
-                return Err(PoolError::Start(format!(
-                    "{} as it started",
-                    process.ended()
-                )));
+                let ended = process.ended();
+                return Err(PoolError::Start {
+                    what: format!("{ended} as it started"),
+                    source: Some(Box::new(ended)),
+                });
             }
-            Err(e) => return Err(PoolError::Start(e.to_string())),
+            Err(e) => return Err(e.into()),
         };
         let hello = decode::<Hello>(&bytes)
             .ok()
             .filter(|h| h.magic == MAGIC)
             .ok_or_else(|| {
-                PoolError::Start(format!(
+                PoolError::start(format!(
                     "the worker binary speaks another version of the pool protocol (built from \
                      older sources?): rebuild it with `{}`",
                     process::BUILD_WORKER
@@ -157,14 +158,14 @@ impl Shared {
                 .as_ref()
                 .map_or_else(|| (String::new(), None), |i| (i.task.to_string(), i.types));
             let e = task_error(&task, types, 0, &format!("worker process {pid}"), failure);
-            return Err(PoolError::Start(format!("the initializer failed: {e}")));
+            return Err(PoolError::start_from("the initializer failed", e));
         }
         let socket = chan.stream().try_clone().map_err(|e| {
-            PoolError::Start(format!("could not keep a handle on a worker's socket: {e}"))
+            PoolError::start_from("could not keep a handle on a worker's socket", e)
         })?;
         let mut slots = self.slots();
         if self.jobs.terminated() {
-            return Err(PoolError::Start("the pool was terminated".into()));
+            return Err(PoolError::start("the pool was terminated"));
         }
         slots[slot] = Some((pid, socket));
         Ok(Worker { process, pid })
@@ -503,9 +504,7 @@ impl ProcessPool {
                 .name(format!("parlab-pool-manager-{slot}"))
                 .spawn(move || manage(s, slot, ready));
             if let Err(e) = spawned {
-                return Err(PoolError::Start(format!(
-                    "could not start a manager thread: {e}"
-                )));
+                return Err(PoolError::start_from("could not start a manager thread", e));
             }
         }
         drop(ready_tx);

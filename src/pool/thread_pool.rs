@@ -66,7 +66,7 @@ impl Shared {
                 None => Ok(()),
                 Some(failure) => {
                     let e = task_error(&init.task.to_string(), init.types, 0, who, failure);
-                    Err(PoolError::Start(format!("the initializer failed: {e}")))
+                    Err(PoolError::start_from("the initializer failed", e))
                 }
             },
         }
@@ -89,7 +89,7 @@ impl Shared {
                 serve(&shared, Worker { n, slot, began }, ready);
             })
             .map(|_| ())
-            .map_err(|e| PoolError::Start(format!("could not start a thread: {e}")))
+            .map_err(|e| PoolError::start_from("could not start a thread", e))
     }
 }
 
@@ -121,15 +121,12 @@ fn serve(shared: &Arc<Shared>, me: Worker, ready: Option<mpsc::Sender<Result<(),
         rec.started(slot, label, began, ok);
     }
     if let Some(ready) = ready {
-        let failed = initialized.is_err();
-        let _ = ready.send(initialized.as_ref().map(|_| ()).map_err(|e| match e {
-            // Its message is already that of a worker that could not start.
-            PoolError::Start(why) => PoolError::Start(why.clone()),
-            other => PoolError::Start(other.to_string()),
-        }));
-        if failed {
+        // A thread of a pool being built: a failed initializer fails the build, and the thread ends.
+        if let Err(e) = initialized {
+            let _ = ready.send(Err(e));
             return;
         }
+        let _ = ready.send(Ok(()));
     }
     let mut chunks = 0usize;
     loop {

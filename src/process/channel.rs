@@ -144,13 +144,13 @@ impl Channel {
                 len.copy_from_slice(&self.buf[self.pos..self.pos + HEADER]);
                 let len = u32::from_le_bytes(len);
                 if len > MAX_FRAME {
-                    return Err(ProcessError::Serde {
-                        direction: "deserialize",
-                        message: format!(
+                    return Err(ProcessError::corrupt(
+                        "deserialize",
+                        format!(
                             "a frame header says {len} bytes, over the limit of {MAX_FRAME}: the \
                              stream is corrupt"
                         ),
-                    });
+                    ));
                 }
                 let len = len as usize;
                 if have >= HEADER + len {
@@ -243,33 +243,27 @@ pub(crate) fn frame_header<H: Serialize>(header: &H) -> Result<Vec<u8>, ProcessE
 
 /// Splits a message made by [`frame_header`] + body into the decoded header and the body.
 pub(crate) fn unframe<H: DeserializeOwned>(bytes: &[u8]) -> Result<(H, &[u8]), ProcessError> {
-    postcard::take_from_bytes::<H>(bytes).map_err(|e| ProcessError::Serde {
-        direction: "deserialize",
-        message: e.to_string(),
-    })
+    postcard::take_from_bytes::<H>(bytes).map_err(|e| ProcessError::serde("deserialize", e))
 }
 
 /// Serializes a message with postcard.
 pub(crate) fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, ProcessError> {
-    postcard::to_stdvec(value).map_err(|e| ProcessError::Serde {
-        direction: "serialize",
-        message: e.to_string(),
-    })
+    postcard::to_stdvec(value).map_err(|e| ProcessError::serde("serialize", e))
 }
 
 /// Deserializes a message with postcard.
 /// Strict: bytes left over mean the message was of another type.
 pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ProcessError> {
-    let bad = |message| ProcessError::Serde {
-        direction: "deserialize",
-        message,
-    };
-    let (value, rest) = postcard::take_from_bytes(bytes).map_err(|e| bad(e.to_string()))?;
+    let (value, rest) =
+        postcard::take_from_bytes(bytes).map_err(|e| ProcessError::serde("deserialize", e))?;
     if !rest.is_empty() {
-        return Err(bad(format!(
-            "{} bytes left over: the message is of another type",
-            rest.len()
-        )));
+        return Err(ProcessError::corrupt(
+            "deserialize",
+            format!(
+                "{} bytes left over: the message is of another type",
+                rest.len()
+            ),
+        ));
     }
     Ok(value)
 }
@@ -436,5 +430,8 @@ mod tests {
             "{e}"
         );
         assert!(e.to_string().starts_with("a message does not deserialize"));
+        // The serializer's own error is kept as the source.
+        let cause = std::error::Error::source(&e).and_then(|c| c.downcast_ref::<postcard::Error>());
+        assert!(cause.is_some(), "{e:?}");
     }
 }

@@ -144,10 +144,8 @@ where
     let called_ns = monotonic_ns();
     let task = task.as_task();
     let mut run = Vec::new();
-    items::push_encoded(&mut run, args, &mut Vec::new()).map_err(|e| ProcessError::Serde {
-        direction: "serialize",
-        message: e.to_string(),
-    })?;
+    items::push_encoded(&mut run, args, &mut Vec::new())
+        .map_err(|e| ProcessError::serde("serialize", e))?;
     let request = encode(&Request {
         task: task.id().clone(),
         signature: task.signature(),
@@ -828,10 +826,7 @@ impl<R: DeserializeOwned> Process<R> {
                 pid: self.pid,
                 message,
             },
-            TaskFailure::BadResult(message) => ProcessError::Serde {
-                direction: "serialize",
-                message,
-            },
+            TaskFailure::BadResult(message) => ProcessError::corrupt("serialize", message),
         }
     }
 }

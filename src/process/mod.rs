@@ -222,6 +222,8 @@ pub enum ProcessError {
         direction: &'static str,
         /// The serializer's message.
         message: String,
+        /// The serializer's error, if one said it (not for a corrupt frame found here).
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
     /// A message is too large for the queue.
     #[error(
@@ -274,6 +276,28 @@ pub enum ProcessError {
 }
 
 impl ProcessError {
+    /// A [`ProcessError::Serde`] for the serializer's error `source` while trying to `direction`.
+    pub(crate) fn serde(
+        direction: &'static str,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        ProcessError::Serde {
+            direction,
+            message: source.to_string(),
+            source: Some(Box::new(source)),
+        }
+    }
+
+    /// A [`ProcessError::Serde`] with no serializer's error under it: a corrupt frame found here,
+    /// or what a worker said about a result.
+    pub(crate) fn corrupt(direction: &'static str, message: String) -> Self {
+        ProcessError::Serde {
+            direction,
+            message,
+            source: None,
+        }
+    }
+
     pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {
         ProcessError::Io {
             context: context.into(),

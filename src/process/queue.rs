@@ -577,12 +577,12 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
                     let len = u32::from_le_bytes(len);
                     let stored = tail.wrapping_sub(head);
                     if len as usize > MAX_MESSAGE || len.saturating_add(4) > stored {
-                        return Err(ProcessError::Serde {
-                            direction: "deserialize",
-                            message: format!(
+                        return Err(ProcessError::corrupt(
+                            "deserialize",
+                            format!(
                                 "the queue is corrupt: a message of {len} bytes where {stored} are stored"
                             ),
-                        });
+                        ));
                     }
                     let mut bytes = vec![0u8; len as usize];
                     inner.copy_out(head.wrapping_add(4), &mut bytes);
