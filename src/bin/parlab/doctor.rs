@@ -3,7 +3,7 @@
 use std::process::Command;
 
 use crate::project::{self, output};
-use crate::{disk, evcxr_patch, kernel, setup};
+use crate::{disk, evcxr_patch, kernel, setup, setup_python};
 
 /// Prints one line per tool; fails when something the lessons need is missing.
 pub fn run() -> Result<(), String> {
@@ -45,7 +45,7 @@ pub fn run() -> Result<(), String> {
             }
         });
     line("rust-src", rust_src, "rustup component add rust-src");
-    let py = setup::system_python().ok_or_else(|| "no python3 on PATH".to_owned());
+    let py = project::system_python().ok_or_else(|| "no python3 on PATH".to_owned());
     line(
         "python3",
         py.and_then(|p| output(Command::new(p).arg("--version"))),
@@ -156,7 +156,7 @@ fn python_side(line: &mut impl FnMut(&str, Result<String, String>, &str)) {
     if python.is_err() {
         return;
     }
-    let (numpy, numba) = setup::numeric_versions().unwrap_or((None, None));
+    let (numpy, numba) = setup_python::numeric_versions().unwrap_or((None, None));
     line(
         "numpy (.venv)",
         numpy.ok_or_else(|| "not installed".to_owned()),
@@ -172,7 +172,7 @@ fn python_side(line: &mut impl FnMut(&str, Result<String, String>, &str)) {
     }
     line(
         "parlab_py (Rust in Python)",
-        setup::extension_version().ok_or_else(|| "not built".to_owned()),
+        setup_python::extension_version().ok_or_else(|| "not built".to_owned()),
         fix,
     );
     match parlab::python::Python::free_threaded() {

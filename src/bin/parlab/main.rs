@@ -25,6 +25,8 @@ mod nb_runner;
 mod project;
 mod render;
 mod setup;
+mod setup_mpi;
+mod setup_python;
 mod slot_keeper;
 mod slot_seed;
 mod slurm_daemons;
@@ -113,7 +115,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Setup(args) => {
-            setup::want_cluster(args.cluster);
+            setup_mpi::want_cluster(args.cluster);
             setup::run().map(|_| ())
         }
         Command::Lab(args) => lab(args),

@@ -188,3 +188,43 @@ pub fn output_within(cmd: &mut Command, limit: Duration) -> Result<Output, Strin
         stderr: stderr.join().unwrap_or_default(),
     })
 }
+
+/// The `python3` to build the virtual environment with: `$PARLAB_PYTHON` or `python3` on PATH.
+pub fn system_python() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("PARLAB_PYTHON") {
+        return Some(PathBuf::from(p));
+    }
+    find_tool("python3")
+}
+
+/// `pip install` run by the project's .venv Python, quiet; the caller adds what to install.
+pub fn venv_pip_install() -> Command {
+    let mut pip = Command::new(venv_python());
+    pip.args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+    ]);
+    pip
+}
+
+/// Whether this process runs as root (it may install Debian packages).
+pub fn is_root() -> bool {
+    // Safety: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// Runs `apt-get update`, then apt-get with `args`, non-interactively.
+pub fn apt(args: &[&str], what: &str) -> Result<(), String> {
+    let run = |args: &[&str], what: &str| {
+        let mut cmd = Command::new("apt-get");
+        cmd.args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .stdin(std::process::Stdio::null());
+        run_inherit(&mut cmd, what)
+    };
+    run(&["update", "-qq"], "apt-get update")?;
+    run(args, what)
+}
