@@ -35,7 +35,7 @@ fn pool_times() -> Vec<Series> {
 }
 
 /// The text of every `<text>` element, trimmed.
-fn texts(svg: &str) -> Vec<String> {
+pub(super) fn texts(svg: &str) -> Vec<String> {
     svg.split("<text")
         .skip(1)
         .filter_map(|t| {
@@ -451,65 +451,6 @@ fn a_long_title_shrinks_then_is_cut_and_the_description_keeps_it() {
 }
 
 #[test]
-fn overlapping_spans_of_a_lane_go_on_tracks() {
-    use crate::timeline::{Kind, Timeline};
-    let tl = Timeline::new();
-    let caller = tl.lane("caller");
-    tl.record_ns(caller, Kind::Sending, "slow", 0, 100_000_000);
-    tl.record_ns(caller, Kind::Sending, "quick", 1_000_000, 20_000_000);
-    tl.record_ns(caller, Kind::Sending, "after", 30_000_000, 40_000_000);
-    let spans = tl.spans();
-    let refs: Vec<&crate::timeline::Span> = spans.iter().collect();
-    let tracks = tracks_of(&refs);
-    assert_eq!(tracks.len(), 2);
-    assert_eq!(
-        tracks[1]
-            .iter()
-            .map(|s| s.label.as_str())
-            .collect::<Vec<_>>(),
-        ["quick", "after"]
-    );
-    let svg = timeline("two calls at once", &tl).unwrap();
-    // Three bars: each its own rectangle, and both tracks' labels drawn.
-    let t = texts(svg.svg());
-    assert!(
-        t.iter().any(|s| s == "slow") && t.iter().any(|s| s == "quick"),
-        "{t:?}"
-    );
-}
-
-#[test]
-fn merged_specks_with_gaps_are_pale_not_solid() {
-    use crate::timeline::{Kind, Timeline};
-    let tl = Timeline::new();
-    let (specks, solid) = (tl.lane("mostly idle"), tl.lane("busy"));
-    // 1 µs of work every 10 µs for 20 ms: 10% busy, in specks far below a pixel.
-    for i in 0..2_000u64 {
-        tl.record_ns(specks, Kind::Task, "", i * 10_000, i * 10_000 + 1_000);
-    }
-    tl.record_ns(solid, Kind::Task, "all the time", 0, 20_000_000);
-    let c = timeline("specks", &tl).unwrap();
-    assert!(
-        c.description()
-            .contains("a paler bar was busy only part of its time"),
-        "{}",
-        c.description()
-    );
-    // The idle lane's bar is drawn faint, the busy lane's solid.
-    let svg = c.svg();
-    assert!(
-        svg.contains("opacity=\"0.15") || svg.contains("opacity=\"0.1"),
-        "no faint bar"
-    );
-    assert!(
-        c.description()
-            .contains("mostly idle: task (worker's own clock) 2 ms (10%"),
-        "{}",
-        c.description()
-    );
-}
-
-#[test]
 fn bars_draw_rectangles_of_positive_size_even_alone_or_negative() {
     for values in [vec![1.0], vec![-1.0], vec![-2.0, 3.0], vec![-0.5, -4.0]] {
         // Short names stand under upright bars; long ones lie down.
@@ -539,22 +480,4 @@ fn bars_draw_rectangles_of_positive_size_even_alone_or_negative() {
             );
         }
     }
-}
-
-/// A timeline that recorded more than it keeps: the chart says how many spans it does not show.
-#[test]
-fn a_timeline_chart_says_what_was_not_kept() {
-    use crate::timeline::{Kind, MAX_SPANS, Timeline};
-    let tl = Timeline::new();
-    let lane = tl.lane("caller");
-    for i in 0..MAX_SPANS as u64 + 12 {
-        tl.record_ns(lane, Kind::Sending, "apply", i * 1000, i * 1000 + 500);
-    }
-    let c = super::timeline("a loop that never ended", &tl).unwrap();
-    assert!(
-        c.description()
-            .contains("12 recorded after them are not shown"),
-        "{}",
-        c.description()
-    );
 }

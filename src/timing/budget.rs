@@ -1,20 +1,22 @@
 //! A time budget for measuring: a sweep or a comparison measures what fits in it, says what it
 //! skipped and how to measure that too, and prints progress while a long measurement runs.
 //!
-//! A room should never wait long for a cell: [`sweep`](super::sweep) and a [`Comparison`] built
-//! with [`Comparison::measure`] get [`DEFAULT_BUDGET`]. A value predicted to need more than what
-//! is left is skipped (a sweep predicts from its last point: a parameter of 100 or more is taken as
-//! an amount of work, its time grows in proportion), and a measurement whose first run shows that
-//! all its repeats would not fit gets fewer repeats. [`Budget::measure_size`] probes small sizes
-//! first, so a learner who asks for 10^10 samples is told how long that takes before it starts.
+//! A room should never wait long for a cell: [`sweep`](super::sweep) and a
+//! [`Comparison`](super::Comparison) built with [`Comparison::measure`](super::Comparison::measure)
+//! get [`DEFAULT_BUDGET`]. A value predicted to need more than what is left is skipped (a sweep
+//! predicts from its last point: a parameter of 100 or more is taken as an amount of work, its time
+//! grows in proportion), and a measurement whose first run shows that all its repeats would not fit
+//! gets fewer repeats. [`Budget::measure_size`] probes small sizes first, so a learner who asks for
+//! 10^10 samples is told how long that takes before it starts.
 
 use std::fmt;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use super::{
-    Comparison, Measurement, Outcome, Param, Sweep, TimingError, format_duration, format_si,
-};
+use super::error::TimingError;
+use super::measurement::Measurement;
+use super::outcome::Outcome;
+use crate::units::{format_duration, format_si};
 
 /// How long a sweep or a comparison may measure by default: a few seconds, so that no cell keeps
 /// a room waiting.
@@ -49,7 +51,7 @@ const ANNOUNCE_OVER: Duration = Duration::from_secs(2);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Budget {
-    limit: Option<Duration>,
+    pub(super) limit: Option<Duration>,
     progress: bool,
 }
 
@@ -129,66 +131,6 @@ impl Budget {
         }
     }
 
-    /// [`sweep`](super::sweep) within this budget: values predicted not to fit are skipped
-    /// ([`Sweep::skipped`]), and long sweeps print a line per point as they go.
-    ///
-    /// # Errors
-    /// As [`sweep`](super::sweep).
-    ///
-    /// # Examples
-    /// ```
-    /// use parlab::{pi, timing::Budget};
-    /// let s = Budget::default().sweep("threads", &[1, 2], 3, |k| pi::calc_pi_threads(1_000_000, k, 1))?;
-    /// assert!(s.skipped.is_empty());
-    /// # Ok::<(), parlab::timing::TimingError>(())
-    /// ```
-    pub fn sweep<V: Param, R: Outcome>(
-        &self,
-        param: &str,
-        values: &[V],
-        repeats: usize,
-        mut f: impl FnMut(V) -> R,
-    ) -> Result<Sweep, TimingError> {
-        if values.is_empty() {
-            return Err(TimingError::EmptySweep(param.to_owned()));
-        }
-        if repeats == 0 {
-            return Err(TimingError::ZeroRepeats);
-        }
-        let mut spend = self.start();
-        let mut points: Vec<(f64, Measurement)> = Vec::with_capacity(values.len());
-        let mut skipped = Vec::new();
-        for &value in values {
-            let label = format!("{param} = {value}");
-            let x = value.as_f64();
-            let predicted = points.last().map(|(last, m)| scaled(m.min(), *last, x));
-            if let Some(p) = predicted
-                && !spend.fits(p)
-            {
-                spend.progress(&format!(
-                    "{label}: skipped, one run would take about {} ({} of the budget left)",
-                    format_duration(p),
-                    spend.left_text()
-                ));
-                skipped.push(Skipped {
-                    value: x,
-                    label,
-                    estimate: Some(p),
-                });
-                continue;
-            }
-            let m = spend.measure(&label, repeats, predicted, || f(value))?;
-            points.push((x, m));
-        }
-        Ok(Sweep {
-            name: param.to_owned(),
-            param: param.to_owned(),
-            points,
-            skipped,
-            budget: self.limit,
-        })
-    }
-
     /// Times `f(n)`, whose work grows in proportion to `n` (samples, items), `repeats` times after
     /// a warm-up, within this budget (the work is `n` unless `f` says otherwise). It first probes `f` at small sizes (10^4, 10^5, ...) to
     /// predict one run at `n`; when that is over 2 s it says so before it starts, and it runs as
@@ -265,7 +207,7 @@ impl Budget {
 
 /// `time` at parameter `from`, predicted at parameter `to`: in proportion for amounts of work
 /// (parameters of 100 or more, e.g. samples), unchanged for small ones (thread counts).
-fn scaled(time: Duration, from: f64, to: f64) -> Duration {
+pub(super) fn scaled(time: Duration, from: f64, to: f64) -> Duration {
     if from >= 100.0 && to > from {
         time.mul_f64(to / from)
     } else {
@@ -276,8 +218,8 @@ fn scaled(time: Duration, from: f64, to: f64) -> Duration {
 /// A budget being spent: how much is left, and the progress lines.
 #[derive(Debug)]
 pub(crate) struct Spending {
-    budget: Budget,
-    started: Instant,
+    pub(super) budget: Budget,
+    pub(super) started: Instant,
 }
 
 impl Spending {
@@ -288,7 +230,7 @@ impl Spending {
             .map(|l| l.saturating_sub(self.started.elapsed()))
     }
 
-    fn left_text(&self) -> String {
+    pub(super) fn left_text(&self) -> String {
         self.left()
             .map_or_else(|| "no limit".into(), format_duration)
     }
@@ -436,97 +378,6 @@ pub(crate) fn skipped_note(skipped: &[Skipped], budget: Option<Duration>) -> Opt
     ))
 }
 
-impl Comparison {
-    /// The same comparison, measuring within `limit` from its first [`Comparison::measure`]
-    /// (the default is [`DEFAULT_BUDGET`]).
-    ///
-    /// # Examples
-    /// ```
-    /// use std::time::Duration;
-    /// let mut c = parlab::timing::Comparison::new().budget(Duration::from_secs(60));
-    /// c.measure("noop", 3, || ())?;
-    /// assert_eq!(c.measurements.len(), 1);
-    /// # Ok::<(), parlab::timing::TimingError>(())
-    /// ```
-    #[must_use]
-    pub fn budget(mut self, limit: Duration) -> Self {
-        self.budget = Some(Budget::new(limit));
-        self
-    }
-
-    /// Measures `f` as the next row, within the comparison's budget: with fewer repeats when they
-    /// would not all fit, and not at all (a row in [`Comparison::skipped`]) once the budget is
-    /// spent.
-    ///
-    /// # Errors
-    /// As [`measure`](super::measure).
-    ///
-    /// # Examples
-    /// ```
-    /// let mut c = parlab::timing::Comparison::new();
-    /// c.measure("serial", 3, || parlab::pi::calc_pi(1_000_000, 1))?;
-    /// c.measure("rayon", 3, || parlab::pi::calc_pi_rayon(1_000_000, 1))?;
-    /// assert_eq!(c.bars().len(), 2);
-    /// # Ok::<(), parlab::timing::TimingError>(())
-    /// ```
-    pub fn measure<R: Outcome>(
-        &mut self,
-        label: &str,
-        repeats: usize,
-        f: impl FnMut() -> R,
-    ) -> Result<&mut Self, TimingError> {
-        if repeats == 0 {
-            return Err(TimingError::ZeroRepeats);
-        }
-        let budget = self.budget.unwrap_or_default();
-        let started = *self.started.get_or_insert_with(Instant::now);
-        let mut spend = Spending { budget, started };
-        let row = (self.measurements.len() + self.skipped.len()) as f64;
-        if spend.left().is_some_and(|l| l.is_zero()) {
-            spend.progress(&format!("{label}: skipped, the budget is spent"));
-            self.skipped.push(Skipped {
-                value: row,
-                label: label.to_owned(),
-                estimate: None,
-            });
-            return Ok(self);
-        }
-        let m = spend.measure(label, repeats, None, f)?;
-        self.measurements.push(m);
-        Ok(self)
-    }
-
-    /// A note naming the rows not measured, with how to measure them; `None` when all were.
-    ///
-    /// # Examples
-    /// ```
-    /// assert_eq!(parlab::timing::Comparison::new().skipped_note(), None);
-    /// ```
-    pub fn skipped_note(&self) -> Option<String> {
-        skipped_note(
-            &self.skipped,
-            self.budget
-                .unwrap_or_default()
-                .limit()
-                .or(Some(DEFAULT_BUDGET)),
-        )
-    }
-}
-
-impl Sweep {
-    /// A note naming the values not measured, with how to measure them; `None` when all were.
-    ///
-    /// # Examples
-    /// ```
-    /// let s = parlab::timing::sweep("threads", &[1], 1, |_| ())?;
-    /// assert_eq!(s.skipped_note(), None);
-    /// # Ok::<(), parlab::timing::TimingError>(())
-    /// ```
-    pub fn skipped_note(&self) -> Option<String> {
-        skipped_note(&self.skipped, self.budget)
-    }
-}
-
 impl fmt::Display for Skipped {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.estimate {
@@ -540,54 +391,6 @@ impl fmt::Display for Skipped {
 mod tests {
     use super::*;
     use crate::pi;
-
-    #[test]
-    fn a_sweep_skips_what_does_not_fit_and_says_how_to_run_it() {
-        let s = Budget::new(Duration::from_millis(200))
-            .quiet()
-            .sweep(
-                "samples",
-                &[10_000u64, 100_000, 10_000_000_000_000],
-                2,
-                |n| pi::calc_pi(n, 1),
-            )
-            .unwrap();
-        assert_eq!(s.points.len(), 2);
-        assert_eq!(s.skipped.len(), 1);
-        let e = s.skipped[0].estimate.unwrap();
-        assert!(
-            e > Duration::from_secs(60),
-            "10^13 samples predicted at {e:?}"
-        );
-        let note = s.skipped_note().unwrap();
-        assert!(note.contains("samples = 10000000000000"), "{note}");
-        assert!(note.contains("parlab bench"), "{note}");
-    }
-
-    #[test]
-    fn repeats_shrink_to_fit_and_a_spent_comparison_skips_rows() {
-        let mut c = Comparison::new().budget(Duration::from_millis(50));
-        c.measure("slow", 10, || std::thread::sleep(Duration::from_millis(20)))
-            .unwrap();
-        assert!(
-            c.measurements[0].times.len() < 10,
-            "10 runs of 20 ms do not fit in 50 ms: {:?}",
-            c.measurements[0].times
-        );
-        c.measure("slow again", 3, || {
-            std::thread::sleep(Duration::from_millis(20))
-        })
-        .unwrap();
-        assert_eq!(c.measurements[1].times.len(), 1, "only its warm-up fitted");
-        c.measure("late", 3, || ()).unwrap();
-        assert_eq!(c.skipped.len(), 1, "nothing is left for a third row");
-        assert!(c.skipped_note().unwrap().contains("late"));
-        assert!(
-            Budget::unlimited()
-                .start()
-                .fits(Duration::from_secs(1_000_000))
-        );
-    }
 
     #[test]
     fn measure_size_refuses_what_would_not_fit_before_it_starts() {
