@@ -1,6 +1,8 @@
 //! The lessons' scripts, one method each: the sizes the lessons use, and the values they chart.
 
-use super::{FREE_THREADED, FREE_THREADED_SERIES, Python, PythonError, Report, Skipped};
+use super::Python;
+use super::error::PythonError;
+use super::report::{FREE_THREADED, FREE_THREADED_SERIES, Report, Skipped};
 
 use crate::timing::{Comparison, Sweep};
 

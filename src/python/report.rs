@@ -9,12 +9,16 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::PythonError;
+pub use super::error::FORMAT;
+use super::error::{PythonError, SETUP};
 use super::run::{Finished, last_lines};
 use crate::timing::{Comparison, Measurement, Sweep};
 
-/// The `format` tag of a report.
-pub const FORMAT: &str = "parlab-python-report";
+/// The name of the pure-Python series run on a free-threaded CPython.
+pub const FREE_THREADED_SERIES: &str = "Python threads (free-threaded, no GIL)";
+
+/// What [`Skipped::module`] says when no free-threaded CPython was found.
+pub const FREE_THREADED: &str = "a free-threaded CPython";
 
 /// The report version this parlab reads.
 pub const VERSION: u64 = 1;
@@ -53,7 +57,7 @@ impl Skipped {
     /// ```
     pub fn fix(&self) -> String {
         match self.module.as_str() {
-            super::FREE_THREADED => "a free-threaded CPython (3.13t or newer, PEP 703: \
+            FREE_THREADED => "a free-threaded CPython (3.13t or newer, PEP 703: \
                 `sys._is_gil_enabled()` is False) runs Python threads with no GIL at all, and \
                 there the source's pure-Python threads would scale like numba's; install one \
                 (python.org's installers have it as an option; `pyenv install 3.14t`; \
@@ -61,13 +65,13 @@ impl Skipped {
                 .to_owned(),
             "parlab_py" => format!(
                 "run `{}`: it builds the Rust extension python/parlab-py with maturin into .venv",
-                super::SETUP
+                SETUP
             ),
             module => format!(
                 "run `{}` (it installs numpy and numba into .venv), or `.venv/bin/python -m pip \
                  install {module}`; where {module} has no wheel for this platform, the other \
                  series still run",
-                super::SETUP
+                SETUP
             ),
         }
     }

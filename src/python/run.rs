@@ -8,7 +8,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use super::PythonError;
+use super::error::PythonError;
 
 /// The most stdout kept from one script (its report is one line, far smaller).
 const STDOUT_LIMIT: usize = 4 << 20;

@@ -5,8 +5,6 @@ use std::process::Command;
 
 use crate::{kernel, nb_runner, project, setup};
 
-pub use crate::nb_runner::write_runner;
-
 /// Options of `parlab render`.
 #[derive(clap::Args)]
 pub struct RenderArgs {

@@ -17,7 +17,7 @@ mod verdict;
 
 use std::path::{Path, PathBuf};
 
-use crate::{project, render, setup};
+use crate::{nb_runner, project, setup};
 
 use self::export::{gradebook_csv, json_lines};
 use self::kernel_dir::KernelDir;
@@ -65,7 +65,7 @@ pub fn run(args: CheckArgs) -> Result<bool, String> {
         .join("parlab-check")
         .join(format!("run-{}", std::process::id()));
     std::fs::create_dir_all(&work).map_err(|e| format!("cannot create {}: {e}", work.display()))?;
-    let runner = render::write_runner()?;
+    let runner = nb_runner::write_runner()?;
     let kernel_dir = KernelDir::take()?;
     let mut reports = Vec::new();
     for (i, notebook) in notebooks.iter().enumerate() {
