@@ -11,8 +11,9 @@ use std::time::{Duration, Instant};
 
 use crossbeam::channel::Sender;
 
+use super::PoolError;
+use super::error::task_error;
 use super::record::{CallSpan, Recorder};
-use super::{PoolError, task_error};
 use crate::process::tasks::TaskFailure;
 use crate::process::{Types, items};
 

@@ -67,9 +67,6 @@ pub use thread_pool::ThreadPool;
 pub use unsupported::ProcessPool;
 pub use worker::{POOL_ARG, serve_pool};
 
-use api::{chunksize_for, sealed};
-use error::task_error;
-
 /// The resident memory of process `pid` in bytes (Linux: `VmRSS` in `/proc/PID/status`; macOS:
 /// `proc_pidinfo`; elsewhere `None`).
 ///

@@ -9,10 +9,12 @@ use std::time::{Duration, Instant};
 
 use crossbeam::channel::RecvTimeoutError;
 
+use super::api::sealed;
 use super::batch::ChunkOutcome;
+use super::error::task_error;
 use super::jobs::{Chunk, JobQueue, Work};
 use super::worker::{Call, FromWorker, Hello, MAGIC, POOL_ARG, Ran, ToWorker};
-use super::{Pool, PoolError, PoolOptions, sealed, task_error};
+use super::{Pool, PoolError, PoolOptions};
 use crate::process::{
     self, CapturedOutput, Options, Process, ProcessError, decode, encode, frame_header, sys,
     unframe,

@@ -7,12 +7,14 @@ use std::time::{Duration, Instant};
 
 use crossbeam::channel::RecvTimeoutError;
 
+use super::api::{chunksize_for, sealed};
 use super::batch::{Batch, ChunkOutcome, Value, no_bytes};
+use super::error::task_error;
 use super::jobs::{Chunk, ClosureChunk, JobQueue, Work};
 use super::record::Recorder;
 use super::result::AsyncResult;
 use super::worker::{Call, run_initializer_here};
-use super::{Pool, PoolError, PoolOptions, chunksize_for, sealed, task_error};
+use super::{Pool, PoolError, PoolOptions};
 use crate::process::tasks;
 
 /// The task name that errors of closures carry.

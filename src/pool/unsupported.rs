@@ -5,8 +5,9 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
+use super::api::sealed;
 use super::jobs::JobQueue;
-use super::{Pool, PoolError, PoolOptions, sealed};
+use super::{Pool, PoolError, PoolOptions};
 use crate::process::sys;
 
 /// A pool of worker processes (never made on this platform: its constructors return an error).
