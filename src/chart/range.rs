@@ -3,7 +3,7 @@
 //! cannot be made so is a [`ChartError::AxisTooWide`] that says why, instead of a chart that spins
 //! inside plotters' tick computation (it loops forever on an infinite or NaN span).
 
-use super::ChartError;
+use super::error::ChartError;
 
 /// The most powers of ten a log axis spans (plotters divides its ends, and needs the ratio finite).
 pub(super) const MAX_DECADES: f64 = 300.0;

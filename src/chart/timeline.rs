@@ -1,11 +1,10 @@
 //! The timeline chart's layout: who ran when, a row per lane, spans thinned to what the pixels
 //! can show, and the description; its drawing is in [`super::draw`].
 
+use super::canvas::MAX_LANES;
 use super::draw;
-use super::{Chart, ChartError};
-
-/// The most lanes [`timeline`] draws (rows stay tall enough for their names).
-pub const MAX_LANES: usize = 16;
+use super::error::ChartError;
+use super::figure::Chart;
 
 /// A time unit for a span of `total_ns`: its name and nanoseconds per unit.
 fn time_unit(total_ns: u64) -> (&'static str, f64) {

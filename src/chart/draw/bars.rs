@@ -7,7 +7,9 @@ use super::style::{
     CHAR_WIDTH, DESC_SIZE, FAMILY, LABEL_SIZE, MIN_TEXT, PALETTE, SVG_SCALE, draw_err, fmt_num,
     min_max, register_font, titled,
 };
-use crate::chart::{ChartError, HEIGHT, WIDTH, range};
+use crate::chart::canvas::{HEIGHT, WIDTH};
+use crate::chart::error::ChartError;
+use crate::chart::range;
 
 /// A bar chart, as SVG text: bars standing up with their names below when the names fit there
 /// at a readable size, else lying bars with the names (wrapped if long) on the left.

@@ -9,7 +9,10 @@ use super::style::{
     AVAILABLE, DESC_SIZE, FAMILY, IDEAL, LABEL_SIZE, LEGEND_SIZE, PALETTE, draw_err, fmt_log_tick,
     fmt_num, min_max, register_font, titled,
 };
-use crate::chart::{ChartError, HEIGHT, Series, WIDTH, range};
+use crate::chart::canvas::{HEIGHT, WIDTH};
+use crate::chart::error::ChartError;
+use crate::chart::range;
+use crate::chart::series::Series;
 
 /// Which line chart to draw.
 #[derive(Clone, Copy, PartialEq)]

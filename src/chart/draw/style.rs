@@ -2,7 +2,8 @@
 
 use plotters::prelude::*;
 
-use crate::chart::{ChartError, WIDTH};
+use crate::chart::canvas::WIDTH;
+use crate::chart::error::ChartError;
 
 /// The bundled font (DejaVu Sans, see ../DejaVuSans-LICENSE.txt), used to measure text.
 static FONT: &[u8] = include_bytes!("../DejaVuSans.ttf");

@@ -7,7 +7,8 @@ use super::style::{
     CHAR_WIDTH, DESC_SIZE, FAMILY, LABEL_SIZE, LEGEND_SIZE, MIN_TEXT, draw_err, fmt_num,
     register_font, titled,
 };
-use crate::chart::{ChartError, HEIGHT, WIDTH};
+use crate::chart::canvas::{HEIGHT, WIDTH};
+use crate::chart::error::ChartError;
 
 /// A bar of a timeline chart, after thinning: lane, kind, start and end in the chart's time unit.
 pub(in crate::chart) struct Bar {
