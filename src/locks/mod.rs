@@ -62,6 +62,7 @@ mod counting;
 mod deadlock;
 mod rwlock;
 mod tiny_gil;
+mod transfer_check;
 
 use std::sync::{Mutex, MutexGuard, TryLockError};
 use std::thread;
@@ -69,11 +70,10 @@ use std::time::{Duration, Instant};
 
 pub use counting::{Layout, Sharing, count_in_slots, count_shared, count_shared_recorded};
 pub use crossbeam::utils::CachePadded;
-pub use deadlock::{
-    Account, DeadlockOutcome, LockOrder, check_transfer, deadlock_demo, deadlock_demo_recorded,
-};
+pub use deadlock::{Account, DeadlockOutcome, LockOrder, deadlock_demo, deadlock_demo_recorded};
 pub use rwlock::{LockKind, ReadRun, read_mostly};
 pub use tiny_gil::{calc_pi_tiny_gil, check_tiny_gil, python_thread, with_gil};
+pub use transfer_check::check_transfer;
 
 use crate::pi::PiError;
 
