@@ -59,7 +59,7 @@ where
                 std::thread::Builder::new()
                     .name(name.into())
                     .spawn_scoped(scope, move || work(i, range))
-                    .map_err(|e| PiError::Spawn(e.to_string()))
+                    .map_err(|e| PiError::spawn(format!("thread `{name}`"), e))
             })
             .collect::<Result<Vec<_>, _>>()?;
         handles

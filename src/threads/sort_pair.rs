@@ -39,7 +39,7 @@ pub fn sort_pair_threads<T: Ord + Send>(a: &mut [T], b: &mut [T]) -> Result<(), 
         let first = thread::Builder::new()
             .name("sort a".into())
             .spawn_scoped(scope, || a.sort_unstable())
-            .map_err(|e| ThreadsError::Spawn(e.to_string()))?;
+            .map_err(|e| ThreadsError::spawn("thread `sort a`", e))?;
         b.sort_unstable(); // this thread sorts b meanwhile
         first
             .join()

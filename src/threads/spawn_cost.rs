@@ -26,7 +26,7 @@ pub fn spawn_cost(repeats: usize) -> Result<Measurement, ThreadsError> {
         let start = Instant::now();
         let handle = thread::Builder::new()
             .spawn(|| {})
-            .map_err(|e| ThreadsError::Spawn(e.to_string()))?;
+            .map_err(|e| ThreadsError::spawn("a thread", e))?;
         handle
             .join()
             .map_err(|p| ThreadsError::Panicked(crate::panics::message(p.as_ref())))?;
