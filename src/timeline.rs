@@ -35,11 +35,16 @@
 //! assert!(spans[0].end_ns >= spans[0].start_ns);
 //! ```
 
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::thread::ThreadId;
 use std::time::Instant;
+
+mod buffer;
+mod record;
+
+pub use buffer::Buffer;
+pub use record::{MAX_LABEL, MAX_LANES, MAX_SPANS, OTHER_LANES};
+use record::{Record, bounded};
 
 /// What a span on a timeline shows; each kind has its own colour and legend entry.
 ///
@@ -166,106 +171,6 @@ impl Span {
     /// ```
     pub fn duration_ns(&self) -> u64 {
         self.end_ns.saturating_sub(self.start_ns)
-    }
-}
-
-/// The most spans a [`Timeline`] keeps (its first ones); later spans are counted in
-/// [`Timeline::dropped`], not kept. A span takes about 80 bytes and its label.
-///
-/// # Examples
-/// ```
-/// use parlab::timeline::{Kind, Timeline, MAX_SPANS};
-/// let tl = Timeline::new();
-/// let lane = tl.lane("loop");
-/// for i in 0..MAX_SPANS as u64 + 5 {
-///     tl.record_ns(lane, Kind::Running, "step", i, i + 1);
-/// }
-/// assert_eq!(tl.spans().len(), MAX_SPANS);
-/// assert_eq!(tl.dropped(), 5);
-/// ```
-pub const MAX_SPANS: usize = 100_000;
-
-/// The most lanes a [`Timeline`] keeps apart: lanes made after the first `MAX_LANES - 1` all share
-/// the last one, named [`OTHER_LANES`] (a chart draws far fewer: [`crate::chart::MAX_LANES`]).
-///
-/// # Examples
-/// ```
-/// use parlab::timeline::{Timeline, MAX_LANES, OTHER_LANES};
-/// let tl = Timeline::new();
-/// for i in 0..MAX_LANES + 3 {
-///     tl.lane(&format!("thread {i}"));
-/// }
-/// assert_eq!(tl.lanes().len(), MAX_LANES);
-/// assert_eq!(tl.lanes().last().map(String::as_str), Some(OTHER_LANES));
-/// ```
-pub const MAX_LANES: usize = 1_000;
-
-/// The name of the lane that every lane past [`MAX_LANES`] shares.
-pub const OTHER_LANES: &str = "other lanes (more than a timeline keeps apart)";
-
-/// The longest label or lane name a [`Timeline`] keeps, in bytes: a longer one is cut (at a
-/// character boundary) and ends with `…`.
-///
-/// # Examples
-/// ```
-/// use parlab::timeline::{Kind, Timeline, MAX_LABEL};
-/// let tl = Timeline::new();
-/// tl.record_ns(tl.lane("w"), Kind::Running, "x".repeat(10_000), 0, 1);
-/// let label = &tl.spans()[0].label;
-/// assert!(label.len() <= MAX_LABEL + '…'.len_utf8() && label.ends_with('…'));
-/// ```
-pub const MAX_LABEL: usize = 200;
-
-/// `label`, cut to at most [`MAX_LABEL`] bytes (at a character boundary) and marked with `…`.
-fn bounded(mut label: String) -> String {
-    if label.len() > MAX_LABEL {
-        let mut end = MAX_LABEL;
-        while !label.is_char_boundary(end) {
-            end -= 1;
-        }
-        label.truncate(end);
-        label.push('…');
-        label.shrink_to_fit();
-    }
-    label
-}
-
-#[derive(Debug, Default)]
-struct Record {
-    lanes: Vec<String>,
-    spans: Vec<Span>,
-    /// Spans recorded after [`MAX_SPANS`] were kept: counted, not kept.
-    dropped: u64,
-    by_thread: HashMap<ThreadId, Lane>,
-    /// Threads seen so far per name, to number their lanes (`GIL thread 1`, `GIL thread 2`).
-    per_name: HashMap<String, usize>,
-}
-
-impl Record {
-    /// Keeps `span` if there is room, else counts it.
-    fn push(&mut self, span: Span) {
-        if self.spans.len() < MAX_SPANS {
-            self.spans.push(span);
-        } else {
-            self.dropped += 1;
-        }
-    }
-
-    /// Whether every lane but the shared last one is taken.
-    fn lanes_full(&self) -> bool {
-        self.lanes.len() >= MAX_LANES - 1
-    }
-
-    /// A new lane called `name`, or the shared last lane once [`MAX_LANES`] - 1 are taken.
-    fn new_lane(&mut self, name: String) -> Lane {
-        if self.lanes_full() {
-            if self.lanes.len() < MAX_LANES {
-                self.lanes.push(OTHER_LANES.to_string());
-            }
-            return Lane(MAX_LANES - 1);
-        }
-        self.lanes.push(bounded(name));
-        Lane(self.lanes.len() - 1)
     }
 }
 
@@ -424,30 +329,6 @@ impl Timeline {
         let lane = r.new_lane(format!("{base} {n}"));
         r.by_thread.insert(id, lane);
         lane
-    }
-
-    /// A buffer of spans for one lane that reaches the shared record only when flushed (or
-    /// dropped): for a thread recording many spans, so that threads do not wait for each other's
-    /// recording (which would change what is measured).
-    ///
-    /// # Examples
-    /// ```
-    /// use parlab::timeline::{Kind, Timeline};
-    /// let tl = Timeline::new();
-    /// {
-    ///     let mut buf = tl.buffer(tl.lane("w"));
-    ///     buf.record_ns(Kind::Running, "a", 0, 10);
-    ///     assert!(tl.spans().is_empty()); // not yet flushed
-    /// }
-    /// assert_eq!(tl.spans().len(), 1);
-    /// ```
-    pub fn buffer(&self, lane: Lane) -> Buffer {
-        Buffer {
-            timeline: self.clone(),
-            lane,
-            spans: Vec::new(),
-            dropped: 0,
-        }
     }
 
     /// Nanoseconds from the origin to `at` (0 for a moment before the origin).
@@ -745,207 +626,5 @@ pub fn tasks_label(tasks: &std::ops::Range<usize>) -> String {
     }
 }
 
-/// Spans of one lane kept locally until flushed into their [`Timeline`] (see
-/// [`Timeline::buffer`]); dropping it flushes. It keeps at most [`MAX_SPANS`] unflushed spans
-/// (later ones are counted, as the timeline counts them).
-///
-/// # Examples
-/// ```
-/// use parlab::timeline::{Kind, Timeline};
-/// let tl = Timeline::new();
-/// let mut buf = tl.buffer(tl.lane("w"));
-/// buf.record(Kind::Running, "work", std::time::Instant::now(), std::time::Instant::now());
-/// buf.flush();
-/// assert_eq!(tl.spans().len(), 1);
-/// ```
-#[derive(Debug)]
-#[must_use = "a buffer records nothing until it is flushed or dropped"]
-pub struct Buffer {
-    timeline: Timeline,
-    lane: Lane,
-    spans: Vec<Span>,
-    /// Spans not kept: the buffer held [`MAX_SPANS`] already.
-    dropped: u64,
-}
-
-impl Buffer {
-    /// Keeps a span from `start` to `end`.
-    ///
-    /// # Examples
-    /// ```
-    /// use parlab::timeline::{Kind, Timeline};
-    /// let tl = Timeline::new();
-    /// let mut buf = tl.buffer(tl.lane("w"));
-    /// let t = std::time::Instant::now();
-    /// buf.record(Kind::Waiting, "lock", t, t);
-    /// assert_eq!(buf.len(), 1);
-    /// ```
-    pub fn record(&mut self, kind: Kind, label: impl Into<String>, start: Instant, end: Instant) {
-        let (s, e) = (self.timeline.ns(start), self.timeline.ns(end));
-        self.record_ns(kind, label, s, e);
-    }
-
-    /// Keeps a span given in nanoseconds after the timeline's origin.
-    ///
-    /// # Examples
-    /// ```
-    /// use parlab::timeline::{Kind, Timeline};
-    /// let tl = Timeline::new();
-    /// let mut buf = tl.buffer(tl.lane("w"));
-    /// buf.record_ns(Kind::Holding, "add", 5, 9);
-    /// assert!(!buf.is_empty());
-    /// ```
-    pub fn record_ns(&mut self, kind: Kind, label: impl Into<String>, start_ns: u64, end_ns: u64) {
-        if self.spans.len() >= MAX_SPANS {
-            self.dropped += 1;
-            return;
-        }
-        self.spans.push(Span {
-            lane: self.lane,
-            kind,
-            label: bounded(label.into()),
-            start_ns,
-            end_ns,
-            tasks: None,
-        });
-    }
-
-    /// Spans kept and not yet flushed.
-    ///
-    /// # Examples
-    /// ```
-    /// let tl = parlab::timeline::Timeline::new();
-    /// assert_eq!(tl.buffer(tl.lane("w")).len(), 0);
-    /// ```
-    pub fn len(&self) -> usize {
-        self.spans.len()
-    }
-
-    /// Whether no span is waiting to be flushed.
-    ///
-    /// # Examples
-    /// ```
-    /// let tl = parlab::timeline::Timeline::new();
-    /// assert!(tl.buffer(tl.lane("w")).is_empty());
-    /// ```
-    pub fn is_empty(&self) -> bool {
-        self.spans.is_empty()
-    }
-
-    /// The timeline it flushes into.
-    ///
-    /// # Examples
-    /// ```
-    /// let tl = parlab::timeline::Timeline::new();
-    /// let buf = tl.buffer(tl.lane("w"));
-    /// assert_eq!(buf.timeline().lanes(), ["w"]);
-    /// ```
-    pub fn timeline(&self) -> &Timeline {
-        &self.timeline
-    }
-
-    /// Moves the kept spans into the timeline.
-    ///
-    /// # Examples
-    /// ```
-    /// use parlab::timeline::{Kind, Timeline};
-    /// let tl = Timeline::new();
-    /// let mut buf = tl.buffer(tl.lane("w"));
-    /// buf.record_ns(Kind::Running, "x", 0, 1);
-    /// buf.flush();
-    /// assert!(buf.is_empty());
-    /// assert_eq!(tl.spans().len(), 1);
-    /// ```
-    pub fn flush(&mut self) {
-        if !self.spans.is_empty() || self.dropped > 0 {
-            let dropped = std::mem::take(&mut self.dropped);
-            self.timeline
-                .extend(std::mem::take(&mut self.spans), dropped);
-        }
-    }
-}
-
-impl Drop for Buffer {
-    fn drop(&mut self) {
-        self.flush();
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn this_thread_lanes_differ_per_thread() {
-        let tl = Timeline::new();
-        let a = tl.this_thread();
-        let b = std::thread::scope(|s| s.spawn(|| tl.this_thread()).join().unwrap());
-        assert_ne!(a, b);
-        assert_eq!(tl.lanes().len(), 2);
-    }
-
-    #[test]
-    fn spans_are_monotonic_and_clocks_agree() {
-        let tl = Timeline::new();
-        let lane = tl.lane("main");
-        for i in 0..100 {
-            tl.span(lane, Kind::Running, format!("{i}"), || pi_work(1000));
-        }
-        let spans = tl.spans();
-        for w in spans.windows(2) {
-            assert!(w[0].start_ns <= w[0].end_ns);
-            assert!(w[0].end_ns <= w[1].start_ns, "{w:?}");
-        }
-        // The monotonic clock and Instant agree to well under a millisecond.
-        let a = tl.ns(Instant::now());
-        let b = tl.from_monotonic(monotonic_ns());
-        assert!(b.abs_diff(a) < 1_000_000, "{a} {b}");
-    }
-
-    /// A recording that never ends keeps at most MAX_SPANS spans, MAX_LANES lanes, and labels of
-    /// MAX_LABEL bytes, and counts what it did not keep.
-    #[test]
-    fn a_recording_without_end_stays_bounded() {
-        let tl = Timeline::new();
-        let lane = tl.lane("caller");
-        let long = "é".repeat(MAX_LABEL); // 2 bytes a character: cut at a boundary
-        for i in 0..MAX_SPANS as u64 + 1000 {
-            tl.record_ns(lane, Kind::Sending, long.clone(), i, i + 1);
-        }
-        assert_eq!(tl.spans().len(), MAX_SPANS);
-        assert_eq!(tl.dropped(), 1000);
-        let label = &tl.spans()[0].label;
-        assert!(
-            label.len() <= MAX_LABEL + 3 && label.ends_with('…'),
-            "{label}"
-        );
-        // A buffer flushed into a full timeline: its spans are counted too.
-        {
-            let mut buf = tl.buffer(lane);
-            for i in 0..MAX_SPANS as u64 + 7 {
-                buf.record_ns(Kind::Holding, "", i, i);
-            }
-            assert_eq!(buf.len(), MAX_SPANS);
-        }
-        assert_eq!(tl.spans().len(), MAX_SPANS);
-        assert_eq!(tl.dropped(), 1000 + MAX_SPANS as u64 + 7);
-        assert!(format!("{tl:?}").contains("dropped"));
-        tl.clear();
-        assert_eq!((tl.spans().len(), tl.dropped()), (0, 0));
-        // Threads without end: lanes stop at MAX_LANES, the last one shared.
-        for _ in 0..MAX_LANES + 10 {
-            std::thread::scope(|s| {
-                s.spawn(|| tl.this_thread());
-            });
-        }
-        let lanes = tl.lanes();
-        assert_eq!(lanes.len(), MAX_LANES);
-        assert_eq!(lanes[MAX_LANES - 1], OTHER_LANES);
-        assert_eq!(tl.lane("a new one"), Lane(MAX_LANES - 1));
-        assert!(tl.locked().by_thread.len() < MAX_LANES);
-    }
-
-    fn pi_work(n: u64) -> u64 {
-        crate::pi::count_hits(1, 0, n)
-    }
-}
+mod tests;
