@@ -31,7 +31,7 @@ impl ProcessPool {
     /// # Errors
     /// Always [`PoolError::Start`].
     pub fn with_options(_opts: &PoolOptions) -> Result<Self, PoolError> {
-        Err(sys::unsupported("a process pool").into())
+        Err(crate::process::unsupported("a process pool").into())
     }
 
     /// The workers' process ids.

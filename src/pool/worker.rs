@@ -192,7 +192,7 @@ pub fn serve_pool() -> ExitCode {
 pub fn serve_pool() -> ExitCode {
     eprintln!(
         "parlab-worker {POOL_ARG}: the process pool {}",
-        crate::process::sys::UNSUPPORTED
+        crate::process::UNSUPPORTED
     );
     ExitCode::from(2)
 }

@@ -487,7 +487,7 @@ fn unavailable(name: &str, why: &str) -> TaskFailure {
 /// `dlopen`, which needs Unix.
 #[cfg(not(unix))]
 fn find(_path: &Path, _symbol: &str) -> Result<EntryPoint, String> {
-    Err(format!("a cell task {}", super::sys::UNSUPPORTED))
+    Err(format!("a cell task {}", super::UNSUPPORTED))
 }
 
 /// The entry point `symbol` in the library at `path`, loading it if needed.

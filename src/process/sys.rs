@@ -3,7 +3,7 @@
 //!
 //! This is the one home of platform code: Linux, macOS (and other Unix) differ here and nowhere
 //! else in `process` and `pool`; on Windows only the items that need no Unix are compiled, and
-//! [`unsupported`] says why the rest is missing.
+//! [`unsupported`](super::error::unsupported) says why the rest is missing.
 
 use std::io;
 #[cfg(target_vendor = "apple")]
@@ -11,20 +11,6 @@ use std::os::fd::AsFd;
 #[cfg(unix)]
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant};
-
-/// Why fork, spawn, pipes, queues and the process pool are missing on this platform (Windows):
-/// the message of [`ProcessError::Unsupported`](super::ProcessError::Unsupported).
-pub(crate) const UNSUPPORTED: &str = "needs Unix (fork, Unix sockets, descriptor 3 for the \
-     worker): on Windows run lessons 03 and 04 in WSL (Windows Subsystem for Linux: `wsl --install`, \
-     then the README's two commands inside it); lessons 00-02 run natively";
-
-/// The error for `what` on a platform without Unix processes.
-#[cfg(not(unix))]
-pub(crate) fn unsupported(what: &str) -> super::ProcessError {
-    super::ProcessError::Unsupported {
-        what: what.to_string(),
-    }
-}
 
 /// Waits until `fd` is readable (`write == false`) or writable, or `deadline` passes.
 /// Returns `Ok(false)` on timeout. Hang-up and errors count as ready (the next read says what).

@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::{AsTask, Options, ProcessError, StartMethod, sys};
+use super::{AsTask, Options, ProcessError, StartMethod};
 
 /// A worker process (never made on this platform: [`spawn`] and [`fork`] return
 /// [`ProcessError::Unsupported`]).
@@ -49,7 +49,7 @@ where
     A: Serialize,
     R: DeserializeOwned,
 {
-    Err(sys::unsupported("spawn (the parlab-worker protocol)"))
+    Err(super::unsupported("spawn (the parlab-worker protocol)"))
 }
 
 /// Forks a child that runs `f`: Windows has no fork, so here it returns
@@ -74,7 +74,7 @@ where
     R: Serialize + DeserializeOwned,
     F: FnOnce() -> R,
 {
-    Err(sys::unsupported("fork"))
+    Err(super::unsupported("fork"))
 }
 
 impl<R> Process<R> {
@@ -138,7 +138,7 @@ pub struct Connection<S, R> {
 /// Always [`ProcessError::Unsupported`].
 #[allow(clippy::type_complexity)]
 pub fn pipe<A, B>() -> Result<(Connection<A, B>, Connection<B, A>), ProcessError> {
-    Err(sys::unsupported("a pipe between processes"))
+    Err(super::unsupported("a pipe between processes"))
 }
 
 impl<S: Serialize, R: DeserializeOwned> Connection<S, R> {
@@ -179,7 +179,7 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     /// # Errors
     /// Always [`ProcessError::Unsupported`].
     pub fn new(_capacity: usize) -> Result<Self, ProcessError> {
-        Err(sys::unsupported("a queue between processes"))
+        Err(super::unsupported("a queue between processes"))
     }
 
     /// How many messages the queue holds at most.

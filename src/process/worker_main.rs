@@ -134,6 +134,6 @@ pub fn worker_main() -> ExitCode {
 /// ```
 #[cfg(not(unix))]
 pub fn worker_main() -> ExitCode {
-    eprintln!("parlab-worker {}", super::sys::UNSUPPORTED);
+    eprintln!("parlab-worker {}", super::UNSUPPORTED);
     ExitCode::from(2)
 }
