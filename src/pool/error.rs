@@ -126,7 +126,8 @@ impl PoolError {
         }
     }
 
-    /// A [`PoolError::Start`] with no error underneath.
+    /// A [`PoolError::Start`] with no error underneath (only the process pool, which needs Unix, has one).
+    #[cfg(unix)]
     pub(crate) fn start(what: impl Into<String>) -> Self {
         PoolError::Start {
             what: what.into(),

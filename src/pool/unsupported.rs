@@ -8,7 +8,6 @@ use std::time::Duration;
 use super::api::sealed;
 use super::jobs::JobQueue;
 use super::{Pool, PoolError, PoolOptions};
-use crate::process::sys;
 
 /// A pool of worker processes (never made on this platform: its constructors return an error).
 #[derive(Debug)]
