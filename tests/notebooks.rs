@@ -5,7 +5,7 @@
 //! error output, any `panicked at` in stderr, a chart cell without an SVG, or a cell that runs
 //! longer than [`HANG_GUARD_S`] (a hang, not slowness: speed is a benchmark, `render --summary`,
 //! and never fails a test). The runner also checks that every reading a cell prints agrees with its
-//! own figures; one lesson runs with both cores kept busy by other processes ([`RUN_BUSY`]). Needs
+//! own figures; every shipped run has both cores kept busy by other processes ([`BusyCores`]). Needs
 //! `cargo run --release -- setup` first (`parlab test` does it).
 
 use std::path::{Path, PathBuf};
@@ -25,13 +25,12 @@ fn notebook(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// Notebooks whose shipped run has both cores kept busy by two other processes: the run must still
-/// pass, and every reading it prints must still agree with its own figures (the runner checks each
-/// one), as on a learner's laptop that is compiling something meanwhile. One lesson full of speed-up
-/// readings is enough, and costs only that run's slowdown.
-const RUN_BUSY: &[&str] = &["01-threads.ipynb"];
-
 /// Two processes that each keep a core busy (`yes > /dev/null`), killed when this is dropped.
+///
+/// Every lesson's shipped run has both cores kept busy this way: the run must still pass, and every
+/// reading it prints must still agree with its own figures (the runner checks each one), as on a
+/// learner's laptop that is compiling something meanwhile. The solved runs have the machine to
+/// themselves.
 struct BusyCores(Vec<std::process::Child>);
 
 impl BusyCores {
@@ -61,7 +60,7 @@ fn execute(name: &str, mode: &str) {
     let _turn = ONE_AT_A_TIME
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let _busy = (mode == "shipped" && RUN_BUSY.contains(&name)).then(BusyCores::start);
+    let _busy = (mode == "shipped").then(BusyCores::start);
     let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("notebooks");
     let status = Command::new(env!("CARGO_BIN_EXE_parlab"))
         .args(["render", "--no-setup", "--summary", "--mode", mode])
