@@ -4,7 +4,7 @@ use std::fs::File;
 use std::io::BufReader;
 use std::marker::PhantomData;
 use std::net::Shutdown;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, Command, Stdio};
@@ -691,6 +691,21 @@ impl<R> Process<R> {
 
     /// Waits until it exited or `deadline` passed.
     fn wait_until(&mut self, deadline: Instant) -> Option<Exit> {
+        if let Some(exit) = self.try_reap() {
+            return Some(exit);
+        }
+        // Where the system says when the child exits (Linux's pidfd), wait for just that: sleeps
+        // overshoot the exit by up to their own length.
+        if let Some(fd) = sys::pidfd(self.pid) {
+            if let Ok(ready) = sys::wait_ready(fd.as_fd(), false, deadline) {
+                if let Some(exit) = self.try_reap() {
+                    return Some(exit);
+                }
+                if !ready {
+                    return None;
+                }
+            }
+        }
         let mut pause = Duration::from_micros(20);
         loop {
             if let Some(exit) = self.try_reap() {
