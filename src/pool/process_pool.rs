@@ -193,10 +193,11 @@ impl Shared {
             )));
             return Ok(());
         };
-        // The task's name goes on the timeline, as in the errors: "task 0 (sleep)".
-        let name = task.to_string();
+        // The task's name goes on the timeline, as in the errors: "task 0 (sleep)". It is made
+        // only for a timeline: a pool without one pays nothing for them.
         let ran = |ran: Ran| {
             if let Some(rec) = self.jobs.recorder() {
+                let name = task.to_string();
                 rec.ran_mono(slot, first..first + count, &name, ran.start_ns, ran.end_ns);
             }
         };
@@ -256,7 +257,13 @@ impl Shared {
             }
         };
         if let Some(rec) = self.jobs.recorder() {
-            rec.cut_off(slot, &(first..first + count), &name, &cause, sent);
+            rec.cut_off(
+                slot,
+                &(first..first + count),
+                &task.to_string(),
+                &cause,
+                sent,
+            );
         }
         Err(Box::new((chunk, cause)))
     }

@@ -27,6 +27,10 @@ const HEADER: usize = 4;
 #[cfg(unix)]
 pub(crate) const MAX_FRAME: u32 = 1 << 30;
 
+/// The most bytes one read takes from the socket.
+#[cfg(unix)]
+const READ_SIZE: usize = 64 * 1024;
+
 /// The first size a large frame's buffer takes; it doubles as the bytes fill it.
 const GROW_FIRST: usize = 1 << 20;
 
@@ -38,6 +42,9 @@ pub(crate) struct Channel {
     /// Bytes read but not yet returned, from `pos`.
     buf: Vec<u8>,
     pos: usize,
+    /// Where reads land before they join `buf`: [`READ_SIZE`] bytes, allocated (and zeroed) once
+    /// on the first read, not on every one.
+    scratch: Vec<u8>,
 }
 
 #[cfg(unix)]
@@ -49,6 +56,7 @@ impl Channel {
             stream,
             buf: Vec::new(),
             pos: 0,
+            scratch: Vec::new(),
         })
     }
 
@@ -167,13 +175,22 @@ impl Channel {
                     return self.recv_large(len, deadline, timeout, what);
                 }
             }
-            let mut chunk = [0u8; 64 * 1024];
-            let n = self.read_some(&mut chunk, deadline, timeout, what)?;
+            let mut chunk = std::mem::take(&mut self.scratch);
+            chunk.resize(READ_SIZE, 0); // zeroes only the first time: the length stays
+            let read = self.read_some(&mut chunk, deadline, timeout, what);
+            let n = match read {
+                Ok(n) => n,
+                Err(e) => {
+                    self.scratch = chunk;
+                    return Err(e);
+                }
+            };
             if self.pos > 0 {
                 self.buf.drain(..self.pos);
                 self.pos = 0;
             }
             self.buf.extend_from_slice(&chunk[..n]);
+            self.scratch = chunk;
         }
     }
 

@@ -43,6 +43,25 @@ pub(crate) fn wait_ready(fd: BorrowedFd<'_>, write: bool, deadline: Instant) -> 
     }
 }
 
+/// A descriptor that turns readable when the child `pid` (not yet reaped) exits: Linux's pidfd
+/// (kernel 5.3 and later, close-on-exec); `None` where there is none (the caller polls instead).
+#[cfg(target_os = "linux")]
+pub(crate) fn pidfd(pid: u32) -> Option<OwnedFd> {
+    let pid = libc::pid_t::try_from(pid).ok()?;
+    // Safety: pidfd_open takes a pid and flags (none) and returns a new descriptor or -1; it
+    // reads and writes no memory of this process.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    let fd = RawFd::try_from(fd).ok().filter(|&fd| fd >= 0)?;
+    // Safety: `fd` was just returned by pidfd_open: it is open and nothing else owns it.
+    Some(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Where there is no pidfd: `None` (the caller polls instead).
+#[cfg(all(unix, not(target_os = "linux")))]
+pub(crate) fn pidfd(_pid: u32) -> Option<OwnedFd> {
+    None
+}
+
 /// A duration in whole milliseconds, rounded up, as poll's timeout argument.
 #[cfg(unix)]
 fn millis_ceil(d: Duration) -> i32 {

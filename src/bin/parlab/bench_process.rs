@@ -2,8 +2,12 @@
 //!
 //! Cases: start + join of a thread, a forked child and a spawned worker (each with a trivial
 //! result back); a pipe round trip; queue throughput between two processes; sending a `Vec<f64>`
-//! of 10^7 through a pipe against sharing it with a thread.
+//! of 10^7 through a pipe against sharing it with a thread. Beside them, the raw limits they are
+//! held to, in the same run: `spawn_true` (spawning and waiting for `true`) and
+//! `raw_socketpair_round_trip` (8 bytes there and back over a bare socketpair, blocking).
 
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,6 +15,9 @@ use parlab::process::{self, Options, Output, ProcessError, tasks};
 use parlab::timing::{self, Measurement};
 
 use crate::bench::{BenchArgs, BenchRow};
+
+/// The word that ends the raw echo child.
+const STOP: [u8; 8] = [0xff; 8];
 
 /// How long any one step may take before the bench gives up.
 const LIMIT: Duration = Duration::from_secs(30);
@@ -81,6 +88,40 @@ pub fn rows(args: &BenchArgs) -> Result<Vec<BenchRow>, String> {
     })
     .map_err(err)?;
     add("spawn_start_join", 1, 1, m);
+
+    let m = timing::measure("spawn true", quick, || {
+        std::process::Command::new("true")
+            .status()
+            .map(|status| status.success())
+    })
+    .map_err(err)?;
+    add("spawn_true", 1, 1, m);
+
+    // The limit of the pipe's round trip: a blocking echo over a bare socketpair, forked the same way.
+    let (mut near, mut far) = UnixStream::pair().map_err(err)?;
+    let mut raw_echo = process::fork_with(
+        move || {
+            let mut word = [0u8; 8];
+            // Until told to stop: the child holds a copy of `near` too, so it never sees an end.
+            while far.read_exact(&mut word).is_ok() && word != STOP && far.write_all(&word).is_ok()
+            {
+            }
+        },
+        &opts,
+    )
+    .map_err(err)?;
+    let m = timing::measure("raw socketpair round trip", args.repeats, || {
+        let mut word = [0u8; 8];
+        for i in 0..MESSAGES {
+            near.write_all(&i.to_le_bytes())?;
+            near.read_exact(&mut word)?;
+        }
+        Ok::<(), std::io::Error>(())
+    })
+    .map_err(err)?;
+    near.write_all(&STOP).map_err(err)?;
+    raw_echo.join(LIMIT).map_err(err)?;
+    add("raw_socketpair_round_trip", 1, MESSAGES, m);
 
     // A forked echo child; each run is MESSAGES round trips of a small message.
     let (mut parent, mut child_end) = process::pipe::<u64, u64>().map_err(err)?;

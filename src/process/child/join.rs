@@ -1,5 +1,6 @@
 //! Joining a worker: waiting (with a timeout) for its result and its exit, killing and reaping it.
 
+use std::os::fd::AsFd;
 use std::os::unix::process::ExitStatusExt;
 use std::time::{Duration, Instant};
 
@@ -86,6 +87,21 @@ impl<R> Process<R> {
 
     /// Waits until it exited or `deadline` passed.
     fn wait_until(&mut self, deadline: Instant) -> Option<Exit> {
+        if let Some(exit) = self.try_reap() {
+            return Some(exit);
+        }
+        // Where the system says when the child exits (Linux's pidfd), wait for just that: sleeps
+        // overshoot the exit by up to their own length.
+        if let Some(fd) = sys::pidfd(self.pid) {
+            if let Ok(ready) = sys::wait_ready(fd.as_fd(), false, deadline) {
+                if let Some(exit) = self.try_reap() {
+                    return Some(exit);
+                }
+                if !ready {
+                    return None;
+                }
+            }
+        }
         let mut pause = Duration::from_micros(20);
         loop {
             if let Some(exit) = self.try_reap() {
