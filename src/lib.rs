@@ -61,6 +61,7 @@ pub mod process;
 pub mod python;
 #[cfg(unix)]
 pub mod slurm;
+pub mod spawn_error;
 pub mod threads;
 pub mod timeline;
 pub mod timing;

@@ -9,6 +9,8 @@ use std::time::Duration;
 use parlab::process::cell::{self, NOT_IN_A_CELL};
 use parlab::process::{self, Options, Output, ProcessError, Signature, Task, TaskId, tasks};
 
+mod common;
+
 fn square(x: u64) -> u64 {
     x * x
 }
@@ -19,11 +21,7 @@ fn add(a: u64, b: u64) -> u64 {
 
 /// Options pointing at the worker cargo built for this test run.
 fn opts() -> Options {
-    Options {
-        worker: Some(env!("CARGO_BIN_EXE_parlab-worker").into()),
-        output: Output::Capture,
-        ..Options::named("t")
-    }
+    common::worker_options(Output::Capture, "t")
 }
 
 #[test]

@@ -5,17 +5,12 @@
 use std::time::Duration;
 
 use parlab::pool::{Pool, PoolError, PoolOptions, ProcessPool, ThreadPool};
-use parlab::process::{Output, tasks};
+use parlab::process::tasks;
 use parlab::timing::Measurement;
 
-const SEC: Duration = Duration::from_secs(10);
+use common::{SEC, pool_options as process_opts};
 
-fn process_opts(workers: usize) -> PoolOptions {
-    PoolOptions::new(workers)
-        .worker_binary(env!("CARGO_BIN_EXE_parlab-worker"))
-        .output(Output::Discard)
-        .timeout(SEC)
-}
+mod common;
 
 #[test]
 fn a_thread_pool_refuses_the_tasks_that_end_the_process() {

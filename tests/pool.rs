@@ -8,15 +8,9 @@ use parlab::pi::PiEstimate;
 use parlab::pool::{Pool, PoolError, PoolOptions, ProcessPool, ThreadPool};
 use parlab::process::{Output, ProcessError, Task, tasks};
 
-const SEC: Duration = Duration::from_secs(10);
+use common::{SEC, pool_options as opts};
 
-/// Options pointing at the worker cargo built for this test run, its output thrown away.
-fn opts(workers: usize) -> PoolOptions {
-    PoolOptions::new(workers)
-        .worker_binary(env!("CARGO_BIN_EXE_parlab-worker"))
-        .output(Output::Discard)
-        .timeout(SEC)
-}
+mod common;
 
 fn pool(workers: usize) -> ProcessPool {
     ProcessPool::with_options(&opts(workers)).expect("a process pool")

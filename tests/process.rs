@@ -6,15 +6,13 @@ use std::time::{Duration, Instant};
 use parlab::pi::PiEstimate;
 use parlab::process::{self, Options, Output, ProcessError, StartMethod, Task, tasks};
 
-const SEC: Duration = Duration::from_secs(10);
+use common::SEC;
+
+mod common;
 
 /// Options pointing at the worker cargo built for this test run, capturing output.
 fn opts() -> Options {
-    Options {
-        worker: Some(env!("CARGO_BIN_EXE_parlab-worker").into()),
-        output: Output::Capture,
-        ..Options::named("w")
-    }
+    common::worker_options(Output::Capture, "w")
 }
 
 fn spawn<

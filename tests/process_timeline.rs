@@ -5,15 +5,16 @@ use std::time::Duration;
 use parlab::process::{self, Options, Output, ProcessError, START_METHODS_SEED, tasks};
 use parlab::timeline::{Kind, Span, Timeline, monotonic_ns};
 
-const SEC: Duration = Duration::from_secs(10);
+use common::SEC;
+
+mod common;
 
 /// Options pointing at the worker cargo built for this test run, output discarded, no warning.
 fn opts() -> Options {
     Options {
-        worker: Some(env!("CARGO_BIN_EXE_parlab-worker").into()),
-        output: Output::Discard,
         warn: false,
         name: None,
+        ..common::worker_options(Output::Discard, "w")
     }
 }
 

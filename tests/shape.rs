@@ -2,31 +2,21 @@
 //! fields never pass for each other, on a process pool, a thread pool and a spawned worker; a
 //! type that cannot be traced is refused with the reason, never sent on a guess.
 
-use std::time::Duration;
-
 use parlab::pool::{Pool, PoolError, PoolOptions, ProcessPool, ThreadPool};
 use parlab::process::{self, Options, Output, ProcessError, Task, tasks};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-const SEC: Duration = Duration::from_secs(10);
+use common::{SEC, pool_options, worker_options};
+
+mod common;
 
 fn pool() -> ProcessPool {
-    ProcessPool::with_options(
-        &PoolOptions::new(1)
-            .worker_binary(env!("CARGO_BIN_EXE_parlab-worker"))
-            .output(Output::Discard)
-            .timeout(SEC),
-    )
-    .expect("a process pool")
+    ProcessPool::with_options(&pool_options(1)).expect("a process pool")
 }
 
 fn spawn_opts() -> Options {
-    Options {
-        worker: Some(env!("CARGO_BIN_EXE_parlab-worker").into()),
-        output: Output::Discard,
-        ..Options::named("w")
-    }
+    worker_options(Output::Discard, "w")
 }
 
 /// A call whose argument is this side's `Job` and whose result is the "worker's" `Job`: the

@@ -64,7 +64,7 @@ mod rwlock;
 mod tiny_gil;
 mod transfer_check;
 
-use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
+use std::sync::{Mutex, MutexGuard, TryLockError};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -76,6 +76,7 @@ pub use tiny_gil::{calc_pi_tiny_gil, check_tiny_gil, python_thread, with_gil};
 pub use transfer_check::check_transfer;
 
 use crate::pi::PiError;
+use crate::spawn_error::SpawnError;
 
 /// The default time-out for taking a lock in this module: 1 s.
 ///
@@ -94,7 +95,7 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
 /// assert_eq!(err, LockError::Pi(PiError::ZeroThreads));
 /// assert_eq!(err.to_string(), "need at least 1 thread, got 0");
 /// ```
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LockError {
     /// Bad samples or threads (0 samples, 0 threads, more threads than samples, too many).
     #[error(transparent)]
@@ -103,48 +104,14 @@ pub enum LockError {
     #[error("{0} must be at least 1")]
     Zero(&'static str),
     /// The operating system refused to start a thread.
-    #[error("could not start {thread}: {source}")]
-    Spawn {
-        /// The thread, e.g. ``thread `calc_pi` `` or `a thread`.
-        thread: String,
-        /// The operating system's error, kept as the [`source`](std::error::Error::source).
-        #[source]
-        source: Arc<std::io::Error>,
-    },
+    #[error(transparent)]
+    Spawn(#[from] crate::spawn_error::SpawnError),
     /// A thread panicked; the message of its panic.
     #[error("a thread panicked: {0}")]
     Panicked(String),
     /// Waited too long for a lock or a message.
     #[error(transparent)]
     Timeout(#[from] LockTimeout),
-}
-
-/// Two errors are equal when they are the same variant and say the same: the operating system's
-/// error that [`LockError::Spawn`] keeps as its source cannot be compared otherwise.
-///
-/// # Examples
-/// ```
-/// use parlab::locks::LockError;
-/// assert_eq!(LockError::Zero("the readers"), LockError::Zero("the readers"));
-/// assert_ne!(LockError::Zero("the readers"), LockError::Panicked("boom".into()));
-/// ```
-impl PartialEq for LockError {
-    fn eq(&self, other: &Self) -> bool {
-        std::mem::discriminant(self) == std::mem::discriminant(other)
-            && self.to_string() == other.to_string()
-    }
-}
-
-impl Eq for LockError {}
-
-impl LockError {
-    /// A [`LockError::Spawn`]: the system refused to start `thread` (``thread `name` `` or `a thread`).
-    pub(crate) fn spawn(thread: impl Into<String>, source: std::io::Error) -> Self {
-        LockError::Spawn {
-            thread: thread.into(),
-            source: Arc::new(source),
-        }
-    }
 }
 
 /// Gave up waiting for a lock (or a message) after a time-out.
@@ -230,33 +197,12 @@ fn spawn<'scope, T: Send + 'scope>(
     thread::Builder::new()
         .name(name.into())
         .spawn_scoped(scope, f)
-        .map_err(|e| LockError::spawn(format!("thread `{name}`"), e))
+        .map_err(|e| LockError::from(SpawnError::new(format!("thread `{name}`"), e)))
 }
 
 #[cfg(test)]
 mod tests {
-    use std::error::Error as _;
-    use std::io;
-
     use super::*;
-
-    #[test]
-    fn a_refused_thread_keeps_the_os_error_as_its_source() {
-        let os = io::Error::from(io::ErrorKind::WouldBlock);
-        let said = os.to_string();
-        let e = LockError::spawn("thread `t`", os);
-        assert_eq!(e.to_string(), format!("could not start thread `t`: {said}"));
-        let source = e.source().expect("the OS error is kept");
-        let io = source
-            .downcast_ref::<Arc<io::Error>>()
-            .expect("an io::Error");
-        assert_eq!(io.kind(), io::ErrorKind::WouldBlock);
-        assert_eq!(e.clone(), e);
-        assert_ne!(
-            e,
-            LockError::spawn("a thread", io::Error::from(io::ErrorKind::WouldBlock))
-        );
-    }
 
     #[test]
     fn lock_within_takes_free_and_poisoned_locks() {

@@ -1,9 +1,7 @@
 //! [`PiError`]: what went wrong with the arguments of a pi calculation (or its threads).
 
-use std::sync::Arc;
-
 /// What went wrong with the arguments of a pi calculation.
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PiError {
     /// Asked for zero samples: there is no estimate without a sample.
     #[error("cannot estimate pi from 0 samples")]
@@ -36,45 +34,11 @@ pub enum PiError {
         samples: u64,
     },
     /// The operating system refused to start a thread.
-    #[error("could not start {thread}: {source}")]
-    Spawn {
-        /// The thread, e.g. ``thread `calc_pi` `` or `a thread`.
-        thread: String,
-        /// The operating system's error, kept as the [`source`](std::error::Error::source).
-        #[source]
-        source: Arc<std::io::Error>,
-    },
+    #[error(transparent)]
+    Spawn(#[from] crate::spawn_error::SpawnError),
     /// A counting thread panicked; the message of its panic.
     #[error("a counting thread panicked: {0}")]
     Panicked(String),
-}
-
-/// Two errors are equal when they are the same variant and say the same: the operating system's
-/// error that [`PiError::Spawn`] keeps as its source cannot be compared otherwise.
-///
-/// # Examples
-/// ```
-/// use parlab::pi::PiError;
-/// assert_eq!(PiError::ZeroSamples, PiError::ZeroSamples);
-/// assert_ne!(PiError::ZeroSamples, PiError::ZeroThreads);
-/// ```
-impl PartialEq for PiError {
-    fn eq(&self, other: &Self) -> bool {
-        std::mem::discriminant(self) == std::mem::discriminant(other)
-            && self.to_string() == other.to_string()
-    }
-}
-
-impl Eq for PiError {}
-
-impl PiError {
-    /// A [`PiError::Spawn`]: the system refused to start `thread` (``thread `name` `` or `a thread`).
-    pub(crate) fn spawn(thread: impl Into<String>, source: std::io::Error) -> Self {
-        PiError::Spawn {
-            thread: thread.into(),
-            source: Arc::new(source),
-        }
-    }
 }
 
 /// [`PiError::ZeroSamples`] for 0 samples.
@@ -83,32 +47,5 @@ pub(super) fn check_samples(samples: u64) -> Result<(), PiError> {
         Err(PiError::ZeroSamples)
     } else {
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::error::Error as _;
-    use std::io;
-    use std::sync::Arc;
-
-    use super::PiError;
-
-    #[test]
-    fn a_refused_thread_keeps_the_os_error_as_its_source() {
-        let os = io::Error::from(io::ErrorKind::WouldBlock);
-        let said = os.to_string();
-        let e = PiError::spawn("thread `t`", os);
-        assert_eq!(e.to_string(), format!("could not start thread `t`: {said}"));
-        let source = e.source().expect("the OS error is kept");
-        let io = source
-            .downcast_ref::<Arc<io::Error>>()
-            .expect("an io::Error");
-        assert_eq!(io.kind(), io::ErrorKind::WouldBlock);
-        assert_eq!(e.clone(), e);
-        assert_ne!(
-            e,
-            PiError::spawn("a thread", io::Error::from(io::ErrorKind::WouldBlock))
-        );
     }
 }

@@ -8,6 +8,8 @@ use super::estimate::PiEstimate;
 use super::kernel::count_hits;
 use super::split::split_for_threads;
 
+use crate::spawn_error::SpawnError;
+
 /// Estimates pi on `threads` scoped threads, each counting its share of the samples.
 ///
 /// The samples are split exactly ([`split`](super::split)), so the result equals
@@ -59,7 +61,7 @@ where
                 std::thread::Builder::new()
                     .name(name.into())
                     .spawn_scoped(scope, move || work(i, range))
-                    .map_err(|e| PiError::spawn(format!("thread `{name}`"), e))
+                    .map_err(|e| PiError::from(SpawnError::new(format!("thread `{name}`"), e)))
             })
             .collect::<Result<Vec<_>, _>>()?;
         handles

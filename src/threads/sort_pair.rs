@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use super::error::ThreadsError;
 use super::random_vec::random_vec;
+use crate::spawn_error::SpawnError;
 use crate::timing::{Comparison, Measurement};
 
 /// Sorts `a`, then `b`, on the calling thread.
@@ -39,7 +40,7 @@ pub fn sort_pair_threads<T: Ord + Send>(a: &mut [T], b: &mut [T]) -> Result<(), 
         let first = thread::Builder::new()
             .name("sort a".into())
             .spawn_scoped(scope, || a.sort_unstable())
-            .map_err(|e| ThreadsError::spawn("thread `sort a`", e))?;
+            .map_err(|e| ThreadsError::from(SpawnError::new("thread `sort a`", e)))?;
         b.sort_unstable(); // this thread sorts b meanwhile
         first
             .join()

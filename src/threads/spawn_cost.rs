@@ -4,6 +4,7 @@ use std::thread;
 use std::time::Instant;
 
 use super::error::ThreadsError;
+use crate::spawn_error::SpawnError;
 use crate::timing::Measurement;
 
 /// Times starting and joining a thread that does nothing, `repeats` times after one warm-up.
@@ -26,7 +27,7 @@ pub fn spawn_cost(repeats: usize) -> Result<Measurement, ThreadsError> {
         let start = Instant::now();
         let handle = thread::Builder::new()
             .spawn(|| {})
-            .map_err(|e| ThreadsError::spawn("a thread", e))?;
+            .map_err(|e| ThreadsError::from(SpawnError::new("a thread", e)))?;
         handle
             .join()
             .map_err(|p| ThreadsError::Panicked(crate::panics::message(p.as_ref())))?;
