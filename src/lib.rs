@@ -19,6 +19,7 @@
 //! - [`slurm`]: the same tasks as Slurm batch jobs (lesson 05): `sbatch`, a bounded wait, the reply.
 //! - [`cpu`]: how many cores this process's own threads keep busy (from `/proc`).
 //! - [`panics`]: catching panics quietly, as values, without taking the kernel's stderr.
+//! - [`spawn_error`]: a thread the system refused to start, shared by every module that starts threads.
 //! - [`exercise`]: checks for the learner's exercise cells that never take the kernel down.
 //! - [`display`]: rich output (HTML, SVG) in evcxr, plain text elsewhere.
 //!
