@@ -9,16 +9,15 @@
 //!
 //! The worker is the `parlab-worker` that cargo builds beside this bench.
 
-use std::io::{Read, Write};
-use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use parlab::process::{self, Options, Output, tasks};
 
-/// The word that ends the raw echo child.
-const STOP: [u8; 8] = [0xff; 8];
+#[path = "../src/bin/parlab/echo_children.rs"]
+mod echo_children;
+use echo_children::{PipeEcho, RawEcho};
 
 /// How long any one step may take.
 const LIMIT: Duration = Duration::from_secs(30);
@@ -46,51 +45,24 @@ fn round_trips(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(3));
 
     // The limit: a blocking echo over a bare socketpair, to a forked child.
-    let (mut near, mut far) = UnixStream::pair().expect("socketpair");
     let opts = quiet();
-    let mut raw_echo = process::fork_with(
-        move || {
-            let mut word = [0u8; 8];
-            // Until told to stop: the child holds a copy of `near` too, so it never sees an end.
-            while far.read_exact(&mut word).is_ok() && word != STOP && far.write_all(&word).is_ok()
-            {
-            }
-        },
-        &opts,
-    )
-    .expect("fork the raw echo child");
+    let mut raw_echo = RawEcho::start(&opts).expect("fork the raw echo child");
     group.bench_function("raw_socketpair", |b| {
         let mut word = [0u8; 8];
-        b.iter(|| {
-            near.write_all(&word).expect("raw send");
-            near.read_exact(&mut word).expect("raw recv");
-        })
+        b.iter(|| raw_echo.round_trip(&mut word).expect("raw round trip"))
     });
-    near.write_all(&STOP).expect("stop the raw echo child");
-    raw_echo.join(LIMIT).expect("the raw echo child ends");
+    raw_echo.stop(LIMIT).expect("the raw echo child ends");
 
     // parlab's typed pipe, to a forked echo child.
-    let (mut parent, mut child_end) = process::pipe::<u64, u64>().expect("pipe");
-    let mut echo = process::fork_with(
-        move || {
-            while let Ok(x) = child_end.recv(LIMIT) {
-                if x == u64::MAX || child_end.send(&x, LIMIT).is_err() {
-                    break;
-                }
-            }
-        },
-        &opts,
-    )
-    .expect("fork the echo child");
+    let mut echo = PipeEcho::start(&opts, LIMIT).expect("fork the echo child");
     let mut i = 0u64;
     group.bench_function("pipe", |b| {
         b.iter(|| {
-            parent.send(&i, LIMIT).expect("pipe send");
-            i = parent.recv(LIMIT).expect("pipe recv") + 1;
+            echo.parent.send(&i, LIMIT).expect("pipe send");
+            i = echo.parent.recv(LIMIT).expect("pipe recv") + 1;
         })
     });
-    parent.send(&u64::MAX, LIMIT).expect("stop the echo child");
-    echo.join(LIMIT).expect("the echo child ends");
+    echo.stop(LIMIT).expect("the echo child ends");
     group.finish();
 }
 

@@ -6,8 +6,6 @@
 //! held to, in the same run: `spawn_true` (spawning and waiting for `true`) and
 //! `raw_socketpair_round_trip` (8 bytes there and back over a bare socketpair, blocking).
 
-use std::io::{Read, Write};
-use std::os::unix::net::UnixStream;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,9 +13,7 @@ use parlab::process::{self, Options, Output, ProcessError, tasks};
 use parlab::timing::{self, Measurement};
 
 use crate::bench::{BenchArgs, BenchRow};
-
-/// The word that ends the raw echo child.
-const STOP: [u8; 8] = [0xff; 8];
+use crate::echo_children::{PipeEcho, RawEcho};
 
 /// How long any one step may take before the bench gives up.
 const LIMIT: Duration = Duration::from_secs(30);
@@ -98,54 +94,28 @@ pub fn rows(args: &BenchArgs) -> Result<Vec<BenchRow>, String> {
     add("spawn_true", 1, 1, m);
 
     // The limit of the pipe's round trip: a blocking echo over a bare socketpair, forked the same way.
-    let (mut near, mut far) = UnixStream::pair().map_err(err)?;
-    let mut raw_echo = process::fork_with(
-        move || {
-            let mut word = [0u8; 8];
-            // Until told to stop: the child holds a copy of `near` too, so it never sees an end.
-            while far.read_exact(&mut word).is_ok() && word != STOP && far.write_all(&word).is_ok()
-            {
-            }
-        },
-        &opts,
-    )
-    .map_err(err)?;
+    let mut raw_echo = RawEcho::start(&opts)?;
     let m = timing::measure("raw socketpair round trip", args.repeats, || {
-        let mut word = [0u8; 8];
         for i in 0..MESSAGES {
-            near.write_all(&i.to_le_bytes())?;
-            near.read_exact(&mut word)?;
+            raw_echo.round_trip(&mut i.to_le_bytes())?;
         }
         Ok::<(), std::io::Error>(())
     })
     .map_err(err)?;
-    near.write_all(&STOP).map_err(err)?;
-    raw_echo.join(LIMIT).map_err(err)?;
+    raw_echo.stop(LIMIT)?;
     add("raw_socketpair_round_trip", 1, MESSAGES, m);
 
     // A forked echo child; each run is MESSAGES round trips of a small message.
-    let (mut parent, mut child_end) = process::pipe::<u64, u64>().map_err(err)?;
-    let mut echo = process::fork_with(
-        move || {
-            while let Ok(x) = child_end.recv(LIMIT) {
-                if x == u64::MAX || child_end.send(&x, LIMIT).is_err() {
-                    break;
-                }
-            }
-        },
-        &opts,
-    )
-    .map_err(err)?;
+    let mut echo = PipeEcho::start(&opts, LIMIT)?;
     let m = timing::measure("pipe round trip", args.repeats, || {
         for i in 0..MESSAGES {
-            parent.send(&i, LIMIT)?;
-            parent.recv(LIMIT)?;
+            echo.parent.send(&i, LIMIT)?;
+            echo.parent.recv(LIMIT)?;
         }
         Ok::<(), ProcessError>(())
     })
     .map_err(err)?;
-    parent.send(&u64::MAX, LIMIT).map_err(err)?;
-    echo.join(LIMIT).map_err(err)?;
+    echo.stop(LIMIT)?;
     add("pipe_round_trip", 1, MESSAGES, m);
 
     // A forked producer puts MESSAGES small messages per run; this process gets them.

@@ -18,6 +18,7 @@ mod bench;
 mod check;
 mod disk;
 mod doctor;
+mod echo_children;
 mod evcxr_patch;
 mod kernel;
 mod lab_css;
