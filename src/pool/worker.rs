@@ -31,6 +31,8 @@ pub(crate) const MAGIC: [u8; 4] = *b"poo4";
 pub(crate) struct Call {
     pub(crate) task: TaskId,
     pub(crate) signature: Signature,
+    /// Sent as one block of bytes, not byte by byte (postcard writes both alike on the wire).
+    #[serde(with = "serde_bytes")]
     pub(crate) args: Vec<u8>,
     /// The handle's types, for errors that name them (the caller's side only).
     #[serde(skip)]

@@ -27,6 +27,8 @@ pub const PROTOCOL_FD: i32 = 3;
 pub(crate) struct Request {
     pub(crate) task: TaskId,
     pub(crate) signature: Signature,
+    /// Sent as one block of bytes, not byte by byte (postcard writes both alike on the wire).
+    #[serde(with = "serde_bytes")]
     pub(crate) args: Vec<u8>,
 }
 
@@ -51,6 +53,7 @@ pub(crate) struct Reply {
     /// The worker's clock just after the task returned (or panicked).
     pub(crate) ended_ns: u64,
     /// What the task gave.
+    #[serde(with = "response_bytes")]
     pub(crate) response: Response,
 }
 
@@ -73,6 +76,82 @@ impl Reply {
             return Err(super::ProcessError::StaleWorker { pid });
         }
         decode::<Reply>(bytes)
+    }
+}
+
+/// Serializes a [`Response`]'s result bytes as one block, not byte by byte: a big result (80 MB
+/// of `f64`s) is copied, not pushed one byte at a time. Postcard writes both alike on the wire.
+mod response_bytes {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use serde_bytes::{ByteBuf, Bytes};
+
+    use super::{Response, TaskFailure};
+
+    pub(super) fn serialize<S: Serializer>(response: &Response, to: S) -> Result<S::Ok, S::Error> {
+        response
+            .as_ref()
+            .map(|bytes| Bytes::new(bytes))
+            .serialize(to)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(from: D) -> Result<Response, D::Error> {
+        Ok(Result::<ByteBuf, TaskFailure>::deserialize(from)?.map(ByteBuf::into_vec))
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::super::{Reply, Request, TaskFailure};
+        use crate::process::{TaskId, task::Signature};
+
+        /// The messages as they were before their bytes were sent as blocks: a byte sequence.
+        #[derive(serde::Serialize)]
+        struct SeqRequest<'a> {
+            task: &'a TaskId,
+            signature: &'a Signature,
+            args: &'a Vec<u8>,
+        }
+        #[derive(serde::Serialize)]
+        struct SeqReply<'a> {
+            magic: [u8; 4],
+            started_ns: u64,
+            ended_ns: u64,
+            response: &'a Result<Vec<u8>, TaskFailure>,
+        }
+
+        #[test]
+        fn byte_blocks_are_the_same_bytes_on_the_wire_and_decode_back() {
+            let args: Vec<u8> = (0..=255).chain(0..=255).collect(); // 512: a two-byte length
+            let request = Request {
+                task: TaskId::Named("echo".into()),
+                signature: Signature { args: 1, result: 2 },
+                args: args.clone(),
+            };
+            let seq = SeqRequest {
+                task: &request.task,
+                signature: &request.signature,
+                args: &args,
+            };
+            let request_bytes = postcard::to_stdvec(&request).unwrap();
+            assert_eq!(request_bytes, postcard::to_stdvec(&seq).unwrap());
+            let back: Request = postcard::from_bytes(&request_bytes).unwrap();
+            assert_eq!(back.args, args);
+            // A length that promises more bytes than follow is an error, not a short value.
+            assert!(postcard::from_bytes::<Request>(&request_bytes[..100]).is_err());
+
+            for response in [Ok(args.clone()), Err(TaskFailure::BadResult("no".into()))] {
+                let reply = Reply::new(5, 7, response.clone());
+                let seq = SeqReply {
+                    magic: reply.magic,
+                    started_ns: 5,
+                    ended_ns: 7,
+                    response: &response,
+                };
+                let bytes = postcard::to_stdvec(&reply).unwrap();
+                assert_eq!(bytes, postcard::to_stdvec(&seq).unwrap());
+                let back: Reply = postcard::from_bytes(&bytes).unwrap();
+                assert_eq!(back.response, response);
+            }
+        }
     }
 }
 
