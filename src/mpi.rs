@@ -9,13 +9,13 @@
 //! - [`Mpi`]: the launcher and program found on this machine, and [`Mpi::run`].
 //! - [`tasks`]: the typed tasks `parlab-mpi` knows: calc_pi with a reduction, ping-pong, ...
 //! - [`pipe_ping_pong`], [`thread_ping_pong`]: the same ping-pong through a lesson-03 pipe and
-//!   between two threads, to compare with MPI's.
+//!   between two threads, to compare with MPI's; [`ping_pong_reading`] says which was fastest.
 //! - [`Mpi::batch_script`]: the same tasks as a Slurm batch script, started by `srun`.
 //!
 //! The code, one idea a file: `launcher.rs` ([`Mpi`], [`Implementation`]), `child.rs` (the
 //! launcher run with a timeout), `protocol.rs` (the request and rank 0's reply), `task.rs`
 //! ([`MpiTask`]) and `tasks.rs`, `results.rs` ([`MpiPi`], [`RankInfo`]), `sweep.rs`
-//! ([`Mpi::sweep_calc_pi`]), `ping_pong.rs`, `batch.rs` (Slurm), `error.rs` ([`MpiError`]),
+//! ([`Mpi::sweep_calc_pi`]), `ping_pong.rs`, `ping_pong_reading.rs`, `batch.rs` (Slurm), `error.rs` ([`MpiError`]),
 //! `ssh.rs` ([`SshFailure`]), `install.rs` (setup's packages, the program's path and build
 //! command), `share_check.rs` (the exercise check).
 //!
@@ -35,6 +35,7 @@ mod error;
 mod install;
 mod launcher;
 mod ping_pong;
+mod ping_pong_reading;
 mod protocol;
 mod results;
 mod share_check;
@@ -50,6 +51,7 @@ pub use ping_pong::{
     PingPong, PingPongArgs, PingPongError, bandwidth_series, latency_series, ping_pong_sizes,
     pipe_ping_pong, thread_ping_pong,
 };
+pub use ping_pong_reading::ping_pong_reading;
 pub use protocol::REPLY_PREFIX;
 pub use results::{MpiPi, RankInfo, RankPi};
 pub use share_check::check_my_share;
