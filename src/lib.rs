@@ -51,6 +51,8 @@ pub mod display;
 mod echo;
 pub mod exercise;
 pub mod gil;
+#[cfg(all(test, unix))]
+mod isolated;
 pub mod locks;
 #[cfg(unix)]
 pub mod mpi;

@@ -135,16 +135,19 @@ fn solution(samples: u64, k: usize, seed: u64) -> Result<PiEstimate, PiError> {
 }
 
 fn wrong(answer: impl Fn(u64, usize, u64) -> Result<PiEstimate, PiError>, says: &str) {
-    let msg = check_calc_pi_k(answer).unwrap_err();
+    // The check sees which threads called count_hits: in a forked copy, no other test's do.
+    let msg = crate::isolated::isolated(|| check_calc_pi_k(answer)).unwrap_err();
     assert!(msg.contains(says), "expected {says:?} in: {msg}");
 }
 
 #[test]
 fn pi_check_passes_real_threads() {
-    check_calc_pi_k(solution).unwrap();
-    let library = check_calc_pi_k(pi::calc_pi_threads).unwrap_err();
+    use crate::isolated::isolated;
+    isolated(|| check_calc_pi_k(solution)).unwrap();
+    let library = isolated(|| check_calc_pi_k(pi::calc_pi_threads)).unwrap_err();
     assert!(library.contains("`pi::calc_pi_threads`"), "{library}");
-    let rayon = check_calc_pi_k(|samples, _k, seed| pi::calc_pi_rayon(samples, seed)).unwrap_err();
+    let rayon = isolated(|| check_calc_pi_k(|samples, _k, seed| pi::calc_pi_rayon(samples, seed)))
+        .unwrap_err();
     assert!(
         rayon.contains("the library's own solution, `pi::calc_pi_rayon`"),
         "{rayon}"
