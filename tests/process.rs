@@ -119,7 +119,8 @@ fn timeout_kills_the_worker() {
 
 #[test]
 fn stdin_is_not_inherited() {
-    // The test's own stdin may be a terminal or a pipe; the worker's must be /dev/null (empty).
+    // The test's own stdin may be a terminal or a pipe; the worker's must be /dev/null (empty):
+    // the socket to the parent arrives there and the worker moves it off before any task runs.
     let n: u64 = spawn(tasks::STDIN, &()).join(SEC).unwrap();
     assert_eq!(n, 0);
 }

@@ -189,7 +189,9 @@ fn an_unjoined_process_records_nothing_and_says_why() {
 }
 
 /// A stand-in for a `parlab-worker` built from older sources: it answers a `pid` request the old
-/// way, a bare `Ok(run)` holding `Ok(42u32)`, which the old protocol decodes as pid 42.
+/// way, a bare `Ok(run)` holding `Ok(42u32)`, which the old protocol decodes as pid 42, on the
+/// socket it gets as stdin (a real worker that old looks for it on descriptor 3, finds nothing
+/// and exits with code 2 after saying it is not meant to be started by hand).
 #[test]
 fn a_worker_built_from_older_sources_says_to_rebuild_it() {
     use std::os::unix::fs::PermissionsExt;
@@ -197,7 +199,7 @@ fn a_worker_built_from_older_sources_says_to_rebuild_it() {
     // Frame: length 5 (u32 LE), then Ok (0), a run of 3 bytes: an item of 2 bytes, Ok (0), 42.
     std::fs::write(
         &script,
-        "#!/bin/sh\nprintf '\\005\\000\\000\\000\\000\\003\\002\\000\\052' >&3\n",
+        "#!/bin/sh\nprintf '\\005\\000\\000\\000\\000\\003\\002\\000\\052' >&0\n",
     )
     .unwrap();
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();

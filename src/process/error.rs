@@ -18,8 +18,8 @@ pub const BUILD_WORKER: &str = "cargo build --release --bins";
 
 /// Why fork, spawn, pipes, queues and the process pool are missing on this platform (Windows):
 /// the message of [`ProcessError::Unsupported`].
-pub(crate) const UNSUPPORTED: &str = "needs Unix (fork, Unix sockets, descriptor 3 for the \
-     worker): on Windows run lessons 03 and 04 in WSL (Windows Subsystem for Linux: `wsl --install`, \
+pub(crate) const UNSUPPORTED: &str = "needs Unix (fork, Unix sockets, a socket as the \
+     worker's stdin): on Windows run lessons 03 and 04 in WSL (Windows Subsystem for Linux: `wsl --install`, \
      then the README's two commands inside it); lessons 00-02 run natively";
 
 /// The error for `what` on a platform without Unix processes.

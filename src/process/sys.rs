@@ -177,9 +177,10 @@ pub(crate) fn set_nonblocking(fd: BorrowedFd<'_>) -> io::Result<()> {
     add_fcntl_flag(fd, libc::F_GETFL, libc::F_SETFL, libc::O_NONBLOCK)
 }
 
-/// Sets `FD_CLOEXEC` on `fd`, so that programs this process starts do not inherit it.
-#[cfg(unix)]
-pub(crate) fn set_cloexec(fd: BorrowedFd<'_>) -> io::Result<()> {
+/// Sets `FD_CLOEXEC` on `fd`, so that programs this process starts do not inherit it (macOS,
+/// which has no `pipe2`).
+#[cfg(target_vendor = "apple")]
+fn set_cloexec(fd: BorrowedFd<'_>) -> io::Result<()> {
     add_fcntl_flag(fd, libc::F_GETFD, libc::F_SETFD, libc::FD_CLOEXEC)
 }
 

@@ -1,7 +1,11 @@
 //! The worker binary's `main`: the loop that answers requests on the protocol socket.
 
 #[cfg(unix)]
-use std::os::fd::{BorrowedFd, FromRawFd};
+use std::fs::File;
+#[cfg(unix)]
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+#[cfg(unix)]
+use std::os::unix::fs::FileTypeExt;
 #[cfg(unix)]
 use std::os::unix::net::UnixStream;
 use std::process::ExitCode;
@@ -17,39 +21,34 @@ use super::run::run_chunk;
 #[cfg(unix)]
 use super::sys;
 #[cfg(unix)]
-use super::wire::{PROTOCOL_FD, Reply, Request, Response, TaskFailure};
+use super::wire::{Reply, Request, Response, TaskFailure};
 #[cfg(unix)]
 use crate::timeline::monotonic_ns;
-
-/// What a worker does first with its protocol socket: closes it on exec, so that a program a task
-/// starts does not inherit it (and keep it open after this worker dies, hiding the death from the
-/// parent), and exits when the parent's end closes (the parent died, whichever thread started
-/// this worker).
-///
-/// # Errors
-/// When the descriptor's flags cannot be set or no thread can be started.
-#[cfg(unix)]
-fn hold_protocol_socket(stream: &UnixStream) -> std::io::Result<()> {
-    use std::os::fd::{AsFd, AsRawFd};
-    sys::set_cloexec(stream.as_fd())?;
-    sys::exit_on_hangup(stream.as_raw_fd(), PARENT_GONE)
-}
 
 /// The exit code of a worker whose parent closed its socket (died) while a task ran.
 #[cfg(unix)]
 const PARENT_GONE: i32 = 0;
 
-/// The channel to the parent on descriptor [`PROTOCOL_FD`], set up as every worker needs it
-/// ([`hold_protocol_socket`], and a task's panic kept quiet: it is an outcome, not a message).
-/// `Err` is the exit code: 2, after printing `usage`, when no socket is there (started by hand);
-/// 3 when it cannot be set up.
+/// The channel to the parent, set up as every worker needs it: the socket taken off stdin
+/// ([`take_protocol_socket`]), the worker exiting when the parent's end closes (the parent died,
+/// whichever thread started this worker), and a task's panic kept quiet (it is an outcome, not a
+/// message). `Err` is the exit code: 2, after printing `usage`, when stdin is not a socket
+/// (started by hand); 3 when the channel cannot be set up.
 #[cfg(unix)]
 pub(crate) fn open_protocol_channel(usage: &str) -> Result<Channel, ExitCode> {
-    let Some(stream) = protocol_socket() else {
-        eprintln!("{usage}");
-        return Err(ExitCode::from(2));
+    let stream = match take_protocol_socket() {
+        Ok(Some(stream)) => stream,
+        Ok(None) => {
+            eprintln!("{usage}");
+            return Err(ExitCode::from(2));
+        }
+        Err(e) => {
+            eprintln!("parlab-worker: cannot take its socket off stdin: {e}");
+            return Err(ExitCode::from(3));
+        }
     };
-    if hold_protocol_socket(&stream).is_err() {
+    if let Err(e) = sys::exit_on_hangup(stream.as_raw_fd(), PARENT_GONE) {
+        eprintln!("parlab-worker: cannot watch its socket for the parent's death: {e}");
         return Err(ExitCode::from(3));
     }
     let chan = Channel::new(stream).map_err(|_| ExitCode::from(3))?;
@@ -57,27 +56,35 @@ pub(crate) fn open_protocol_channel(usage: &str) -> Result<Channel, ExitCode> {
     Ok(chan)
 }
 
-/// The socket on descriptor [`PROTOCOL_FD`], if there is one.
+/// The socket to the parent, which hands it to this worker as stdin (so that it can start the
+/// worker with posix_spawn: see `start_worker`): moved to a descriptor of its own, closed on exec
+/// (a program a task starts must not inherit it and keep it open after this worker dies, hiding
+/// the death from the parent), with `/dev/null` put on stdin in its place, so a task that reads
+/// stdin reads nothing, never the protocol's bytes. `None`, with stdin untouched, when stdin is
+/// not a socket (started by hand, from a terminal or a pipe).
+///
+/// # Errors
+/// When the descriptors cannot be duplicated or `/dev/null` cannot be opened.
 #[cfg(unix)]
-fn protocol_socket() -> Option<UnixStream> {
-    // Safety: F_GETFD only asks whether the descriptor is open; it touches no memory.
-    if unsafe { libc::fcntl(PROTOCOL_FD, libc::F_GETFD) } < 0 {
-        return None;
+fn take_protocol_socket() -> std::io::Result<Option<UnixStream>> {
+    // F_DUPFD_CLOEXEC: a new descriptor (3 or above), closed on exec.
+    let socket = File::from(std::io::stdin().as_fd().try_clone_to_owned()?);
+    if !socket.metadata()?.file_type().is_socket() {
+        return Ok(None);
     }
-    // Safety: the descriptor is open (checked above) and stays open while it is borrowed here.
-    let borrowed = unsafe { BorrowedFd::borrow_raw(PROTOCOL_FD) };
-    let probe = UnixStream::from(borrowed.try_clone_to_owned().ok()?);
-    probe.local_addr().ok()?; // fails with ENOTSOCK for anything but a Unix socket
-    drop(probe);
-    // Safety: descriptor 3 is a Unix socket (checked above) that the parent set up for this
-    // process alone; nothing else in this process owns it.
-    Some(unsafe { UnixStream::from_raw_fd(PROTOCOL_FD) })
+    let null = File::open("/dev/null")?;
+    // Safety: dup2 only replaces descriptor 0, which std's `Stdin` refers to by number and has not
+    // read from (its buffer is empty); `null` is a valid descriptor for the call.
+    if unsafe { libc::dup2(null.as_raw_fd(), libc::STDIN_FILENO) } < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(Some(UnixStream::from(OwnedFd::from(socket))))
 }
 
-/// The worker binary's `main`: answers requests on descriptor [`PROTOCOL_FD`] until the parent
-/// closes it.
+/// The worker binary's `main`: answers requests on the socket its parent gives it as stdin until
+/// the parent closes it.
 ///
-/// Returns exit code 2, with a message, when started by hand (no protocol descriptor).
+/// Returns exit code 2, with a message, when started by hand (stdin is not a socket).
 ///
 /// # Examples
 /// ```no_run
@@ -89,8 +96,8 @@ fn protocol_socket() -> Option<UnixStream> {
 #[cfg(unix)]
 pub fn worker_main() -> ExitCode {
     let usage = format!(
-        "parlab-worker runs tasks for parlab::process::spawn and talks to it on descriptor \
-         {PROTOCOL_FD}; it is not meant to be started by hand. Known tasks: {}",
+        "parlab-worker runs tasks for parlab::process::spawn and talks to it over a socket it gets \
+         as stdin; it is not meant to be started by hand. Known tasks: {}",
         names().join(", ")
     );
     let mut chan = match open_protocol_channel(&usage) {

@@ -1,9 +1,8 @@
 //! Spawn: a fresh process runs the worker binary `parlab-worker` and a typed task ([`spawn`]).
 
 use std::net::Shutdown;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
-use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,7 +13,7 @@ use serde::de::DeserializeOwned;
 use crate::process::channel::{Channel, encode};
 use crate::process::output::CapturedOutput;
 use crate::process::task::AsTask;
-use crate::process::wire::{PROTOCOL_FD, Request};
+use crate::process::wire::Request;
 use crate::process::{
     ENV_ALLOW_LIST, Options, Output, ProcessError, StartMethod, check_worker, items, sys,
     worker_path,
@@ -29,7 +28,8 @@ use super::{Handle, Process};
 /// [`cell_task!(f)`](crate::cell_task)), so `args` must be what the task takes, and
 /// [`Process::join`] gives what it returns. The worker is the binary `parlab-worker` (see
 /// [`worker_path`](crate::process::worker_path)): a fresh process, so it is safe whatever threads
-/// this process has. It gets `/dev/null` as stdin, only the variables in
+/// this process has. Its stdin is `/dev/null` (the socket to this process arrives there and is
+/// moved off at once), it gets only the variables in
 /// [`ENV_ALLOW_LIST`](crate::process::ENV_ALLOW_LIST), and its output is printed here with a
 /// `[spawn-PID]` prefix. It dies with its handle and with this process (it exits when its
 /// socket to this process closes), whichever thread started it.
@@ -116,13 +116,10 @@ pub(crate) fn start_worker<R>(
         Some(path) => check_worker(path.clone())?,
         None => worker_path()?,
     };
-    // The socket pair first: it takes the lowest free descriptors, so the pipe `Command` uses to
-    // report exec errors can never be descriptor 3, which the child overwrites.
     let (parent_end, child_end) = UnixStream::pair().map_err(|e| ProcessError::Start {
         what: "a socket for a worker".into(),
         source: e,
     })?;
-    let child_fd = child_end.as_raw_fd();
     let mut cmd = Command::new(&worker);
     cmd.args(worker_args);
     cmd.env_clear();
@@ -131,33 +128,24 @@ pub(crate) fn start_worker<R>(
             cmd.env(key, value);
         }
     }
-    cmd.stdin(Stdio::null());
+    // The socket goes in as the worker's stdin, which `worker_main` moves off descriptor 0 at
+    // once (putting `/dev/null` there). std places stdio itself, so no code runs between fork and
+    // exec and std can use posix_spawn (a vfork-like clone) instead of copying this process's page
+    // tables with fork: that is most of a start's cost in a big process such as a notebook kernel.
+    // The worker notices its parent's death by this socket closing (see `sys::exit_on_hangup`),
+    // not by a parent-death signal, which Linux sends when the *thread* that started it ends.
+    cmd.stdin(Stdio::from(OwnedFd::from(child_end)));
     if opts.output == Output::Discard {
         cmd.stdout(Stdio::null()).stderr(Stdio::null());
     } else {
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     }
-    // Safety: the closure runs in the child between fork and exec and only makes async-signal-safe
-    // system calls (dup2, fcntl); it allocates nothing and takes no locks. The worker notices its
-    // parent's death by the socket closing (see `sys::exit_on_hangup`), not by a parent-death
-    // signal, which Linux sends when the *thread* that started it ends.
-    unsafe {
-        cmd.pre_exec(move || {
-            if child_fd == PROTOCOL_FD {
-                if libc::fcntl(child_fd, libc::F_SETFD, 0) < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-            } else if libc::dup2(child_fd, PROTOCOL_FD) < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    let mut child = cmd.spawn().map_err(|e| ProcessError::Start {
+    let spawned = cmd.spawn();
+    drop(cmd); // closes this process's copy of the worker's end
+    let mut child = spawned.map_err(|e| ProcessError::Start {
         what: format!("the worker {}", worker.display()),
         source: e,
     })?;
-    drop(child_end);
     let pid = child.id();
     let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
     let chan =

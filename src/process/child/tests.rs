@@ -191,3 +191,25 @@ fn missing_worker_names_the_build_command() {
         "{e}"
     );
 }
+
+#[test]
+fn a_worker_that_cannot_run_is_a_start_error() {
+    // posix_spawn reports the exec's error itself: it must still be a Start naming the worker.
+    use std::os::unix::fs::PermissionsExt;
+    let path = std::env::temp_dir().join(format!("parlab-noexec-worker-{}", std::process::id()));
+    std::fs::write(&path, "not a program").unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let opts = Options {
+        worker: Some(path.clone()),
+        ..quiet()
+    };
+    let e = spawn_with(crate::process::tasks::SLEEP, &1, &opts).unwrap_err();
+    std::fs::remove_file(&path).unwrap();
+    match &e {
+        ProcessError::Start { what, source } => {
+            assert_eq!(*what, format!("the worker {}", path.display()));
+            assert_eq!(source.raw_os_error(), Some(libc::EACCES), "{e}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
