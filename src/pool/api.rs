@@ -6,13 +6,12 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::batch::Batch;
+use super::batch::{Batch, task_values};
 use super::error::PoolError;
 use super::imap::{self, Imap};
 use super::jobs::{Chunk, JobQueue, Work};
 use super::result::AsyncResult;
-use crate::process::tasks::decode_outcomes;
-use crate::process::{AsTask, Task, items};
+use crate::process::{AsTask, Task, TaskId, Types, items};
 
 /// The sealed supertrait of [`Pool`]: only this crate's pools implement it.
 pub(super) mod sealed {
@@ -139,7 +138,7 @@ pub trait Pool: sealed::Submit {
         R: DeserializeOwned + 'static,
     {
         let batch = submit_task(self.jobs(), task.as_task(), std::slice::from_ref(args), 1)?;
-        Ok(AsyncResult::one(batch, decode_outcomes::<R>))
+        Ok(AsyncResult::one(batch, task_values::<R>()))
     }
 
     /// Runs `task` on `args` in a worker and waits (at most the pool's timeout) for its result.
@@ -193,7 +192,7 @@ pub trait Pool: sealed::Submit {
         let args: Vec<A> = items.into_iter().collect();
         let chunk = chunksize_for(chunksize, args.len(), self.workers())?;
         let batch = submit_task(self.jobs(), task.as_task(), &args, chunk)?;
-        Ok(AsyncResult::all(batch, decode_outcomes::<R>))
+        Ok(AsyncResult::all(batch, task_values::<R>()))
     }
 
     /// Runs `task` on each item and waits for every result, in input order.
@@ -361,24 +360,46 @@ where
     A: Serialize + DeserializeOwned + 'static,
     R: DeserializeOwned + 'static,
 {
-    let chunksize = chunksize.max(1);
-    let types = task.types();
-    let signature = types.signature();
-    let batch = Batch::new(
-        task.name(),
-        Some(types),
+    let mut encode = |k: usize, run: &mut Vec<u8>, scratch: &mut Vec<u8>| {
+        items::push_encoded(run, &args[k], scratch)
+    };
+    submit_runs(
+        jobs,
+        task.id(),
+        task.types(),
         args.len(),
         chunksize,
-        jobs.recorder(),
-    );
+        &mut encode,
+    )
+}
+
+/// Appends argument `k` of a call, encoded, to a run (`scratch` is reused between calls).
+type EncodeArg<'a> =
+    dyn FnMut(usize, &mut Vec<u8>, &mut Vec<u8>) -> Result<(), postcard::Error> + 'a;
+
+/// [`submit_task`] without its types: `encode(k, run, scratch)` appends argument `k` to `run`.
+/// Non-generic so that a notebook cell, which compiles every generic function it calls again,
+/// compiles only the encoding of the arguments.
+#[inline(never)]
+fn submit_runs(
+    jobs: &JobQueue,
+    id: &TaskId,
+    types: Types,
+    len: usize,
+    chunksize: usize,
+    encode: &mut EncodeArg<'_>,
+) -> Result<Arc<Batch>, PoolError> {
+    let chunksize = chunksize.max(1);
+    let signature = types.signature();
+    let batch = Batch::new(id.to_string(), Some(types), len, chunksize, jobs.recorder());
     let mut scratch = Vec::new();
     let mut chunks = Vec::with_capacity(batch.chunks());
-    for (index, part) in args.chunks(chunksize).enumerate() {
-        let mut run = Vec::with_capacity(part.len() * 10);
-        for (k, arg) in part.iter().enumerate() {
-            items::push_encoded(&mut run, arg, &mut scratch).map_err(|e| PoolError::Failed {
-                index: index * chunksize + k,
-                task: task.name(),
+    for (index, first) in (0..len).step_by(chunksize).enumerate() {
+        let mut run = Vec::with_capacity(chunksize.min(len - first) * 10);
+        for k in first..(first + chunksize).min(len) {
+            encode(k, &mut run, &mut scratch).map_err(|e| PoolError::Failed {
+                index: k,
+                task: id.to_string(),
                 message: format!("the arguments do not serialize: {e}"),
             })?;
         }
@@ -386,7 +407,7 @@ where
             batch: Arc::clone(&batch),
             index,
             work: Work::Task {
-                task: task.id().clone(),
+                task: id.clone(),
                 signature,
                 args: run,
             },
@@ -474,16 +495,8 @@ where
     R: DeserializeOwned + 'static,
     I: Iterator<Item = A> + 'a,
 {
-    let chunksize = match (chunksize, input.size_hint()) {
-        (Some(_), _) => chunksize_for(chunksize, 0, pool.workers())?,
-        (None, (low, Some(high))) if low == high => {
-            default_chunksize(high, pool.workers()).min(IMAP_MAX_DEFAULT_CHUNKSIZE)
-        }
-        (None, _) => 1, // Python's imap default: the length is not known
-    };
-    let jobs = std::sync::Arc::clone(pool.jobs());
-    jobs.check_open()?;
-    let name = task.name();
+    let chunksize = imap_chunksize(chunksize, input.size_hint(), pool.workers())?;
+    let (jobs, task) = imap_task(pool.jobs(), task.id(), task.types())?;
     let mut scratch = Vec::new();
     let mut first = 0usize;
     let feed: imap::Feed<'a> = Box::new(move || {
@@ -493,10 +506,7 @@ where
         for arg in input.by_ref().take(chunksize) {
             if bad.is_none() {
                 if let Err(e) = items::push_encoded(&mut run, &arg, &mut scratch) {
-                    bad = Some(format!(
-                        "the arguments of task {} do not serialize: {e}",
-                        first + count
-                    ));
+                    bad = Some(unserializable(first + count, e));
                 }
             }
             count += 1;
@@ -505,11 +515,6 @@ where
         (count > 0).then(|| (bad.map_or(Ok(run), Err), count))
     });
     let window = IMAP_WINDOW * pool.workers().max(1);
-    let task = imap::ImapTask {
-        id: task.id().clone(),
-        name,
-        types: task.types(),
-    };
     Ok(Imap::new(
         jobs,
         task,
@@ -517,8 +522,47 @@ where
         window,
         unordered,
         pool.timeout(),
-        decode_outcomes::<R>,
+        items::decode_exact::<R>,
     ))
+}
+
+/// The chunk size of an imap over an input of `size_hint` on `workers` workers. (This and the
+/// two below: non-generic, so that a notebook cell does not compile them again.)
+#[inline(never)]
+fn imap_chunksize(
+    chunksize: Option<usize>,
+    size_hint: (usize, Option<usize>),
+    workers: usize,
+) -> Result<usize, PoolError> {
+    Ok(match (chunksize, size_hint) {
+        (Some(_), _) => chunksize_for(chunksize, 0, workers)?,
+        (None, (low, Some(high))) if low == high => {
+            default_chunksize(high, workers).min(IMAP_MAX_DEFAULT_CHUNKSIZE)
+        }
+        (None, _) => 1, // Python's imap default: the length is not known
+    })
+}
+
+/// The queue of an open pool, and what an imap's chunks run.
+#[inline(never)]
+fn imap_task(
+    jobs: &Arc<JobQueue>,
+    id: &TaskId,
+    types: Types,
+) -> Result<(Arc<JobQueue>, imap::ImapTask), PoolError> {
+    jobs.check_open()?;
+    let task = imap::ImapTask {
+        id: id.clone(),
+        name: id.to_string(),
+        types,
+    };
+    Ok((Arc::clone(jobs), task))
+}
+
+/// Why argument `index` of an imap does not serialize.
+#[inline(never)]
+fn unserializable(index: usize, e: postcard::Error) -> String {
+    format!("the arguments of task {index} do not serialize: {e}")
 }
 
 #[cfg(test)]

@@ -14,7 +14,9 @@ use crossbeam::channel::Sender;
 use super::PoolError;
 use super::error::task_error;
 use super::record::{CallSpan, Recorder};
-use crate::process::tasks::TaskFailure;
+use serde::de::DeserializeOwned;
+
+use crate::process::tasks::{DecodeInto, TaskFailure, decode_outcomes_into};
 use crate::process::{Types, items};
 
 /// The outcome of one closure call on a thread pool: its value, or why there is none.
@@ -49,19 +51,80 @@ impl ChunkOutcome {
     }
 }
 
-/// How a call's result type is decoded from a worker's run of outcomes.
-pub(crate) type FromBytes<R> = fn(&[u8], usize) -> Vec<Result<R, TaskFailure>>;
-
-/// For closures, whose values never travel as bytes.
-pub(crate) fn no_bytes<R>(_: &[u8], count: usize) -> Vec<Result<R, TaskFailure>> {
-    (0..count)
-        .map(|_| {
-            Err(TaskFailure::BadResult(
-                "encoded bytes where a closure's value was expected".into(),
-            ))
-        })
-        .collect()
+/// What a call's outcomes are decoded into: the one part of a call's result that knows its
+/// type. [`Batch::decode_into`], which drives it, is not generic.
+pub(crate) trait Decoded {
+    /// The name of the values' type.
+    fn type_name(&self) -> &'static str;
+    /// Whether the values travel as bytes (a closure's never do).
+    fn decodes(&self) -> bool;
+    /// Decodes one task's value from all of `bytes` (a worker's) and keeps it; the decoder's
+    /// message when it does not decode.
+    fn encoded(&mut self, bytes: &[u8]) -> Result<(), String>;
+    /// Keeps one closure call's value; gives it back when it is not of the values' type.
+    fn value(
+        &mut self,
+        value: Box<dyn std::any::Any + Send>,
+    ) -> Result<(), Box<dyn std::any::Any + Send>>;
+    /// Keeps one task's error, or gives it back: decoding then stops, and it is the call's error.
+    fn failed(&mut self, error: PoolError) -> Result<(), PoolError>;
 }
+
+/// How a task's value decodes from its bytes (none for a closure's).
+pub(crate) type Decode<R> = Option<fn(&[u8]) -> Result<R, String>>;
+
+/// The decoding of a task's value: strict, as the result type.
+pub(crate) fn task_values<R: DeserializeOwned>() -> Decode<R> {
+    Some(items::decode_exact::<R>)
+}
+
+/// A call's values, in order, until its first error (`get` of an `apply_async` or `map_async`).
+pub(crate) struct Values<R> {
+    /// The values decoded so far.
+    pub(crate) values: Vec<R>,
+    decode: Decode<R>,
+}
+
+impl<R> Values<R> {
+    /// Room for `len` values, decoded by `decode`.
+    pub(crate) fn new(decode: Decode<R>, len: usize) -> Self {
+        Values {
+            values: Vec::with_capacity(len),
+            decode,
+        }
+    }
+}
+
+impl<R: 'static> Decoded for Values<R> {
+    fn type_name(&self) -> &'static str {
+        std::any::type_name::<R>()
+    }
+
+    fn decodes(&self) -> bool {
+        self.decode.is_some()
+    }
+
+    fn encoded(&mut self, bytes: &[u8]) -> Result<(), String> {
+        let decode = self.decode.ok_or(NOT_BYTES)?;
+        self.values.push(decode(bytes)?);
+        Ok(())
+    }
+
+    fn value(
+        &mut self,
+        value: Box<dyn std::any::Any + Send>,
+    ) -> Result<(), Box<dyn std::any::Any + Send>> {
+        self.values.push(*value.downcast::<R>()?);
+        Ok(())
+    }
+
+    fn failed(&mut self, error: PoolError) -> Result<(), PoolError> {
+        Err(error)
+    }
+}
+
+/// What a closure's result says when it is given a worker's bytes.
+const NOT_BYTES: &str = "encoded bytes where a closure's value was expected";
 
 /// The outcomes of the tasks of one call (`apply`: one; `map`: one per input item), in chunks.
 #[derive(Debug)]
@@ -247,6 +310,27 @@ impl Batch {
         }
     }
 
+    /// Whether every chunk has finished. (This and the two below: non-generic, for
+    /// [`AsyncResult`](super::AsyncResult), so that a notebook cell does not compile them again.)
+    #[inline(never)]
+    pub(super) fn ready(&self) -> bool {
+        self.lock().remaining == 0
+    }
+
+    /// Waits at most `timeout` for every chunk to finish; whether they have.
+    #[inline(never)]
+    pub(super) fn wait(&self, timeout: Duration) -> bool {
+        self.wait_until(deadline(timeout), |s| s.remaining == 0)
+            .is_some()
+    }
+
+    /// `Some(true)` if every task succeeded, `Some(false)` if one failed, `None` while some run.
+    #[inline(never)]
+    pub(super) fn successful(&self) -> Option<bool> {
+        let state = self.lock();
+        (state.remaining == 0).then_some(!state.failed)
+    }
+
     /// The tasks of the chunks not finished yet.
     pub(super) fn tasks_running(&self, state: &State) -> usize {
         (0..state.chunks.len())
@@ -255,35 +339,108 @@ impl Batch {
             .sum()
     }
 
-    /// The outcomes of chunk `index`, decoded as `R`.
-    pub(super) fn decode<R: 'static>(
+    /// Decodes the outcomes of every chunk, in order, into `into`; the first error it gives back.
+    ///
+    /// Non-generic, as all of decoding but the value itself (see [`Decoded`]), so that a notebook
+    /// cell, which compiles every generic function it calls again, does not compile it.
+    #[inline(never)]
+    pub(crate) fn decode_all(
+        &self,
+        chunks: Vec<ChunkOutcome>,
+        into: &mut dyn Decoded,
+    ) -> Result<(), PoolError> {
+        for (index, outcome) in chunks.into_iter().enumerate() {
+            self.decode_into(index, outcome, into)?;
+        }
+        Ok(())
+    }
+
+    /// Decodes the outcomes of chunk `index` into `into`, in order; the error it gives back.
+    /// Non-generic, as [`decode_all`](Batch::decode_all) (an imap decodes chunk by chunk).
+    #[inline(never)]
+    pub(crate) fn decode_into(
         &self,
         index: usize,
         outcome: ChunkOutcome,
-        from_bytes: FromBytes<R>,
-    ) -> Vec<Result<R, PoolError>> {
+        into: &mut dyn Decoded,
+    ) -> Result<(), PoolError> {
         let (first, count) = self.range(index);
         match outcome {
-            ChunkOutcome::Encoded { who, bytes, start } => from_bytes(&bytes[start..], count)
-                .into_iter()
-                .enumerate()
-                .map(|(k, o)| o.map_err(|f| task_error(&self.task, self.types, first + k, &who, f)))
-                .collect(),
-            ChunkOutcome::Failed(errors) => errors.into_iter().map(Err).collect(),
-            ChunkOutcome::Values(values) => values
-                .into_iter()
-                .enumerate()
-                .map(|(k, v)| {
-                    v?.downcast::<R>()
-                        .map(|b| *b)
-                        .map_err(|_| PoolError::Failed {
-                            index: first + k,
-                            task: self.task.clone(),
-                            message: format!("the result is not a {}", std::any::type_name::<R>()),
-                        })
-                })
-                .collect(),
+            ChunkOutcome::Encoded { who, bytes, start } => {
+                let mut tasks = Tasks {
+                    batch: self,
+                    who: &who,
+                    next: first,
+                    into,
+                    stopped: None,
+                };
+                if tasks.into.decodes() {
+                    let type_name = tasks.into.type_name();
+                    decode_outcomes_into(&bytes[start..], count, type_name, &mut tasks);
+                } else {
+                    for _ in 0..count {
+                        tasks.failure(TaskFailure::BadResult(NOT_BYTES.into()));
+                    }
+                }
+                tasks.stopped.map_or(Ok(()), Err)
+            }
+            ChunkOutcome::Failed(errors) => {
+                for e in errors {
+                    into.failed(e)?;
+                }
+                Ok(())
+            }
+            ChunkOutcome::Values(values) => {
+                for (k, v) in values.into_iter().enumerate() {
+                    let failed = match v {
+                        Ok(v) => match into.value(v) {
+                            Ok(()) => continue,
+                            Err(_) => PoolError::Failed {
+                                index: first + k,
+                                task: self.task.clone(),
+                                message: format!("the result is not a {}", into.type_name()),
+                            },
+                        },
+                        Err(e) => e,
+                    };
+                    into.failed(failed)?;
+                }
+                Ok(())
+            }
         }
+    }
+}
+
+/// The tasks of a worker's chunk as their outcomes are decoded: each failure becomes the error
+/// of its task, by index, until `into` stops.
+struct Tasks<'a> {
+    batch: &'a Batch,
+    who: &'a str,
+    /// The index of the next task.
+    next: usize,
+    into: &'a mut dyn Decoded,
+    /// The error `into` gave back.
+    stopped: Option<PoolError>,
+}
+
+impl DecodeInto for Tasks<'_> {
+    fn value(&mut self, bytes: &[u8]) -> Result<(), String> {
+        if self.stopped.is_none() {
+            self.into.encoded(bytes)?;
+        }
+        self.next += 1;
+        Ok(())
+    }
+
+    fn failure(&mut self, failure: TaskFailure) {
+        let index = self.next;
+        self.next += 1;
+        if self.stopped.is_some() {
+            return;
+        }
+        let b = self.batch;
+        let e = task_error(&b.task, b.types, index, self.who, failure);
+        self.stopped = self.into.failed(e).err();
     }
 }
 

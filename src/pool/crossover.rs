@@ -193,6 +193,27 @@ pub fn time_sizes_within<R: Outcome>(
     sizes: &[u64],
     mut run: impl FnMut(u64) -> R,
 ) -> Result<Sweep, TimingError> {
+    let mut timed = |n| {
+        let start = Instant::now();
+        let outcome = run(n);
+        let took = start.elapsed();
+        outcome.work().map(|work| (took, work))
+    };
+    sweep(budget, name, sizes, &mut timed)
+}
+
+/// One timed run of a sweep on a size: how long it took and the work it did, or why it failed.
+type SizedRun<'a> = dyn FnMut(u64) -> Result<(Duration, Option<u64>), String> + 'a;
+
+/// [`time_sizes_within`] of a [`SizedRun`]: non-generic, so that a notebook cell, which compiles
+/// every generic function it calls again, compiles only the run.
+#[inline(never)]
+fn sweep(
+    budget: &Budget,
+    name: &str,
+    sizes: &[u64],
+    run: &mut SizedRun<'_>,
+) -> Result<Sweep, TimingError> {
     if sizes.is_empty() {
         return Err(TimingError::EmptySweep("sizes".into()));
     }
@@ -224,16 +245,10 @@ pub fn time_sizes_within<R: Outcome>(
             spend.announce(&label, p, 1);
         }
         let mut once = || {
-            let start = Instant::now();
-            let outcome = run(n);
-            let took = start.elapsed();
-            outcome
-                .work()
-                .map(|work| (took, work))
-                .map_err(|message| TimingError::Failed {
-                    label: label.clone(),
-                    message,
-                })
+            run(n).map_err(|message| TimingError::Failed {
+                label: label.clone(),
+                message,
+            })
         };
         let (first, work) = once()?;
         let mut times = Vec::new();

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use crossbeam::channel::{self, Receiver, Sender};
 
 use super::PoolError;
-use super::batch::{Batch, ChunkOutcome, FromBytes, deadline};
+use super::batch::{Batch, ChunkOutcome, Decoded, deadline};
 use super::jobs::{Chunk, JobQueue, Work};
 use crate::process::{TaskId, Types};
 
@@ -50,11 +50,25 @@ pub(crate) struct ImapTask {
 /// ```
 #[must_use = "iterate it to get the results"]
 pub struct Imap<'a, R> {
+    /// All but the outcomes' type, made in parlab as a trait object: dropping it runs parlab's
+    /// code, not drop glue that a notebook cell compiles again for each result type.
+    core: Box<dyn Feeding + 'a>,
+    /// How a task's value decodes.
+    decode: fn(&[u8]) -> Result<R, String>,
+    /// Decoded outcomes of the chunk being handed out.
+    ready: VecDeque<Result<R, PoolError>>,
+    ended: bool,
+}
+
+/// An [`Imap`] but its outcomes: its input, its chunks in flight, and how to wait for them.
+/// Not generic, so that a notebook cell, which compiles every generic function it calls again,
+/// compiles only the decoding of values.
+struct Core<'a> {
     jobs: Arc<JobQueue>,
     task: ImapTask,
     /// The input, until it ends (or the pool refuses more).
     feed: Option<Feed<'a>>,
-    /// The most chunks read and not yet handed out (the one in `ready` counts).
+    /// The most chunks read and not yet handed out.
     window: usize,
     /// Chunks queued, running or finished but not yet taken, in input order, each a batch of its
     /// own, with its seq number.
@@ -67,13 +81,31 @@ pub struct Imap<'a, R> {
     done_rx: Receiver<usize>,
     unordered: bool,
     timeout: Duration,
-    from_bytes: FromBytes<R>,
-    /// Decoded outcomes of the chunk being handed out.
-    ready: VecDeque<Result<R, PoolError>>,
-    ended: bool,
+}
+
+/// What an [`Imap`] asks of its [`Core`] (whose `Debug` shows the imap).
+trait Feeding: std::fmt::Debug {
+    /// Reads and queues chunks of the input until the window is full or the input ends.
+    fn top_up(&mut self);
+    /// Waits at most until `deadline` for the next chunk to hand out, and decodes its outcomes
+    /// into `into`; `None` once every chunk was handed out, the timeout's error if none finished.
+    fn next_chunk(
+        &mut self,
+        deadline: Instant,
+        timeout: Duration,
+        into: &mut dyn Decoded,
+    ) -> Option<Result<(), PoolError>>;
+    /// How long [`Iterator::next`] waits.
+    fn timeout(&self) -> Duration;
 }
 
 impl<R> std::fmt::Debug for Imap<'_, R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.core.fmt(f)
+    }
+}
+
+impl std::fmt::Debug for Core<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Imap")
             .field("task", &self.task.name)
@@ -94,10 +126,62 @@ impl<'a, R: 'static> Imap<'a, R> {
         window: usize,
         unordered: bool,
         timeout: Duration,
-        from_bytes: FromBytes<R>,
+        decode: fn(&[u8]) -> Result<R, String>,
     ) -> Self {
+        Imap {
+            core: Core::boxed(jobs, task, feed, window, unordered, timeout),
+            decode,
+            ready: VecDeque::new(),
+            ended: false,
+        }
+    }
+
+    /// The next outcome, waiting at most `timeout`; `None` once every task's outcome was given.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use parlab::pool::{Pool, PoolError, ThreadPool};
+    /// let threads = ThreadPool::new(1)?;
+    /// let mut it = threads.imap(parlab::process::tasks::SLEEP, [300], None)?;
+    /// assert!(matches!(it.next_timeout(Duration::from_millis(10)), Some(Err(PoolError::Timeout { .. }))));
+    /// assert!(matches!(it.next_timeout(Duration::from_secs(5)), Some(Ok(()))));
+    /// assert!(it.next_timeout(Duration::from_secs(5)).is_none());
+    /// # Ok::<(), PoolError>(())
+    /// ```
+    pub fn next_timeout(&mut self, timeout: Duration) -> Option<Result<R, PoolError>> {
+        let deadline = deadline(timeout);
+        loop {
+            if let Some(outcome) = self.ready.pop_front() {
+                if self.ready.is_empty() {
+                    self.core.top_up(); // that chunk is handed out: send the next
+                }
+                return Some(outcome);
+            }
+            let mut ready = Ready {
+                ready: &mut self.ready,
+                decode: self.decode,
+            };
+            if let Err(e) = self.core.next_chunk(deadline, timeout, &mut ready)? {
+                return Some(Err(e));
+            }
+        }
+    }
+}
+
+impl<'a> Core<'a> {
+    /// The core of [`Imap::new`], as the trait object an imap holds.
+    #[inline(never)]
+    fn boxed(
+        jobs: Arc<JobQueue>,
+        task: ImapTask,
+        feed: Feed<'a>,
+        window: usize,
+        unordered: bool,
+        timeout: Duration,
+    ) -> Box<dyn Feeding + 'a> {
         let (done_tx, done_rx) = channel::unbounded();
-        let mut imap = Imap {
+        let mut core = Core {
             jobs,
             task,
             feed: Some(feed),
@@ -109,18 +193,47 @@ impl<'a, R: 'static> Imap<'a, R> {
             done_rx,
             unordered,
             timeout,
-            from_bytes,
-            ready: VecDeque::new(),
-            ended: false,
         };
-        imap.top_up();
-        imap
+        core.top_up();
+        Box::new(core)
     }
 
-    /// Reads and queues chunks of the input until the window is full or the input ends.
+    /// Where in `in_flight` the next chunk to hand out is, once it has finished (by `deadline`).
+    fn finished_chunk(&self, deadline: Instant, timeout: Duration) -> Result<usize, PoolError> {
+        if !self.unordered {
+            let batch = &self.in_flight[0].1;
+            if batch
+                .wait_until(deadline, |s| s.chunks[0].is_some())
+                .is_none()
+            {
+                let first = batch.range(0).0;
+                return Err(batch.timeout(timeout, &format!("task {first}")));
+            }
+            return Ok(0);
+        }
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.done_rx.recv_timeout(left) {
+                Ok(seq) => {
+                    // A chunk handed out already cannot be told twice, but be sure.
+                    if let Some(at) = self.in_flight.iter().position(|(s, _)| *s == seq) {
+                        return Ok(at);
+                    }
+                }
+                Err(_) => {
+                    let running: usize = self.in_flight.iter().map(|(_, b)| b.len).sum();
+                    let hint = format!("the next of {running} tasks sent to finish");
+                    return Err(self.in_flight[0].1.timeout(timeout, &hint));
+                }
+            }
+        }
+    }
+}
+
+// Behind a trait object (see `Imap::core`): not generic, compiled once in parlab.
+impl Feeding for Core<'_> {
     fn top_up(&mut self) {
-        let handing_out = usize::from(!self.ready.is_empty());
-        while self.in_flight.len() + handing_out < self.window {
+        while self.in_flight.len() < self.window {
             let Some(feed) = self.feed.as_mut() else {
                 return;
             };
@@ -177,87 +290,75 @@ impl<'a, R: 'static> Imap<'a, R> {
         }
     }
 
-    /// Where in `in_flight` the next chunk to hand out is, once it has finished (by `deadline`).
-    fn finished_chunk(&self, deadline: Instant, timeout: Duration) -> Result<usize, PoolError> {
-        if !self.unordered {
-            let batch = &self.in_flight[0].1;
-            if batch
-                .wait_until(deadline, |s| s.chunks[0].is_some())
-                .is_none()
-            {
-                let first = batch.range(0).0;
-                return Err(batch.timeout(timeout, &format!("task {first}")));
-            }
-            return Ok(0);
+    fn next_chunk(
+        &mut self,
+        deadline: Instant,
+        timeout: Duration,
+        into: &mut dyn Decoded,
+    ) -> Option<Result<(), PoolError>> {
+        self.top_up();
+        if self.in_flight.is_empty() {
+            return None;
         }
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.done_rx.recv_timeout(left) {
-                Ok(seq) => {
-                    // A chunk handed out already cannot be told twice, but be sure.
-                    if let Some(at) = self.in_flight.iter().position(|(s, _)| *s == seq) {
-                        return Ok(at);
-                    }
-                }
-                Err(_) => {
-                    let running: usize = self.in_flight.iter().map(|(_, b)| b.len).sum();
-                    let hint = format!("the next of {running} tasks sent to finish");
-                    return Err(self.in_flight[0].1.timeout(timeout, &hint));
-                }
-            }
+        let waiting = Instant::now();
+        let at = match self.finished_chunk(deadline, timeout) {
+            Ok(at) => at,
+            Err(e) => return Some(Err(e)),
+        };
+        let (_, batch) = self.in_flight.remove(at)?;
+        if let Some(recorder) = self.jobs.recorder() {
+            let (first, count) = batch.range(0);
+            let call = if self.unordered {
+                "imap_unordered"
+            } else {
+                "imap"
+            };
+            let tasks = crate::timeline::tasks_label(&(first..first + count));
+            recorder.waited(format!("{call}: waited for {tasks}"), waiting);
         }
+        let outcome = batch.lock().chunks[0].take();
+        Some(match outcome {
+            Some(outcome) => batch.decode_into(0, outcome, into),
+            None => into.failed(PoolError::Invalid("a result went missing".into())),
+        })
     }
 
-    /// The next outcome, waiting at most `timeout`; `None` once every task's outcome was given.
-    ///
-    /// # Examples
-    /// ```
-    /// use std::time::Duration;
-    /// use parlab::pool::{Pool, PoolError, ThreadPool};
-    /// let threads = ThreadPool::new(1)?;
-    /// let mut it = threads.imap(parlab::process::tasks::SLEEP, [300], None)?;
-    /// assert!(matches!(it.next_timeout(Duration::from_millis(10)), Some(Err(PoolError::Timeout { .. }))));
-    /// assert!(matches!(it.next_timeout(Duration::from_secs(5)), Some(Ok(()))));
-    /// assert!(it.next_timeout(Duration::from_secs(5)).is_none());
-    /// # Ok::<(), PoolError>(())
-    /// ```
-    pub fn next_timeout(&mut self, timeout: Duration) -> Option<Result<R, PoolError>> {
-        let deadline = deadline(timeout);
-        loop {
-            if let Some(outcome) = self.ready.pop_front() {
-                if self.ready.is_empty() {
-                    self.top_up(); // that chunk is handed out: send the next
-                }
-                return Some(outcome);
-            }
-            self.top_up();
-            if self.in_flight.is_empty() {
-                return None;
-            }
-            let waiting = Instant::now();
-            let at = match self.finished_chunk(deadline, timeout) {
-                Ok(at) => at,
-                Err(e) => return Some(Err(e)),
-            };
-            let (_, batch) = self.in_flight.remove(at)?;
-            if let Some(recorder) = self.jobs.recorder() {
-                let (first, count) = batch.range(0);
-                let call = if self.unordered {
-                    "imap_unordered"
-                } else {
-                    "imap"
-                };
-                let tasks = crate::timeline::tasks_label(&(first..first + count));
-                recorder.waited(format!("{call}: waited for {tasks}"), waiting);
-            }
-            let outcome = batch.lock().chunks[0].take();
-            match outcome {
-                Some(outcome) => self.ready.extend(batch.decode(0, outcome, self.from_bytes)),
-                None => self
-                    .ready
-                    .push_back(Err(PoolError::Invalid("a result went missing".into()))),
-            }
-        }
+    fn timeout(&self) -> Duration {
+        self.timeout
+    }
+}
+
+/// Where an [`Imap`]'s outcomes go as a chunk is decoded: in order, errors among values.
+struct Ready<'q, R> {
+    ready: &'q mut VecDeque<Result<R, PoolError>>,
+    decode: fn(&[u8]) -> Result<R, String>,
+}
+
+impl<R: 'static> Decoded for Ready<'_, R> {
+    fn type_name(&self) -> &'static str {
+        std::any::type_name::<R>()
+    }
+
+    fn decodes(&self) -> bool {
+        true
+    }
+
+    fn encoded(&mut self, bytes: &[u8]) -> Result<(), String> {
+        self.ready.push_back(Ok((self.decode)(bytes)?));
+        Ok(())
+    }
+
+    fn value(
+        &mut self,
+        value: Box<dyn std::any::Any + Send>,
+    ) -> Result<(), Box<dyn std::any::Any + Send>> {
+        self.ready.push_back(Ok(*value.downcast::<R>()?));
+        Ok(())
+    }
+
+    fn failed(&mut self, error: PoolError) -> Result<(), PoolError> {
+        self.ready.push_back(Err(error));
+        Ok(())
     }
 }
 
@@ -268,7 +369,7 @@ impl<R: 'static> Iterator for Imap<'_, R> {
         if self.ended {
             return None;
         }
-        let next = self.next_timeout(self.timeout);
+        let next = self.next_timeout(self.core.timeout());
         if matches!(next, Some(Err(PoolError::Timeout { .. })) | None) {
             self.ended = true;
         }
@@ -276,7 +377,7 @@ impl<R: 'static> Iterator for Imap<'_, R> {
     }
 }
 
-impl<R> Drop for Imap<'_, R> {
+impl Drop for Core<'_> {
     /// Reads no more input; the chunks still queued are skipped by the workers.
     fn drop(&mut self) {
         for (_, batch) in &self.in_flight {
@@ -290,7 +391,6 @@ mod tests {
     use super::*;
     use crate::pool::batch::tests_support::encoded;
     use crate::process::items;
-    use crate::process::tasks::decode_outcomes;
 
     /// An imap over `values` (chunks of `chunksize`) on a queue with no workers: the test plays
     /// the worker. Counts how many input items were read.
@@ -327,7 +427,7 @@ mod tests {
             2,
             unordered,
             Duration::from_millis(5),
-            decode_outcomes::<u8>,
+            items::decode_exact::<u8>,
         )
     }
 

@@ -5,10 +5,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::PoolError;
-use super::batch::{Batch, ChunkOutcome, FromBytes, deadline, is_lost};
+use super::batch::{Batch, ChunkOutcome, Decode, Decoded, Values, deadline, is_lost};
 
-/// What turns a finished batch into the call's result.
-type Finish<T> = Box<dyn Fn(&Batch, Vec<ChunkOutcome>) -> Result<T, PoolError> + Send + Sync>;
+/// What waits at most a timeout for a batch and turns it into the call's result: a closure that
+/// makes the result's values and hands them to [`decode_chunks`], so that the chunks' outcomes are
+/// never owned (nor dropped) by code generic in the result type.
+type Finish<T> = Box<dyn Fn(&Batch, Duration) -> Result<T, PoolError> + Send + Sync>;
 
 /// The result of an `apply_async` or `map_async` call, to come: Python's `AsyncResult`.
 ///
@@ -46,19 +48,16 @@ impl<T> std::fmt::Debug for AsyncResult<T> {
 
 impl<R: 'static> AsyncResult<R> {
     /// The result of a single task (`apply_async`, `apply_fn_async`).
-    pub(crate) fn one(batch: Arc<Batch>, from_bytes: FromBytes<R>) -> Self {
+    pub(crate) fn one(batch: Arc<Batch>, decode: Decode<R>) -> Self {
         AsyncResult {
             batch,
-            finish: Box::new(move |batch, chunks| {
-                let outcome = chunks
-                    .into_iter()
-                    .next()
-                    .ok_or_else(|| PoolError::Invalid("no task in this result".into()))?;
-                batch
-                    .decode(0, outcome, from_bytes)
-                    .into_iter()
-                    .next()
-                    .unwrap_or_else(|| Err(PoolError::Invalid("no task in this result".into())))
+            finish: Box::new(move |batch, timeout| {
+                let mut one = Values::new(decode, 1);
+                decode_chunks(batch, timeout, &mut one)?;
+                if one.values.is_empty() {
+                    return Err(no_task());
+                }
+                Ok(one.values.swap_remove(0))
             }),
         }
     }
@@ -66,20 +65,74 @@ impl<R: 'static> AsyncResult<R> {
 
 impl<R: 'static> AsyncResult<Vec<R>> {
     /// The results of every task, in order (`map_async`, `map_fn`).
-    pub(crate) fn all(batch: Arc<Batch>, from_bytes: FromBytes<R>) -> Self {
+    pub(crate) fn all(batch: Arc<Batch>, decode: Decode<R>) -> Self {
         AsyncResult {
             batch,
-            finish: Box::new(move |batch, chunks| {
-                let mut all = Vec::with_capacity(batch.len);
-                for (index, outcome) in chunks.into_iter().enumerate() {
-                    for outcome in batch.decode(index, outcome, from_bytes) {
-                        all.push(outcome?);
-                    }
-                }
-                Ok(all)
+            finish: Box::new(move |batch, timeout| {
+                let mut all = Values::new(decode, batch.len);
+                decode_chunks(batch, timeout, &mut all)?;
+                Ok(all.values)
             }),
         }
     }
+}
+
+/// The error of a result without a task. Non-generic (as [`decode_chunks`]), so that a notebook
+/// cell, which compiles every generic function it calls again, does not compile it.
+#[inline(never)]
+fn no_task() -> PoolError {
+    PoolError::Invalid("no task in this result".into())
+}
+
+/// Waits at most `timeout` for every task of `batch`, then decodes the outcomes of its chunks
+/// (once) into `into`: what [`AsyncResult::get`] does but for its result's type.
+#[inline(never)]
+fn decode_chunks(
+    batch: &Batch,
+    timeout: Duration,
+    into: &mut dyn Decoded,
+) -> Result<(), PoolError> {
+    batch.decode_all(take_chunks(batch, timeout)?, into)
+}
+
+/// Waits at most `timeout` for every task of `batch`, then takes the outcomes of its chunks
+/// (once).
+fn take_chunks(batch: &Batch, timeout: Duration) -> Result<Vec<ChunkOutcome>, PoolError> {
+    let Some(mut state) = batch.wait_until(deadline(timeout), |s| s.remaining == 0 || s.lost)
+    else {
+        let state = batch.lock();
+        let hint = format!(
+            "{} of {} tasks still running",
+            batch.tasks_running(&state),
+            batch.len
+        );
+        return Err(batch.timeout(timeout, &hint));
+    };
+    if state.taken {
+        return Err(PoolError::Invalid(
+            "the result was already taken by an earlier get()".into(),
+        ));
+    }
+    state.taken = true;
+    if state.remaining > 0 {
+        // A worker died: say so now rather than after the other tasks (they run on).
+        let lost = state.chunks.iter_mut().find_map(|slot| match slot {
+            Some(ChunkOutcome::Failed(errors)) if errors.iter().any(is_lost) => {
+                let errors = std::mem::take(errors);
+                errors.into_iter().find(is_lost)
+            }
+            _ => None,
+        });
+        return Err(lost.unwrap_or_else(|| PoolError::Invalid("a result went missing".into())));
+    }
+    let mut chunks = Vec::with_capacity(state.chunks.len());
+    for slot in state.chunks.iter_mut() {
+        match slot.take() {
+            Some(outcome) => chunks.push(outcome),
+            None => return Err(PoolError::Invalid("a result went missing".into())),
+        }
+    }
+    Ok(chunks)
 }
 
 impl<T> AsyncResult<T> {
@@ -102,44 +155,7 @@ impl<T> AsyncResult<T> {
     /// # Ok::<(), parlab::pool::PoolError>(())
     /// ```
     pub fn get(&self, timeout: Duration) -> Result<T, PoolError> {
-        let Some(mut state) = self
-            .batch
-            .wait_until(deadline(timeout), |s| s.remaining == 0 || s.lost)
-        else {
-            let state = self.batch.lock();
-            let hint = format!(
-                "{} of {} tasks still running",
-                self.batch.tasks_running(&state),
-                self.batch.len
-            );
-            return Err(self.batch.timeout(timeout, &hint));
-        };
-        if state.taken {
-            return Err(PoolError::Invalid(
-                "the result was already taken by an earlier get()".into(),
-            ));
-        }
-        state.taken = true;
-        if state.remaining > 0 {
-            // A worker died: say so now rather than after the other tasks (they run on).
-            let lost = state.chunks.iter_mut().find_map(|slot| match slot {
-                Some(ChunkOutcome::Failed(errors)) if errors.iter().any(is_lost) => {
-                    let errors = std::mem::take(errors);
-                    errors.into_iter().find(is_lost)
-                }
-                _ => None,
-            });
-            return Err(lost.unwrap_or_else(|| PoolError::Invalid("a result went missing".into())));
-        }
-        let mut chunks = Vec::with_capacity(state.chunks.len());
-        for slot in state.chunks.iter_mut() {
-            match slot.take() {
-                Some(outcome) => chunks.push(outcome),
-                None => return Err(PoolError::Invalid("a result went missing".into())),
-            }
-        }
-        drop(state);
-        (self.finish)(&self.batch, chunks)
+        (self.finish)(&self.batch, timeout)
     }
 
     /// Whether every task has finished (Python's `ready()`).
@@ -153,7 +169,7 @@ impl<T> AsyncResult<T> {
     /// # Ok::<(), parlab::pool::PoolError>(())
     /// ```
     pub fn ready(&self) -> bool {
-        self.batch.lock().remaining == 0
+        self.batch.ready()
     }
 
     /// Waits at most `timeout` for every task to finish; returns whether they have.
@@ -166,9 +182,7 @@ impl<T> AsyncResult<T> {
     /// # Ok::<(), parlab::pool::PoolError>(())
     /// ```
     pub fn wait(&self, timeout: Duration) -> bool {
-        self.batch
-            .wait_until(deadline(timeout), |s| s.remaining == 0)
-            .is_some()
+        self.batch.wait(timeout)
     }
 
     /// `Some(true)` if every task succeeded, `Some(false)` if one failed, `None` while some run.
@@ -182,22 +196,20 @@ impl<T> AsyncResult<T> {
     /// # Ok::<(), parlab::pool::PoolError>(())
     /// ```
     pub fn successful(&self) -> Option<bool> {
-        let state = self.batch.lock();
-        (state.remaining == 0).then_some(!state.failed)
+        self.batch.successful()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pool::batch::no_bytes;
+    use crate::pool::batch::task_values;
     use crate::pool::batch::tests_support::{batch, encoded};
-    use crate::process::tasks::decode_outcomes;
 
     #[test]
     fn get_waits_then_takes_once() {
         let b = batch(3, 2);
-        let r = AsyncResult::<Vec<u32>>::all(Arc::clone(&b), decode_outcomes::<u32>);
+        let r = AsyncResult::<Vec<u32>>::all(Arc::clone(&b), task_values::<u32>());
         assert!(!r.ready());
         assert_eq!(r.successful(), None);
         let e = r.get(Duration::from_millis(5)).unwrap_err();
@@ -215,7 +227,7 @@ mod tests {
     #[test]
     fn first_error_by_index_and_wrong_types() {
         let b = batch(3, 1);
-        let r = AsyncResult::<Vec<u8>>::all(Arc::clone(&b), decode_outcomes::<u8>);
+        let r = AsyncResult::<Vec<u8>>::all(Arc::clone(&b), task_values::<u8>());
         for i in [1, 2] {
             b.complete(
                 i,
@@ -231,7 +243,7 @@ mod tests {
         assert_eq!(e.index(), Some(0));
         assert!(e.to_string().contains("does not decode as a u8"), "{e}");
         let b = batch(1, 1);
-        let r = AsyncResult::<u8>::one(Arc::clone(&b), no_bytes::<u8>);
+        let r = AsyncResult::<u8>::one(Arc::clone(&b), None);
         b.complete(0, ChunkOutcome::Values(vec![Ok(Box::new("text"))]));
         assert!(r.get(Duration::from_secs(1)).is_err());
     }

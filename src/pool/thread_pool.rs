@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use crossbeam::channel::RecvTimeoutError;
 
 use super::api::{chunksize_for, sealed};
-use super::batch::{Batch, ChunkOutcome, Value, no_bytes};
+use super::batch::{Batch, ChunkOutcome, Value};
 use super::error::task_error;
 use super::jobs::{Chunk, ClosureChunk, JobQueue, Work};
 use super::record::Recorder;
@@ -296,7 +296,7 @@ impl ThreadPool {
             index: 0,
             work: Work::Closure(work),
         }])?;
-        Ok(AsyncResult::one(batch, no_bytes::<R>))
+        Ok(AsyncResult::one(batch, None))
     }
 
     /// Runs the closure `f` on a pool thread and waits (at most the pool's timeout) for its result.
@@ -373,7 +373,7 @@ impl ThreadPool {
             });
         }
         self.shared.jobs.submit(chunks)?;
-        AsyncResult::<Vec<R>>::all(batch, no_bytes::<R>).get(self.timeout)
+        AsyncResult::<Vec<R>>::all(batch, None).get(self.timeout)
     }
 }
 

@@ -75,15 +75,24 @@ pub(crate) fn split(mut run: &[u8]) -> impl Iterator<Item = Result<&[u8], String
 
 /// Decodes all of `bytes` as one `T`: bytes left over mean they were a value of another type.
 pub(crate) fn decode_exact<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
-    let (value, rest) = postcard::take_from_bytes::<T>(bytes).map_err(|e| e.to_string())?;
-    if rest.is_empty() {
-        Ok(value)
-    } else {
-        Err(format!(
-            "{} bytes left over after the value: it was of another type",
-            rest.len()
-        ))
+    match postcard::take_from_bytes::<T>(bytes) {
+        Ok((value, [])) => Ok(value),
+        Ok((_, rest)) => Err(left_over(rest.len())),
+        Err(e) => Err(not_decoded(e)),
     }
+}
+
+/// Why `left` bytes after a value fail its decoding. Non-generic (as [`not_decoded`]), so that
+/// a notebook cell does not compile the message with each type it decodes.
+#[inline(never)]
+fn left_over(left: usize) -> String {
+    format!("{left} bytes left over after the value: it was of another type")
+}
+
+/// The message of a decoding error.
+#[inline(never)]
+fn not_decoded(e: postcard::Error) -> String {
+    e.to_string()
 }
 
 #[cfg(test)]

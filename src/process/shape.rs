@@ -46,7 +46,7 @@ mod trace;
 
 pub use diff::differences;
 use text::{describe, fingerprint_of};
-use trace::{fix_for, trace_format};
+use trace::{TraceOnce, fix_for, trace_format, trace_once};
 
 /// The fingerprint of a type that could not be traced: it equals no traced type's, and a worker
 /// refuses a request that carries it.
@@ -138,7 +138,18 @@ static TRACED: LazyLock<RwLock<HashMap<TypeId, &'static TypeShape>>> =
 impl TypeShape {
     /// The shape of `T`, traced on the first call for `T` and looked up after.
     pub fn of<T: DeserializeOwned + 'static>() -> &'static TypeShape {
-        let id = TypeId::of::<T>();
+        // Only what needs `T` is generic; the rest is compiled once, in parlab (see `of_erased`).
+        TypeShape::of_erased(
+            TypeId::of::<T>(),
+            std::any::type_name::<T>(),
+            trace_once::<T>,
+        )
+    }
+
+    /// [`TypeShape::of`] without its type: non-generic so that a notebook cell, which compiles
+    /// every generic function it calls again, does not compile the lookup and the tracing.
+    #[inline(never)]
+    fn of_erased(id: TypeId, type_name: &'static str, once: TraceOnce) -> &'static TypeShape {
         if let Some(found) = TRACED
             .read()
             .unwrap_or_else(PoisonError::into_inner)
@@ -148,15 +159,15 @@ impl TypeShape {
         }
         // Traced outside the lock: a Deserialize may itself run a task's types (rare), and two
         // threads tracing one type at once agree on the result.
-        let traced = TypeShape::trace::<T>();
+        let traced = TypeShape::trace(type_name, once);
         let mut all = TRACED.write().unwrap_or_else(PoisonError::into_inner);
         all.entry(id).or_insert_with(|| Box::leak(Box::new(traced)))
     }
 
-    /// Traces `T` (not cached).
-    fn trace<T: DeserializeOwned>() -> TypeShape {
-        let name = super::type_names::short_type_name(std::any::type_name::<T>());
-        let shape = trace_format::<T>();
+    /// Traces the type named `type_name` that `once` traces (not cached).
+    fn trace(type_name: &str, once: TraceOnce) -> TypeShape {
+        let name = super::type_names::short_type_name(type_name);
+        let shape = trace_format(once);
         let fingerprint = match &shape {
             Ok(shape) => fingerprint_of(shape),
             Err(_) => UNTRACED,

@@ -31,8 +31,8 @@ pub use super::catalogue::{
 };
 pub use super::run::run_here;
 pub(crate) use super::run::{run_chunk, run_chunk_here};
+pub(crate) use super::wire::{DecodeInto, decode_outcomes_into, first_failure};
 pub use super::wire::{PROTOCOL_FD, TaskFailure};
-pub(crate) use super::wire::{decode_outcomes, first_failure};
 #[cfg(unix)]
 pub(crate) use super::worker_main::open_protocol_channel;
 pub use super::worker_main::worker_main;
@@ -42,7 +42,7 @@ mod tests {
     use super::super::channel::{decode, encode};
     use super::super::items;
     use super::super::task::{Task, Types};
-    use super::super::wire::{Reply, Response};
+    use super::super::wire::{Reply, Response, decode_outcomes};
     use super::*;
     use crate::pi::PiEstimate;
 

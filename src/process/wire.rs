@@ -313,25 +313,194 @@ pub(crate) fn decode_outcomes<R: DeserializeOwned>(
     bytes: &[u8],
     count: usize,
 ) -> Vec<Result<R, TaskFailure>> {
-    let type_name = || short_type_name(std::any::type_name::<R>());
-    let mut outcomes: Vec<Result<R, TaskFailure>> = Vec::with_capacity(count);
+    let mut outcomes = Outcomes::<R>(Vec::with_capacity(count));
+    decode_outcomes_into(bytes, count, std::any::type_name::<R>(), &mut outcomes);
+    outcomes.0
+}
+
+/// What a run's outcomes are decoded into: the one part of decoding that knows the value's type.
+pub(crate) trait DecodeInto {
+    /// Decodes one task's value from all of `bytes` and keeps it; the decoder's message when it
+    /// does not decode.
+    fn value(&mut self, bytes: &[u8]) -> Result<(), String>;
+    /// Keeps one task's failure.
+    fn failure(&mut self, failure: TaskFailure);
+}
+
+/// The outcomes of [`decode_outcomes`], in order.
+struct Outcomes<R>(Vec<Result<R, TaskFailure>>);
+
+impl<R: DeserializeOwned> DecodeInto for Outcomes<R> {
+    fn value(&mut self, bytes: &[u8]) -> Result<(), String> {
+        self.0.push(Ok(items::decode_exact::<R>(bytes)?));
+        Ok(())
+    }
+
+    fn failure(&mut self, failure: TaskFailure) {
+        self.0.push(Err(failure));
+    }
+}
+
+/// Decodes `count` outcomes of a run into `into`, the value of each (of the type named
+/// `type_name`) by [`DecodeInto::value`]: an outcome is a `Result<R, TaskFailure>` as postcard
+/// encodes it, its variant (0: `Ok`, 1: `Err`) then its payload, so the variant and the failure
+/// are decoded here, and only the value by the caller's type.
+///
+/// Non-generic so that a notebook cell, which compiles every generic function it calls again,
+/// does not compile this one (nor the decoding of a `TaskFailure`) with each result type.
+#[inline(never)]
+pub(crate) fn decode_outcomes_into(
+    bytes: &[u8],
+    count: usize,
+    type_name: &'static str,
+    into: &mut dyn DecodeInto,
+) {
+    let undecodable = |e: &str| {
+        TaskFailure::BadResult(format!(
+            "the answer does not decode as a {}: {e}",
+            short_type_name(type_name)
+        ))
+    };
+    let mut n = 0;
     for item in items::split(bytes).take(count) {
-        outcomes.push(match item {
-            Ok(item) => items::decode_exact::<Result<R, TaskFailure>>(item).unwrap_or_else(|e| {
-                Err(TaskFailure::BadResult(format!(
-                    "the answer does not decode as a {}: {e}",
-                    type_name()
-                )))
-            }),
-            Err(e) => Err(TaskFailure::BadResult(format!(
-                "the answer is corrupt: {e}"
-            ))),
-        });
+        n += 1;
+        let item = match item {
+            Ok(item) => item,
+            Err(e) => {
+                into.failure(TaskFailure::BadResult(format!(
+                    "the answer is corrupt: {e}"
+                )));
+                continue;
+            }
+        };
+        match postcard::take_from_bytes::<Variant>(item) {
+            Ok((Variant::Ok, value)) => {
+                if let Err(e) = into.value(value) {
+                    into.failure(undecodable(&e));
+                }
+            }
+            Ok((Variant::Err, failure)) => into.failure(
+                items::decode_exact::<TaskFailure>(failure).unwrap_or_else(|e| undecodable(&e)),
+            ),
+            Err(e) => into.failure(undecodable(&e.to_string())),
+        }
     }
-    while outcomes.len() < count {
-        outcomes.push(Err(TaskFailure::BadResult(
+    for _ in n..count {
+        into.failure(TaskFailure::BadResult(
             "the worker's answer holds fewer results than tasks".into(),
-        )));
+        ));
     }
-    outcomes
+}
+
+/// The variant of an encoded `Result`, decoded as postcard decodes a `Result`'s (the same
+/// number, the same errors), its payload left to decode.
+#[derive(Deserialize)]
+enum Variant {
+    Ok,
+    Err,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pi::PiEstimate;
+
+    /// How outcomes were decoded before the variant and the failure were decoded apart from the
+    /// value: each item as a whole `Result<R, TaskFailure>`.
+    fn decode_whole<R: DeserializeOwned>(
+        bytes: &[u8],
+        count: usize,
+    ) -> Vec<Result<R, TaskFailure>> {
+        let mut outcomes: Vec<Result<R, TaskFailure>> = items::split(bytes)
+            .take(count)
+            .map(|item| match item {
+                Ok(item) => {
+                    items::decode_exact::<Result<R, TaskFailure>>(item).unwrap_or_else(|e| {
+                        Err(TaskFailure::BadResult(format!(
+                            "the answer does not decode as a {}: {e}",
+                            short_type_name(std::any::type_name::<R>())
+                        )))
+                    })
+                }
+                Err(e) => Err(TaskFailure::BadResult(format!(
+                    "the answer is corrupt: {e}"
+                ))),
+            })
+            .collect();
+        while outcomes.len() < count {
+            outcomes.push(Err(TaskFailure::BadResult(
+                "the worker's answer holds fewer results than tasks".into(),
+            )));
+        }
+        outcomes
+    }
+
+    /// A run of the given items.
+    fn run(items_: &[Vec<u8>]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for item in items_ {
+            items::push(&mut out, item);
+        }
+        out
+    }
+
+    #[test]
+    fn outcomes_decode_as_whole_results_did() {
+        let est = PiEstimate {
+            samples: 10,
+            hits: 8,
+            estimate: 3.2,
+        };
+        let ok = postcard::to_allocvec(&Ok::<PiEstimate, TaskFailure>(est)).unwrap();
+        let failure = TaskFailure::WrongSignature {
+            task: "calc_pi".into(),
+            worker: "(u64, u64) -> PiEstimate".into(),
+            shapes: Some(Box::new(Types::of::<(u64, u64), PiEstimate>().shapes())),
+        };
+        let err = postcard::to_allocvec(&Err::<PiEstimate, TaskFailure>(failure.clone())).unwrap();
+        assert_eq!(ok[0], 0, "Ok is variant 0");
+        assert_eq!(err[0], 1, "Err is variant 1");
+        let mut trailing = ok.clone();
+        trailing.push(7);
+        let mut err_trailing = err.clone();
+        err_trailing.push(7);
+        let mut unknown = ok.clone();
+        unknown[0] = 2;
+        let cut = ok[..ok.len() - 1].to_vec();
+        let cases = [
+            run(&[ok.clone(), err.clone()]),
+            run(&[trailing, err_trailing]),
+            run(&[unknown, vec![], vec![0x80], cut]),
+            run(std::slice::from_ref(&ok)), // fewer than asked
+            [run(std::slice::from_ref(&ok)), vec![0x85, 1]].concat(), // framing cut off
+            run(&[postcard::to_allocvec(&Ok::<u8, TaskFailure>(3)).unwrap()]), // another type
+        ];
+        for bytes in &cases {
+            for count in [1, 2, 4] {
+                let now = decode_outcomes::<PiEstimate>(bytes, count);
+                assert_eq!(now, decode_whole::<PiEstimate>(bytes, count), "{bytes:?}");
+                assert_eq!(now.len(), count);
+            }
+        }
+        let both = decode_outcomes::<PiEstimate>(&cases[0], 2);
+        assert_eq!(both, [Ok(est), Err(failure)]);
+        let odd = decode_outcomes::<PiEstimate>(&cases[2], 4);
+        for outcome in &odd {
+            let Err(TaskFailure::BadResult(message)) = outcome else {
+                panic!("{outcome:?}")
+            };
+            assert!(
+                message.starts_with("the answer does not decode as a PiEstimate: "),
+                "{message}"
+            );
+        }
+        let Err(TaskFailure::BadResult(left)) = &decode_outcomes::<PiEstimate>(&cases[1], 1)[0]
+        else {
+            panic!("trailing bytes decoded")
+        };
+        assert!(
+            left.ends_with("1 bytes left over after the value: it was of another type"),
+            "{left}"
+        );
+    }
 }

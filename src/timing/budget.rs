@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use super::error::TimingError;
 use super::measurement::Measurement;
-use super::outcome::Outcome;
+use super::outcome::{Outcome, TimedRun, timed};
 use crate::units::{format_duration, format_si};
 
 /// How long a sweep or a comparison may measure by default: a few seconds, so that no cell keeps
@@ -271,7 +271,20 @@ impl Spending {
         label: &str,
         repeats: usize,
         predicted: Option<Duration>,
-        mut f: impl FnMut() -> R,
+        f: impl FnMut() -> R,
+    ) -> Result<Measurement, TimingError> {
+        self.measure_runs(label, repeats, predicted, &mut timed(f))
+    }
+
+    /// [`measure`](Spending::measure) of a [`TimedRun`]: non-generic, so that a notebook cell
+    /// does not compile it again for each closure it times.
+    #[inline(never)]
+    fn measure_runs(
+        &mut self,
+        label: &str,
+        repeats: usize,
+        predicted: Option<Duration>,
+        run: &mut TimedRun<'_>,
     ) -> Result<Measurement, TimingError> {
         let failed = |message| TimingError::Failed {
             label: label.to_owned(),
@@ -280,10 +293,7 @@ impl Spending {
         if let Some(p) = predicted {
             self.announce(label, p, repeats + 1);
         }
-        let start = Instant::now();
-        let warm = std::hint::black_box(f());
-        let warm_time = start.elapsed();
-        let mut work = warm.work().map_err(failed)?;
+        let (warm_time, mut work) = run().map_err(failed)?;
         let runs = match self.left() {
             None => repeats,
             Some(left) if warm_time.is_zero() => {
@@ -303,10 +313,9 @@ impl Spending {
             times.push(warm_time);
         }
         for i in 0..runs {
-            let start = Instant::now();
-            let result = std::hint::black_box(f());
-            times.push(start.elapsed());
-            work = result.work().map_err(failed)?;
+            let (took, done) = run().map_err(failed)?;
+            times.push(took);
+            work = done;
             if i + 1 < runs {
                 self.progress(&format!(
                     "{label}: run {} of {runs} took {}",

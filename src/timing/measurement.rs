@@ -1,11 +1,10 @@
 //! Measuring one piece of work: a warm-up, then timed repeats, and the statistics of their times.
 
 use std::fmt;
-use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::error::TimingError;
-use super::outcome::Outcome;
+use super::outcome::{Outcome, TimedRun, timed};
 use super::table::Table;
 use crate::units::{format_duration, format_si};
 
@@ -59,7 +58,19 @@ pub fn measure_with<R: Outcome>(
     label: &str,
     warmup: usize,
     repeats: usize,
-    mut f: impl FnMut() -> R,
+    f: impl FnMut() -> R,
+) -> Result<Measurement, TimingError> {
+    measure_runs(label, warmup, repeats, &mut timed(f))
+}
+
+/// [`measure_with`] of a [`TimedRun`]: non-generic, so that a notebook cell does not compile it
+/// again for each closure it times.
+#[inline(never)]
+fn measure_runs(
+    label: &str,
+    warmup: usize,
+    repeats: usize,
+    run: &mut TimedRun<'_>,
 ) -> Result<Measurement, TimingError> {
     if repeats == 0 {
         return Err(TimingError::ZeroRepeats);
@@ -69,15 +80,14 @@ pub fn measure_with<R: Outcome>(
         message,
     };
     for _ in 0..warmup {
-        black_box(f()).work().map_err(failed)?;
+        run().map_err(failed)?;
     }
     let mut times = Vec::with_capacity(repeats);
     let mut work = None;
     for _ in 0..repeats {
-        let start = Instant::now();
-        let result = black_box(f());
-        times.push(start.elapsed());
-        work = result.work().map_err(failed)?;
+        let (took, done) = run().map_err(failed)?;
+        times.push(took);
+        work = done;
     }
     Ok(Measurement {
         label: label.to_owned(),

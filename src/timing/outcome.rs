@@ -1,6 +1,7 @@
 //! What a measured closure returns: the work it did (for a throughput), or an error.
 
 use std::fmt;
+use std::time::{Duration, Instant};
 
 use crate::pi::PiEstimate;
 
@@ -97,5 +98,23 @@ no_work!(
 impl<T> Outcome for Vec<T> {
     fn work(&self) -> Result<Option<u64>, String> {
         Ok(None)
+    }
+}
+
+/// One timed run of the code being measured: how long it took and the work it did, or its
+/// error's message. The code's own type stays in [`timed`]; what is done with the times takes
+/// this, so that a notebook cell, which compiles every generic function it calls again, compiles
+/// only the run.
+pub(crate) type TimedRun<'a> = dyn FnMut() -> Result<(Duration, Option<u64>), String> + 'a;
+
+/// `f` as a [`TimedRun`]: its result is kept from the optimizer, and dropped once timed.
+pub(crate) fn timed<R: Outcome>(
+    mut f: impl FnMut() -> R,
+) -> impl FnMut() -> Result<(Duration, Option<u64>), String> {
+    move || {
+        let start = Instant::now();
+        let result = std::hint::black_box(f());
+        let took = start.elapsed();
+        result.work().map(|work| (took, work))
     }
 }

@@ -53,20 +53,34 @@ fn config(ones: bool) -> TracerConfig {
 /// The most passes over a type (each visits at least one enum variant not seen before).
 const MAX_PASSES: usize = 10_000;
 
-/// `T`'s serde format, traced through its `Deserialize`, as a [`Shape`].
-pub(super) fn trace_format<T: DeserializeOwned>() -> Result<Shape, String> {
-    match crate::panics::catch_quietly(trace_format_unguarded::<T>) {
+/// One pass of the tracer over a type: the one part of tracing that knows the type, so that the
+/// rest is compiled once in parlab, not again in each notebook cell that names a type.
+pub(super) type TraceOnce = fn(&mut Tracer, &Samples) -> Result<Format, serde_reflection::Error>;
+
+/// One pass over `T` through its `Deserialize` (the value made up for it thrown away).
+pub(super) fn trace_once<T: DeserializeOwned>(
+    tracer: &mut Tracer,
+    samples: &Samples,
+) -> Result<Format, serde_reflection::Error> {
+    tracer
+        .trace_type_once::<T>(samples)
+        .map(|(format, _value)| format)
+}
+
+/// The serde format of the type `once` traces, through its `Deserialize`, as a [`Shape`].
+pub(super) fn trace_format(once: TraceOnce) -> Result<Shape, String> {
+    match crate::panics::catch_quietly(|| trace_format_unguarded(once)) {
         Ok(traced) => traced,
         Err(caught) => Err(format!("its Deserialize panicked while traced: {caught}")),
     }
 }
 
 /// [`trace_format`], a panic in a `Deserialize` not caught.
-fn trace_format_unguarded<T: DeserializeOwned>() -> Result<Shape, String> {
+fn trace_format_unguarded(once: TraceOnce) -> Result<Shape, String> {
     let samples = Samples::new();
     let mut first_error = None;
     for ones in [false, true] {
-        match trace_with::<T>(ones, &samples) {
+        match trace_with(once, ones, &samples) {
             Ok(shape) => return Ok(shape),
             Err(e) => {
                 // A format the wire cannot decode at all: other values do not help.
@@ -81,12 +95,13 @@ fn trace_format_unguarded<T: DeserializeOwned>() -> Result<Shape, String> {
     Err(first_error.unwrap_or_default())
 }
 
-/// One attempt: passes over `T` until every enum's variants are seen, then the registry.
+/// One attempt: passes over the type until every enum's variants are seen, then the registry.
 ///
 /// Each pass visits the next unseen variant of every enum whose mark was cleared after the last
 /// pass; the tracer names the enums it still misses only when asked for its registry, so an
 /// attempt that misses some starts again, clearing those too.
-fn trace_with<T: DeserializeOwned>(
+fn trace_with(
+    once: TraceOnce,
     ones: bool,
     samples: &Samples,
 ) -> Result<Shape, serde_reflection::Error> {
@@ -95,7 +110,7 @@ fn trace_with<T: DeserializeOwned>(
         let mut tracer = Tracer::new(config(ones));
         let mut root = None;
         for _ in 0..MAX_PASSES {
-            let (format, _value) = tracer.trace_type_once::<T>(samples)?;
+            let format = once(&mut tracer, samples)?;
             if let Format::TypeName(name) = &format {
                 if !enums.contains(name) {
                     enums.push(name.clone());
