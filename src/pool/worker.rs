@@ -1,10 +1,10 @@
 //! A pool worker process: its messages and its loop ([`serve_pool`]).
 //!
-//! The parent ([`ProcessPool`](super::ProcessPool)) starts `parlab-worker --pool` with a socket on
-//! descriptor [`PROTOCOL_FD`]. It sends [`ToWorker::Start`] (with the initializer, if any); the
-//! worker runs it and answers [`Hello`]. Then each [`ToWorker::Chunk`], a header followed by the
-//! chunk's arguments as a run of items, gets a [`FromWorker`] header followed by the run of
-//! outcomes, until the parent closes the socket.
+//! The parent ([`ProcessPool`](super::ProcessPool)) starts `parlab-worker --pool` with a socket as
+//! its stdin (the worker moves it off at once). It sends [`ToWorker::Start`] (with the initializer,
+//! if any); the worker runs it and answers [`Hello`]. Then each [`ToWorker::Chunk`], a header
+//! followed by the chunk's arguments as a run of items, gets a [`FromWorker`] header followed by
+//! the run of outcomes, until the parent closes the socket.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 #[cfg(unix)]
 use crate::process::sys;
-use crate::process::tasks::{self, PROTOCOL_FD, TaskFailure};
+use crate::process::tasks::{self, TaskFailure};
 use crate::process::{Signature, TaskId, Types, encode, frame_header, unframe};
 
 // Wire protocol internals, public for parlab's own binaries: hidden from the docs.
@@ -104,10 +104,10 @@ pub(crate) fn run_initializer_here(call: &Call) -> Option<TaskFailure> {
     }
 }
 
-/// The pool worker's `main`: answers the pool's messages on descriptor [`PROTOCOL_FD`] until the
-/// pool closes it. `parlab-worker --pool` runs it.
+/// The pool worker's `main`: answers the pool's messages on the socket the pool gives it as stdin
+/// until the pool closes it. `parlab-worker --pool` runs it.
 ///
-/// Returns exit code 2, with a message, when started by hand (no socket on the descriptor).
+/// Returns exit code 2, with a message, when started by hand (stdin is not a socket).
 ///
 /// # Examples
 /// ```no_run
@@ -122,8 +122,8 @@ pub(crate) fn run_initializer_here(call: &Call) -> Option<TaskFailure> {
 #[cfg(unix)]
 pub fn serve_pool() -> ExitCode {
     let usage = format!(
-        "parlab-worker {POOL_ARG} runs tasks for parlab::pool::ProcessPool and talks to it on \
-         descriptor {PROTOCOL_FD}; it is not meant to be started by hand"
+        "parlab-worker {POOL_ARG} runs tasks for parlab::pool::ProcessPool and talks to it over a \
+         socket it gets as stdin; it is not meant to be started by hand"
     );
     let mut chan = match tasks::open_protocol_channel(&usage) {
         Ok(chan) => chan,

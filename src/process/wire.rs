@@ -17,11 +17,6 @@ use super::shape::{TaskShapes, UNTRACED};
 use super::task::{Signature, TaskId, Types};
 use super::type_names::short_type_name;
 
-// Wire protocol internals, public for parlab's own binaries: hidden from the docs.
-#[doc(hidden)]
-/// The descriptor on which a spawned worker talks to its parent (stdout stays free for printing).
-pub const PROTOCOL_FD: i32 = 3;
-
 /// One request to a spawned worker: the task, its handle's signature and the encoded arguments.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct Request {
