@@ -31,8 +31,8 @@ pub use super::catalogue::{
 };
 pub use super::run::run_here;
 pub(crate) use super::run::{run_chunk, run_chunk_here};
-pub(crate) use super::wire::{DecodeInto, decode_outcomes_into, first_failure};
 pub use super::wire::TaskFailure;
+pub(crate) use super::wire::{DecodeInto, decode_outcomes_into, first_failure};
 #[cfg(unix)]
 pub(crate) use super::worker_main::open_protocol_channel;
 pub use super::worker_main::worker_main;
