@@ -3,6 +3,7 @@
 
 use super::ping_pong::PingPong;
 use crate::timing::{Claim, Reading};
+use crate::units::format_seconds;
 
 /// For the smallest and the largest message size that every way measured: the way with the
 /// shortest one-way latency, and how many times faster it was than each other way, with the times.
@@ -13,7 +14,7 @@ use crate::timing::{Claim, Reading};
 /// let mpi = [PingPong { bytes: 8, round_trip: 0.4e-6 }, PingPong { bytes: 1 << 21, round_trip: 6e-3 }];
 /// let threads = [PingPong { bytes: 8, round_trip: 12e-6 }, PingPong { bytes: 1 << 21, round_trip: 13e-6 }];
 /// let r = ping_pong_reading(&[("MPI", &mpi[..]), ("threads", &threads[..])]);
-/// assert!(r.text.starts_with("At 8 B: MPI was 30.00x faster than threads (0.200 µs against 6.00 µs one way)."), "{r}");
+/// assert!(r.text.starts_with("At 8 B: MPI was 30.00x faster than threads (200 ns against 6.00 µs one way)."), "{r}");
 /// assert!(r.text.contains("At 2 MiB: threads was 461.54x faster than MPI"), "{r}");
 /// ```
 pub fn ping_pong_reading(ways: &[(&str, &[PingPong])]) -> Reading {
@@ -54,8 +55,8 @@ fn at_size(ways: &[(&str, &[PingPong])], bytes: usize) -> Reading {
             claim.said = format!(
                 "{} ({} against {} one way)",
                 claim.said,
-                micros(best),
-                micros(us)
+                format_seconds(best * 1e-6),
+                format_seconds(us * 1e-6)
             );
             claim
         })
@@ -73,16 +74,6 @@ fn latency(way: &[PingPong], bytes: usize) -> Option<f64> {
         .find(|p| p.bytes == bytes)
         .map(PingPong::latency_us)
         .filter(|us| us.is_finite() && *us > 0.0)
-}
-
-/// Microseconds with three significant digits: `0.200 µs`, `6.00 µs`, `3418 µs`.
-fn micros(us: f64) -> String {
-    match us {
-        us if us < 1.0 => format!("{us:.3} µs"),
-        us if us < 10.0 => format!("{us:.2} µs"),
-        us if us < 100.0 => format!("{us:.1} µs"),
-        us => format!("{us:.0} µs"),
-    }
 }
 
 /// `8 B`, `4 KiB`, `2 MiB`.
@@ -136,8 +127,8 @@ mod tests {
         ]);
         assert_eq!(
             r.text,
-            "At 8 B: MPI was 30.00x faster than threads (0.200 µs against 6.00 µs one way); \
-             MPI was 35.00x faster than pipe (0.200 µs against 7.00 µs one way)."
+            "At 8 B: MPI was 30.00x faster than threads (200 ns against 6.00 µs one way); \
+             MPI was 35.00x faster than pipe (200 ns against 7.00 µs one way)."
         );
     }
 }
