@@ -5,6 +5,8 @@
 //! into each cell, and the check cell's copy is the one the learner's functions call there).
 
 use std::cell::Cell;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 thread_local! {
@@ -45,6 +47,38 @@ pub(crate) fn stop_if_overdue() {
     if deadline().is_some_and(|at| Instant::now() > at) {
         panic!("{STOPPED}");
     }
+}
+
+/// The deadline of the check whose answer is being watched (see [`crate::pi`]'s probe), as
+/// nanoseconds after [`EPOCH`]; 0 for none. A global, not a thread-local: the answer's own
+/// threads read it.
+static WATCHED_DEADLINE_NS: AtomicU64 = AtomicU64::new(0);
+/// The origin of [`WATCHED_DEADLINE_NS`].
+static EPOCH: OnceLock<Instant> = OnceLock::new();
+
+/// Sets (or, with `None`, clears) the deadline after which [`watched_overdue`] says so.
+pub(crate) fn set_watched_deadline(deadline: Option<Instant>) {
+    let ns = deadline.map_or(0, |at| {
+        let epoch = *EPOCH.get_or_init(Instant::now);
+        (at.saturating_duration_since(epoch).as_nanos() as u64).max(1)
+    });
+    WATCHED_DEADLINE_NS.store(ns, Ordering::SeqCst);
+}
+
+/// Whether the watched check's deadline has passed: code the check gave up on and that still
+/// calls a watched function is stopped there (one relaxed load when nothing is watched).
+pub(crate) fn watched_overdue() -> bool {
+    let ns = WATCHED_DEADLINE_NS.load(Ordering::Relaxed);
+    ns > 0
+        && EPOCH
+            .get()
+            .is_some_and(|epoch| epoch.elapsed().as_nanos() as u64 > ns)
+}
+
+/// Stops stopping: the check gave up on an answer that only waits, so any later call of a
+/// watched function comes from a later cell, which must run as usual.
+pub(crate) fn release_watched() {
+    WATCHED_DEADLINE_NS.store(0, Ordering::SeqCst);
 }
 
 /// A library function that does, by itself, what an exercise asks the learner to write.

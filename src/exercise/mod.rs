@@ -42,7 +42,8 @@ pub mod stand_ins;
 mod verdict;
 
 pub(crate) use guard::{
-    STOPPED, Solution, deadline, solution_message, stop_if_overdue, take_solution, used_solution,
+    STOPPED, Solution, deadline, set_watched_deadline, solution_message, stop_if_overdue,
+    take_solution, used_solution, watched_overdue,
 };
 pub use verdict::{Outcome, VERDICT_MIME, Verdict};
 
@@ -180,6 +181,11 @@ fn overran(
     let busy = crate::cpu::spent_since(before.as_ref(), counts)
         .map(|t| t.as_secs_f64() / started.elapsed().as_secs_f64().max(1e-3))
         .map(|cores| if ready >= 4 { cores.max(1.0) } else { cores });
+    if busy.is_none_or(|cores| cores < 0.3) {
+        // It only waits (or cannot be told): nothing to stop. A later cell's call of a watched
+        // function (`count_hits`) is not this answer's and must not be stopped.
+        guard::release_watched();
+    }
     match busy {
         Some(cores) if cores >= 0.3 => format!(
             "{head}, and it is still running: it keeps about {cores:.1} core{} busy right now \

@@ -20,11 +20,6 @@ pub(crate) static WATCHING: AtomicUsize = AtomicUsize::new(0);
 static CALLS: Mutex<Vec<Call>> = Mutex::new(Vec::new());
 /// Calls made while watching but not recorded, as [`MAX_CALLS`] were already.
 static DROPPED: AtomicUsize = AtomicUsize::new(0);
-/// When the check that watches gives up (its thread's deadline), as nanoseconds after
-/// [`EPOCH`]; 0 for none.
-static GIVE_UP_NS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-/// The origin of [`GIVE_UP_NS`].
-static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
 
 /// The most calls one [`watch`] records: about 6 MB of them. A learner's loop that never
 /// ends cannot grow the record beyond this; the calls after it are only counted.
@@ -51,15 +46,11 @@ pub(crate) struct Call {
 
 /// Counts with `count`, recording the call.
 pub(super) fn counted(seed: u64, first: u64, samples: u64, count: fn(u64, u64, u64) -> u64) -> u64 {
-    let start = Instant::now();
-    let give_up = GIVE_UP_NS.load(Ordering::Relaxed);
-    if give_up > 0 {
-        let epoch = *EPOCH.get_or_init(Instant::now);
-        if start.saturating_duration_since(epoch).as_nanos() as u64 > give_up {
-            // The check gave up on this code, and it is still counting: stop it here.
-            panic!("{}", crate::exercise::STOPPED);
-        }
+    if crate::exercise::watched_overdue() {
+        // The check gave up on this code, and it is still counting: stop it here.
+        panic!("{}", crate::exercise::STOPPED);
     }
+    let start = Instant::now();
     let hits = count(seed, first, samples);
     let call = Call {
         seed,
@@ -101,18 +92,14 @@ pub(crate) fn watch<T>(f: impl FnOnce() -> T) -> (T, Result<Vec<Call>, usize>) {
     };
     CALLS.lock().unwrap_or_else(|e| e.into_inner()).clear();
     DROPPED.store(0, Ordering::SeqCst);
-    if let Some(deadline) = crate::exercise::deadline() {
-        let epoch = *EPOCH.get_or_init(Instant::now);
-        let ns = deadline.saturating_duration_since(epoch).as_nanos() as u64;
-        GIVE_UP_NS.store(ns.max(1), Ordering::SeqCst);
-    }
+    crate::exercise::set_watched_deadline(crate::exercise::deadline());
     WATCHING.fetch_add(1, Ordering::SeqCst);
     /// Stops watching even when `f` panics.
     struct Stop;
     impl Drop for Stop {
         fn drop(&mut self) {
             WATCHING.fetch_sub(1, Ordering::SeqCst);
-            GIVE_UP_NS.store(0, Ordering::SeqCst);
+            crate::exercise::set_watched_deadline(None);
         }
     }
     let stop = Stop;

@@ -295,3 +295,30 @@ fn coverage_gaps_finds_repeats_and_holes() {
     assert_eq!(list(&[3, 1, 3, 2]), "1, 2 and 3");
     assert_eq!(list(&[7]), "7");
 }
+
+#[test]
+fn count_hits_runs_as_usual_after_the_check_gave_up_on_a_waiting_answer() {
+    // A calc_pi_k that keeps its own sender: `rx.iter()` waits forever, and the check gives up.
+    fn waits_forever(samples: u64, k: usize, seed: u64) -> Result<PiEstimate, PiError> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        for r in pi::split(samples, k)? {
+            let tx = tx.clone();
+            thread::spawn(move || tx.send(pi::count_hits(seed, r.start, r.end - r.start)));
+        }
+        PiEstimate::from_hits(rx.iter().sum(), samples)
+    }
+    // In a forked copy: the waiting answer stays behind there, and its threads are the only ones.
+    let (message, later) = crate::isolated::isolated(|| {
+        let verdict = crate::exercise::check_within(
+            "calc_pi_k",
+            std::time::Duration::from_millis(300),
+            || check_calc_pi_k(waits_forever),
+        );
+        // The next cell counts hits while the answer still waits: not the answer's code.
+        let later = std::panic::catch_unwind(|| pi::count_hits(1, 0, 1000))
+            .map_err(|e| crate::panics::message(&*e));
+        (verdict.message().to_owned(), later)
+    });
+    assert!(message.contains("waiting (it uses no CPU)"), "{message}");
+    assert_eq!(later, Ok(pi::count_hits_unwatched(1, 0, 1000)));
+}
