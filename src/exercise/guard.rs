@@ -7,7 +7,7 @@
 use std::cell::Cell;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 thread_local! {
     /// When the check running on this thread gives up (set by `check_within`).
@@ -49,20 +49,62 @@ pub(crate) fn stop_if_overdue() {
     }
 }
 
-/// The deadline of the check whose answer is being watched (see [`crate::pi`]'s probe), as
-/// nanoseconds after [`EPOCH`]; 0 for none. A global, not a thread-local: the answer's own
-/// threads read it.
+/// The deadline of the check whose answer is being watched (see [`Watch`]), as nanoseconds
+/// after [`EPOCH`]; 0 for none. A global, not a thread-local: the answer's own threads read it.
 static WATCHED_DEADLINE_NS: AtomicU64 = AtomicU64::new(0);
 /// The origin of [`WATCHED_DEADLINE_NS`].
 static EPOCH: OnceLock<Instant> = OnceLock::new();
+/// The ticket of the [`Watch`] that holds the one watcher slot; 0 for none.
+static WATCHER: AtomicU64 = AtomicU64::new(0);
+/// The next [`Watch`]'s ticket.
+static NEXT_TICKET: AtomicU64 = AtomicU64::new(1);
+/// How long a new [`Watch`] waits for the slot before it takes it over from one that never ended.
+const TAKE_OVER_AFTER: Duration = Duration::from_secs(2);
 
-/// Sets (or, with `None`, clears) the deadline after which [`watched_overdue`] says so.
-pub(crate) fn set_watched_deadline(deadline: Option<Instant>) {
-    let ns = deadline.map_or(0, |at| {
-        let epoch = *EPOCH.get_or_init(Instant::now);
-        (at.saturating_duration_since(epoch).as_nanos() as u64).max(1)
-    });
-    WATCHED_DEADLINE_NS.store(ns, Ordering::SeqCst);
+/// A check watching the learner's calls of a library function (`pi::count_hits`, through pi's
+/// probe): one at a time, as two would mix their calls. It ends when dropped, or when its check
+/// gives up on an answer that only waits ([`release_watched`]): such an answer never returns,
+/// and must keep neither the slot (the next check would wait for it) nor its deadline (a later
+/// cell's calls would be stopped).
+pub(crate) struct Watch {
+    ticket: u64,
+}
+
+impl Watch {
+    /// Takes the watcher slot (from a watch that has not ended after [`TAKE_OVER_AFTER`], it takes
+    /// it over) with the deadline of the check running on this thread, if any.
+    pub(crate) fn begin() -> Watch {
+        let ticket = NEXT_TICKET.fetch_add(1, Ordering::SeqCst);
+        let since = Instant::now();
+        while WATCHER
+            .compare_exchange(0, ticket, Ordering::SeqCst, Ordering::SeqCst)
+            .is_err()
+        {
+            if since.elapsed() >= TAKE_OVER_AFTER {
+                WATCHER.store(ticket, Ordering::SeqCst);
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let ns = deadline().map_or(0, |at| {
+            let epoch = *EPOCH.get_or_init(Instant::now);
+            (at.saturating_duration_since(epoch).as_nanos() as u64).max(1)
+        });
+        WATCHED_DEADLINE_NS.store(ns, Ordering::SeqCst);
+        Watch { ticket }
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        // Only the holder frees the slot: a watch taken over or released long ago frees nothing.
+        if WATCHER
+            .compare_exchange(self.ticket, 0, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+        {
+            WATCHED_DEADLINE_NS.store(0, Ordering::SeqCst);
+        }
+    }
 }
 
 /// Whether the watched check's deadline has passed: code the check gave up on and that still
@@ -75,9 +117,12 @@ pub(crate) fn watched_overdue() -> bool {
             .is_some_and(|epoch| epoch.elapsed().as_nanos() as u64 > ns)
 }
 
-/// Stops stopping: the check gave up on an answer that only waits, so any later call of a
-/// watched function comes from a later cell, which must run as usual.
+/// Ends the running [`Watch`] for its check, which gave up on an answer that only waits: a later
+/// call of a watched function comes from a later cell, which runs as usual, and the next check
+/// finds the slot free. (Called by the check's own thread right after it gave up, before any
+/// later cell can start a watch.)
 pub(crate) fn release_watched() {
+    WATCHER.store(0, Ordering::SeqCst);
     WATCHED_DEADLINE_NS.store(0, Ordering::SeqCst);
 }
 

@@ -42,8 +42,8 @@ pub mod stand_ins;
 mod verdict;
 
 pub(crate) use guard::{
-    STOPPED, Solution, deadline, set_watched_deadline, solution_message, stop_if_overdue,
-    take_solution, used_solution, watched_overdue,
+    STOPPED, Solution, Watch, deadline, solution_message, stop_if_overdue, take_solution,
+    used_solution, watched_overdue,
 };
 pub use verdict::{Outcome, VERDICT_MIME, Verdict};
 

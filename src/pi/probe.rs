@@ -24,8 +24,6 @@ static DROPPED: AtomicUsize = AtomicUsize::new(0);
 /// The most calls one [`watch`] records: about 6 MB of them. A learner's loop that never
 /// ends cannot grow the record beyond this; the calls after it are only counted.
 pub(crate) const MAX_CALLS: usize = 100_000;
-/// One watcher at a time (two checks at once would mix their calls).
-static ONE_WATCHER: Mutex<()> = Mutex::new(());
 
 /// One recorded call of [`super::count_hits`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,30 +74,15 @@ pub(super) fn counted(seed: u64, first: u64, samples: u64, count: fn(u64, u64, u
 /// `count_hits` after the deadline panic with [`crate::exercise::STOPPED`]: a learner's loop
 /// that never ends is stopped at its next call instead of keeping a core busy.
 pub(crate) fn watch<T>(f: impl FnOnce() -> T) -> (T, Result<Vec<Call>, usize>) {
-    // A learner's code that never returns keeps its watch forever: wait for it only a while.
-    let waited_since = Instant::now();
-    let _one = loop {
-        match ONE_WATCHER.try_lock() {
-            Ok(guard) => break Some(guard),
-            Err(std::sync::TryLockError::Poisoned(e)) => break Some(e.into_inner()),
-            Err(std::sync::TryLockError::WouldBlock)
-                if waited_since.elapsed() < std::time::Duration::from_secs(2) =>
-            {
-                thread::sleep(std::time::Duration::from_millis(1));
-            }
-            Err(std::sync::TryLockError::WouldBlock) => break None,
-        }
-    };
+    let _watch = crate::exercise::Watch::begin();
     CALLS.lock().unwrap_or_else(|e| e.into_inner()).clear();
     DROPPED.store(0, Ordering::SeqCst);
-    crate::exercise::set_watched_deadline(crate::exercise::deadline());
     WATCHING.fetch_add(1, Ordering::SeqCst);
     /// Stops watching even when `f` panics.
     struct Stop;
     impl Drop for Stop {
         fn drop(&mut self) {
             WATCHING.fetch_sub(1, Ordering::SeqCst);
-            crate::exercise::set_watched_deadline(None);
         }
     }
     let stop = Stop;

@@ -297,7 +297,7 @@ fn coverage_gaps_finds_repeats_and_holes() {
 }
 
 #[test]
-fn count_hits_runs_as_usual_after_the_check_gave_up_on_a_waiting_answer() {
+fn after_the_check_gave_up_on_a_waiting_answer_later_cells_and_checks_run_as_usual() {
     // A calc_pi_k that keeps its own sender: `rx.iter()` waits forever, and the check gives up.
     fn waits_forever(samples: u64, k: usize, seed: u64) -> Result<PiEstimate, PiError> {
         let (tx, rx) = std::sync::mpsc::channel();
@@ -308,7 +308,7 @@ fn count_hits_runs_as_usual_after_the_check_gave_up_on_a_waiting_answer() {
         PiEstimate::from_hits(rx.iter().sum(), samples)
     }
     // In a forked copy: the waiting answer stays behind there, and its threads are the only ones.
-    let (message, later) = crate::isolated::isolated(|| {
+    let (message, later, fixed_solved, fixed) = crate::isolated::isolated(|| {
         let verdict = crate::exercise::check_within(
             "calc_pi_k",
             std::time::Duration::from_millis(300),
@@ -317,8 +317,20 @@ fn count_hits_runs_as_usual_after_the_check_gave_up_on_a_waiting_answer() {
         // The next cell counts hits while the answer still waits: not the answer's code.
         let later = std::panic::catch_unwind(|| pi::count_hits(1, 0, 1000))
             .map_err(|e| crate::panics::message(&*e));
-        (verdict.message().to_owned(), later)
+        // The learner fixes the answer and checks again, within the lesson's 20 s limit: the
+        // waiting answer's watch must not hold up the new one (it did, 2 s per watch, ~18 s).
+        let fixed =
+            crate::exercise::check_within("calc_pi_k", std::time::Duration::from_secs(20), || {
+                check_calc_pi_k(solution)
+            });
+        (
+            verdict.message().to_owned(),
+            later,
+            fixed.is_solved(),
+            fixed.to_string(),
+        )
     });
     assert!(message.contains("waiting (it uses no CPU)"), "{message}");
     assert_eq!(later, Ok(pi::count_hits_unwatched(1, 0, 1000)));
+    assert!(fixed_solved, "{fixed}");
 }
