@@ -360,9 +360,7 @@ where
     A: Serialize + DeserializeOwned + 'static,
     R: DeserializeOwned + 'static,
 {
-    let mut encode = |k: usize, run: &mut Vec<u8>, scratch: &mut Vec<u8>| {
-        items::push_encoded(run, &args[k], scratch)
-    };
+    let mut encode = |k: usize, run: &mut Vec<u8>| items::push_encoded(run, &args[k]);
     submit_runs(
         jobs,
         task.id(),
@@ -373,11 +371,10 @@ where
     )
 }
 
-/// Appends argument `k` of a call, encoded, to a run (`scratch` is reused between calls).
-type EncodeArg<'a> =
-    dyn FnMut(usize, &mut Vec<u8>, &mut Vec<u8>) -> Result<(), postcard::Error> + 'a;
+/// Appends argument `k` of a call, encoded, to a run.
+type EncodeArg<'a> = dyn FnMut(usize, &mut Vec<u8>) -> Result<(), postcard::Error> + 'a;
 
-/// [`submit_task`] without its types: `encode(k, run, scratch)` appends argument `k` to `run`.
+/// [`submit_task`] without its types: `encode(k, run)` appends argument `k` to `run`.
 /// Non-generic so that a notebook cell, which compiles every generic function it calls again,
 /// compiles only the encoding of the arguments.
 #[inline(never)]
@@ -392,12 +389,11 @@ fn submit_runs(
     let chunksize = chunksize.max(1);
     let signature = types.signature();
     let batch = Batch::new(id.to_string(), Some(types), len, chunksize, jobs.recorder());
-    let mut scratch = Vec::new();
     let mut chunks = Vec::with_capacity(batch.chunks());
     for (index, first) in (0..len).step_by(chunksize).enumerate() {
         let mut run = Vec::with_capacity(chunksize.min(len - first) * 10);
         for k in first..(first + chunksize).min(len) {
-            encode(k, &mut run, &mut scratch).map_err(|e| PoolError::Failed {
+            encode(k, &mut run).map_err(|e| PoolError::Failed {
                 index: k,
                 task: id.to_string(),
                 message: format!("the arguments do not serialize: {e}"),
@@ -497,7 +493,6 @@ where
 {
     let chunksize = imap_chunksize(chunksize, input.size_hint(), pool.workers())?;
     let (jobs, task) = imap_task(pool.jobs(), task.id(), task.types())?;
-    let mut scratch = Vec::new();
     let mut first = 0usize;
     let feed: imap::Feed<'a> = Box::new(move || {
         let mut run = Vec::new();
@@ -505,7 +500,7 @@ where
         let mut bad = None;
         for arg in input.by_ref().take(chunksize) {
             if bad.is_none() {
-                if let Err(e) = items::push_encoded(&mut run, &arg, &mut scratch) {
+                if let Err(e) = items::push_encoded(&mut run, &arg) {
                     bad = Some(unserializable(first + count, e));
                 }
             }

@@ -463,7 +463,7 @@ pub(super) mod tests_support {
     pub(in crate::pool) fn encoded<T: serde::Serialize>(values: &[T]) -> ChunkOutcome {
         let mut bytes = vec![9, 9]; // a header before the run, as a worker's frame has
         for v in values {
-            items::push_encoded(&mut bytes, &Ok::<&T, TaskFailure>(v), &mut Vec::new()).unwrap();
+            items::push_encoded(&mut bytes, &Ok::<&T, TaskFailure>(v)).unwrap();
         }
         ChunkOutcome::Encoded {
             who: "worker process 1".into(),

@@ -409,7 +409,7 @@ mod tests {
             let mut run = Vec::new();
             let mut n = 0;
             for v in input.by_ref().take(chunksize) {
-                items::push_encoded(&mut run, &v, &mut Vec::new()).unwrap();
+                items::push_encoded(&mut run, &v).unwrap();
                 n += 1;
             }
             (n > 0).then_some((Ok(run), n))

@@ -115,7 +115,7 @@ impl PoolOptions {
         let mut run = Vec::new();
         let types = task.types();
         self.initializer = Some(
-            items::push_encoded(&mut run, args, &mut Vec::new())
+            items::push_encoded(&mut run, args)
                 .map(|()| Call {
                     task: task.id().clone(),
                     signature: types.signature(),

@@ -225,7 +225,7 @@ mod tests {
     #[test]
     fn initializers_report_panics() {
         let mut args = Vec::new();
-        items::push_encoded(&mut args, "boom", &mut Vec::new()).unwrap();
+        items::push_encoded(&mut args, "boom").unwrap();
         let call = Call {
             task: tasks::PANIC.id().clone(),
             signature: tasks::PANIC.signature(),

@@ -180,14 +180,13 @@ fn echo_chunk(signature: Signature, args: &[u8], count: usize) -> Result<Vec<u8>
         });
     }
     let mut out = Vec::with_capacity(args.len() + 2 * count);
-    let mut outcome = Vec::new();
     let mut n = 0;
     for item in items::split(args) {
         let item = item.map_err(|e| corrupt("echo", &e))?;
-        outcome.clear();
-        outcome.push(0); // Ok
-        outcome.extend_from_slice(item);
-        items::push(&mut out, &outcome);
+        // The outcome `Ok(item)`: the Ok tag, then the item's bytes as they came.
+        items::push_len(&mut out, 1 + item.len());
+        out.push(0);
+        out.extend_from_slice(item);
         n += 1;
     }
     check_count("echo", n, count)?;

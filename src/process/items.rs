@@ -7,9 +7,19 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-/// Appends one item: its length, then its bytes.
+/// Appends one item: its length, then its bytes (the tests' way to write a run by hand).
+#[cfg(test)]
 pub(crate) fn push(out: &mut Vec<u8>, bytes: &[u8]) {
-    let mut n = bytes.len();
+    out.reserve(MAX_LEN_BYTES + bytes.len());
+    push_len(out, bytes.len());
+    out.extend_from_slice(bytes);
+}
+
+/// The most bytes a LEB128 length of a `usize` takes.
+const MAX_LEN_BYTES: usize = 10;
+
+/// Appends `n` as LEB128: an item's length.
+pub(crate) fn push_len(out: &mut Vec<u8>, mut n: usize) {
     loop {
         let low = (n & 0x7f) as u8;
         n >>= 7;
@@ -19,19 +29,59 @@ pub(crate) fn push(out: &mut Vec<u8>, bytes: &[u8]) {
         }
         out.push(low | 0x80);
     }
-    out.extend_from_slice(bytes);
 }
 
-/// Appends `value`, encoded, as one item (`scratch` is reused between calls).
+/// A postcard output that appends to a vector it borrows (postcard's own `to_extend` takes the
+/// vector, and loses it on an error).
+struct AppendTo<'a>(&'a mut Vec<u8>);
+
+impl postcard::ser_flavors::Flavor for AppendTo<'_> {
+    type Output = ();
+
+    fn try_push(&mut self, data: u8) -> postcard::Result<()> {
+        self.0.push(data);
+        Ok(())
+    }
+
+    fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
+        // Mostly a varint of a few bytes: pushed one by one, cheaper than a call of memcpy.
+        if data.len() <= 16 {
+            self.0.reserve(data.len());
+            for &byte in data {
+                self.0.push(byte);
+            }
+        } else {
+            self.0.extend_from_slice(data);
+        }
+        Ok(())
+    }
+
+    fn finalize(self) -> postcard::Result<()> {
+        Ok(())
+    }
+}
+
+/// Appends `value`, encoded, as one item. It is encoded in place, after a one-byte length that
+/// most items' lengths fit (under 128 bytes); a longer item's length is put in front of it
+/// afterwards. On an error, `out` is as it was.
 pub(crate) fn push_encoded<T: Serialize + ?Sized>(
     out: &mut Vec<u8>,
     value: &T,
-    scratch: &mut Vec<u8>,
 ) -> Result<(), postcard::Error> {
-    let mut bytes = postcard::to_extend(value, std::mem::take(scratch))?;
-    push(out, &bytes);
-    bytes.clear();
-    *scratch = bytes;
+    let start = out.len();
+    out.push(0);
+    if let Err(e) = postcard::serialize_with_flavor(value, AppendTo(out)) {
+        out.truncate(start);
+        return Err(e);
+    }
+    let len = out.len() - start - 1;
+    if len < 0x80 {
+        out[start] = len as u8;
+    } else {
+        let mut prefix = Vec::with_capacity(MAX_LEN_BYTES);
+        push_len(&mut prefix, len);
+        out.splice(start..start + 1, prefix);
+    }
     Ok(())
 }
 
@@ -114,6 +164,31 @@ mod tests {
         let endless = [0xffu8; 12];
         assert!(split(&endless).next().unwrap().is_err());
         assert_eq!(split(&endless).count(), 1, "no items after a corrupt one");
+    }
+
+    #[test]
+    fn values_are_encoded_in_place_as_items_of_any_length() {
+        for len in [0usize, 1, 126, 127, 128, 300, 16_383, 16_384, 70_000] {
+            let value = vec![5u8; len];
+            let mut run = vec![9u8]; // what was there before stays
+            push_encoded(&mut run, &value).unwrap();
+            let mut want = vec![9u8];
+            push(&mut want, &postcard::to_stdvec(&value).unwrap());
+            assert_eq!(run, want, "a vector of {len} bytes");
+        }
+        /// A value that cannot be encoded, after writing part of itself.
+        struct HalfWritten;
+        impl Serialize for HalfWritten {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                use serde::ser::{Error, SerializeTuple};
+                let mut t = s.serialize_tuple(2)?;
+                t.serialize_element(&7u32)?;
+                Err(S::Error::custom("cannot"))
+            }
+        }
+        let mut run = vec![1u8, 2];
+        assert!(push_encoded(&mut run, &HalfWritten).is_err());
+        assert_eq!(run, [1, 2], "a failed value leaves nothing behind");
     }
 
     #[test]

@@ -27,7 +27,7 @@ where
     R: DeserializeOwned + 'static,
 {
     let mut bytes = Vec::new();
-    items::push_encoded(&mut bytes, args, &mut Vec::new()).map_err(|e| TaskFailure::BadArgs {
+    items::push_encoded(&mut bytes, args).map_err(|e| TaskFailure::BadArgs {
         task: task.name(),
         message: format!("the arguments do not serialize: {e}"),
     })?;

@@ -106,7 +106,7 @@ mod tests {
     fn an_old_reply_is_a_stale_worker_never_a_value() {
         // What a worker built before replies carried times sends: a bare Response.
         let mut run = Vec::new();
-        items::push_encoded(&mut run, &Ok::<u32, TaskFailure>(42), &mut Vec::new()).unwrap();
+        items::push_encoded(&mut run, &Ok::<u32, TaskFailure>(42)).unwrap();
         let old: [Response; 2] = [Ok(run), Err(TaskFailure::Panicked("x".into()))];
         for old in old {
             let bytes = encode(&old).unwrap();
@@ -136,7 +136,7 @@ mod tests {
     fn chunks_give_one_outcome_per_argument() {
         let mut args = Vec::new();
         for ms in ["a", "b"] {
-            items::push_encoded(&mut args, ms, &mut Vec::new()).unwrap();
+            items::push_encoded(&mut args, ms).unwrap();
         }
         let out = run_chunk(PANIC.id(), PANIC.signature(), &args, 2).unwrap();
         let outcomes = decode_outcomes::<()>(&out, 2);
@@ -150,7 +150,7 @@ mod tests {
             SUM.signature(),
             &{
                 let mut a = Vec::new();
-                items::push_encoded(&mut a, &vec![1.0f64], &mut Vec::new()).unwrap();
+                items::push_encoded(&mut a, &vec![1.0f64]).unwrap();
                 a
             },
             1,

@@ -231,7 +231,6 @@ pub(crate) fn serve_items<A: DeserializeOwned, R: Serialize>(
     f: impl Fn(A) -> R,
 ) -> Result<Vec<u8>, TaskFailure> {
     let mut out = Vec::with_capacity(count * 10);
-    let mut scratch = Vec::new();
     let mut n = 0;
     for item in items::split(args) {
         let item = item.map_err(|e| corrupt(name, &e))?;
@@ -244,22 +243,18 @@ pub(crate) fn serve_items<A: DeserializeOwned, R: Serialize>(
                 message,
             }),
         };
-        push_outcome(&mut out, outcome.as_ref(), &mut scratch);
+        push_outcome(&mut out, outcome.as_ref());
     }
     check_count(name, n, count)?;
     Ok(out)
 }
 
 /// Appends one outcome; a value that does not serialize becomes [`TaskFailure::BadResult`].
-fn push_outcome<R: Serialize>(
-    out: &mut Vec<u8>,
-    outcome: Result<&R, &TaskFailure>,
-    scratch: &mut Vec<u8>,
-) {
-    if let Err(e) = items::push_encoded(out, &outcome, scratch) {
+fn push_outcome<R: Serialize>(out: &mut Vec<u8>, outcome: Result<&R, &TaskFailure>) {
+    if let Err(e) = items::push_encoded(out, &outcome) {
         let failure: Result<(), TaskFailure> = Err(TaskFailure::BadResult(e.to_string()));
         // A TaskFailure is strings and vectors of strings: it always serializes.
-        let _ = items::push_encoded(out, &failure, scratch);
+        let _ = items::push_encoded(out, &failure);
     }
 }
 

@@ -132,8 +132,7 @@ where
                 crate::panics::catch_quietly(f).map_err(|c| TaskFailure::Panicked(c.to_string()));
             let ended_ns = monotonic_ns();
             let mut run = Vec::new();
-            let response: Response = match items::push_encoded(&mut run, &outcome, &mut Vec::new())
-            {
+            let response: Response = match items::push_encoded(&mut run, &outcome) {
                 Ok(()) => Ok(run),
                 Err(e) => Err(TaskFailure::BadResult(e.to_string())),
             };

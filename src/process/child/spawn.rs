@@ -81,8 +81,7 @@ where
     let called_ns = monotonic_ns();
     let task = task.as_task();
     let mut run = Vec::new();
-    items::push_encoded(&mut run, args, &mut Vec::new())
-        .map_err(|e| ProcessError::serde("serialize", e))?;
+    items::push_encoded(&mut run, args).map_err(|e| ProcessError::serde("serialize", e))?;
     let request = encode(&Request {
         task: task.id().clone(),
         signature: task.signature(),
