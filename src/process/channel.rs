@@ -1,7 +1,7 @@
 //! Length-prefixed frames over a Unix socket, and typed [`Connection`]s built on them.
 
 #[cfg(unix)]
-use std::io::{self, Read, Write};
+use std::io::{self, IoSlice, Read, Write};
 #[cfg(unix)]
 use std::marker::PhantomData;
 #[cfg(unix)]
@@ -92,32 +92,28 @@ impl Channel {
                     "a message of {total} bytes is over the limit of {MAX_FRAME} bytes"
                 ))
             })?;
-        if total <= 64 * 1024 {
-            let mut frame = Vec::with_capacity(HEADER + total);
-            frame.extend_from_slice(&len.to_le_bytes());
-            for part in parts {
-                frame.extend_from_slice(part);
-            }
-            self.write_all(&frame, deadline, timeout)
-        } else {
-            self.write_all(&len.to_le_bytes(), deadline, timeout)?;
-            for part in parts {
-                self.write_all(part, deadline, timeout)?;
-            }
-            Ok(())
-        }
+        // One `writev`: the length and the parts go out together, without being copied into
+        // one buffer first.
+        let len = len.to_le_bytes();
+        let mut slices: Vec<IoSlice<'_>> = std::iter::once(&len[..])
+            .chain(parts.iter().copied())
+            .map(IoSlice::new)
+            .collect();
+        self.write_all(&mut slices, deadline, timeout)
     }
 
+    /// Writes all of `data`, waiting for room until `deadline`.
     fn write_all(
         &mut self,
-        mut data: &[u8],
+        mut data: &mut [IoSlice<'_>],
         deadline: Instant,
         timeout: Duration,
     ) -> Result<(), ProcessError> {
+        IoSlice::advance_slices(&mut data, 0); // skips empty parts
         while !data.is_empty() {
-            match self.stream.write(data) {
+            match self.stream.write_vectored(data) {
                 Ok(0) => return Err(ProcessError::Closed),
-                Ok(n) => data = &data[n..],
+                Ok(n) => IoSlice::advance_slices(&mut data, n),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     let ready = sys::wait_ready(self.stream.as_fd(), true, deadline)
                         .map_err(|e| ProcessError::io("waiting to send", e))?;
