@@ -368,6 +368,10 @@ where
     }
 }
 
+/// Runs a cell task's function on each argument of a chunk: its outcomes, or why the chunk is
+/// refused.
+type Serve<'a> = dyn Fn(&[u8]) -> Result<Vec<u8>, TaskFailure> + 'a;
+
 /// [`__serve`] but for running the function on the arguments (`serve`): the ABI and signature
 /// checks, the arguments' bytes, the reply. Non-generic, so that each `cell_task!` compiles only
 /// its function's part.
@@ -385,7 +389,7 @@ unsafe fn serve_checked(
     args_len: usize,
     ctx: *mut c_void,
     write_back: WriteBack,
-    serve: &dyn Fn(&[u8]) -> Result<Vec<u8>, TaskFailure>,
+    serve: &Serve<'_>,
 ) -> i32 {
     let reply = |bytes: &[u8]| write_back(ctx, bytes.as_ptr(), bytes.len());
     if abi != ABI_VERSION {

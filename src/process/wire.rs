@@ -611,6 +611,13 @@ mod tests {
         let e = postcard::to_stdvec(&Unserializable).unwrap_err();
         let bad = TaskFailure::BadResult(e.to_string());
         assert_eq!(out, whole(Err(&bad)));
+        let mut out = Vec::new();
+        let caught = crate::panics::Caught {
+            message: "boom".into(),
+            place: Some("src/x.rs:3".into()),
+        };
+        push_panic(&mut out, caught.clone(), &mut scratch);
+        assert_eq!(out, whole(Err(&TaskFailure::Panicked(caught.to_string()))));
         // A forked child's response: a run of one outcome, a panic as its Err, or a BadResult.
         let mut one = Vec::new();
         items::push_encoded(
