@@ -72,13 +72,39 @@ impl fmt::Display for Caught {
 /// assert!(e.message.starts_with("not yet implemented"));
 /// ```
 pub fn catch_quietly<T>(f: impl FnOnce() -> T) -> Result<T, Caught> {
-    install();
-    QUIET_HERE.with(|q| q.set(q.get() + 1));
-    let _restore = Restore(|| QUIET_HERE.with(|q| q.set(q.get() - 1)));
-    panic::catch_unwind(AssertUnwindSafe(f)).map_err(|payload| Caught {
+    let _quiet = QuietHere::enter();
+    panic::catch_unwind(AssertUnwindSafe(f)).map_err(caught)
+}
+
+/// A [`catch_quietly`] section on this thread, closed when dropped (also while unwinding).
+/// Its steps are non-generic, so that a notebook cell compiles only the `catch_unwind` of its
+/// closure.
+struct QuietHere;
+
+impl QuietHere {
+    /// Opens a section.
+    #[inline(never)]
+    fn enter() -> Self {
+        install();
+        QUIET_HERE.with(|q| q.set(q.get() + 1));
+        QuietHere
+    }
+}
+
+impl Drop for QuietHere {
+    #[inline(never)]
+    fn drop(&mut self) {
+        QUIET_HERE.with(|q| q.set(q.get() - 1));
+    }
+}
+
+/// The caught panic of `payload`, where the hook saw it happen.
+#[inline(never)]
+fn caught(payload: Box<dyn Any + Send>) -> Caught {
+    Caught {
         message: message(payload.as_ref()),
         place: PLACE.with(|p| p.borrow_mut().take()),
-    })
+    }
 }
 
 /// Runs `f` with every panic in this process kept quiet, on any thread, until it returns; a panic
@@ -96,12 +122,29 @@ pub fn catch_quietly<T>(f: impl FnOnce() -> T) -> Result<T, Caught> {
 /// assert_eq!(joined, Ok(true)); // and nothing was printed
 /// ```
 pub fn quiet_everywhere<T>(f: impl FnOnce() -> T) -> Result<T, Caught> {
-    install();
-    QUIET_EVERYWHERE.fetch_add(1, Ordering::SeqCst);
-    let _restore = Restore(|| {
-        QUIET_EVERYWHERE.fetch_sub(1, Ordering::SeqCst);
-    });
+    let _quiet = QuietEverywhere::enter();
     catch_quietly(f)
+}
+
+/// A [`quiet_everywhere`] section, closed when dropped (also while unwinding); non-generic, as
+/// [`QuietHere`].
+struct QuietEverywhere;
+
+impl QuietEverywhere {
+    /// Opens a section.
+    #[inline(never)]
+    fn enter() -> Self {
+        install();
+        QUIET_EVERYWHERE.fetch_add(1, Ordering::SeqCst);
+        QuietEverywhere
+    }
+}
+
+impl Drop for QuietEverywhere {
+    #[inline(never)]
+    fn drop(&mut self) {
+        QUIET_EVERYWHERE.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// Keeps every panic on the calling thread quiet from now on (a pool's worker thread, a worker
@@ -161,15 +204,6 @@ fn install() {
             }
         }));
     });
-}
-
-/// Runs its closure when dropped (also while unwinding).
-struct Restore<F: FnMut()>(F);
-
-impl<F: FnMut()> Drop for Restore<F> {
-    fn drop(&mut self) {
-        (self.0)();
-    }
 }
 
 #[cfg(test)]

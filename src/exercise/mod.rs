@@ -86,6 +86,16 @@ pub fn check_within<F>(exercise: &str, limit: Duration, attempt: F) -> Verdict
 where
     F: FnOnce() -> Result<String, String> + Send + 'static,
 {
+    check_boxed(exercise, limit, Box::new(attempt))
+}
+
+/// A check's attempt, boxed: what [`check_within`] runs.
+type Attempt = Box<dyn FnOnce() -> Result<String, String> + Send>;
+
+/// [`check_within`] of a boxed attempt. Non-generic, so that a notebook cell's check compiles
+/// only the boxing of its closure, not the thread, the channel and the verdicts.
+#[inline(never)]
+fn check_boxed(exercise: &str, limit: Duration, attempt: Attempt) -> Verdict {
     let (tx, rx) = mpsc::channel();
     let deadline = Instant::now() + limit;
     // The threads that run already are not the answer's: only those started from now on are.
@@ -283,13 +293,19 @@ impl Defined {
     where
         F: FnOnce() -> Result<String, String> + Send + 'static,
     {
+        self.check_boxed(limit, Box::new(attempt))
+    }
+
+    /// [`Defined::check_within`] of a boxed attempt; non-generic, as [`check_boxed`].
+    #[inline(never)]
+    fn check_boxed(&self, limit: Duration, attempt: Attempt) -> Verdict {
         let name = &self.exercise;
         let previous = self
             .checked
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
-        let verdict = check_within(name, limit, attempt);
+        let verdict = check_boxed(name, limit, attempt);
         if let Some((at, said)) = previous {
             // The same `Defined` again: the exercise cell has not made a new one. Did the function
             // change anyway (the cell compiled and ran without its last line)?

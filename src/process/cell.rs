@@ -352,18 +352,50 @@ where
     F::Args: DeserializeOwned + 'static,
     F::Output: Serialize + DeserializeOwned + 'static,
 {
+    let name = std::any::type_name::<F>();
+    let name = name.rsplit("::").next().unwrap_or(name);
+    let own = Types::of::<F::Args, F::Output>();
+    let caller = Signature {
+        args: signature_args,
+        result: signature_result,
+    };
+    let serve = |args: &[u8]| serve_items(name, args, count, |a| f.call(a));
+    // Safety: passed on as the caller gave them.
+    unsafe {
+        serve_checked(
+            abi, caller, name, own, args_ptr, args_len, ctx, write_back, &serve,
+        )
+    }
+}
+
+/// Runs a cell task's function on each argument of a chunk: its outcomes, or why the chunk is
+/// refused.
+type Serve<'a> = dyn Fn(&[u8]) -> Result<Vec<u8>, TaskFailure> + 'a;
+
+/// [`__serve`] but for running the function on the arguments (`serve`): the ABI and signature
+/// checks, the arguments' bytes, the reply. Non-generic, so that each `cell_task!` compiles only
+/// its function's part.
+///
+/// # Safety
+/// As [`__serve`].
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn serve_checked(
+    abi: u32,
+    caller: Signature,
+    name: &str,
+    own: Types,
+    args_ptr: *const u8,
+    args_len: usize,
+    ctx: *mut c_void,
+    write_back: WriteBack,
+    serve: &Serve<'_>,
+) -> i32 {
     let reply = |bytes: &[u8]| write_back(ctx, bytes.as_ptr(), bytes.len());
     if abi != ABI_VERSION {
         reply(ABI_VERSION.to_string().as_bytes());
         return ABI_MISMATCH;
     }
-    let caller = Signature {
-        args: signature_args,
-        result: signature_result,
-    };
-    let name = std::any::type_name::<F>();
-    let name = name.rsplit("::").next().unwrap_or(name);
-    let own = Types::of::<F::Args, F::Output>();
     if let Err(refusal) = check_signature(name, caller, own) {
         // The refusal with the function's traced types, for the caller to name what differs
         // (an entry point of an older parlab wrote back the signature's text alone).
@@ -379,7 +411,7 @@ where
         // Safety: the caller guarantees `args_len` readable bytes at `args_ptr`.
         unsafe { std::slice::from_raw_parts(args_ptr, args_len) }
     };
-    match serve_items(name, args, count, |a| f.call(a)) {
+    match serve(args) {
         Ok(out) => {
             reply(&out);
             OK

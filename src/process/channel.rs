@@ -256,29 +256,44 @@ pub(crate) fn frame_header<H: Serialize>(header: &H) -> Result<Vec<u8>, ProcessE
 
 /// Splits a message made by [`frame_header`] + body into the decoded header and the body.
 pub(crate) fn unframe<H: DeserializeOwned>(bytes: &[u8]) -> Result<(H, &[u8]), ProcessError> {
-    postcard::take_from_bytes::<H>(bytes).map_err(|e| ProcessError::serde("deserialize", e))
+    postcard::take_from_bytes::<H>(bytes).map_err(not_deserialized)
 }
 
 /// Serializes a message with postcard.
 pub(crate) fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, ProcessError> {
-    postcard::to_stdvec(value).map_err(|e| ProcessError::serde("serialize", e))
+    postcard::to_stdvec(value).map_err(not_serialized)
 }
 
 /// Deserializes a message with postcard.
 /// Strict: bytes left over mean the message was of another type.
 pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ProcessError> {
-    let (value, rest) =
-        postcard::take_from_bytes(bytes).map_err(|e| ProcessError::serde("deserialize", e))?;
-    if !rest.is_empty() {
-        return Err(ProcessError::corrupt(
-            "deserialize",
-            format!(
-                "{} bytes left over: the message is of another type",
-                rest.len()
-            ),
-        ));
+    match postcard::take_from_bytes(bytes) {
+        Ok((value, [])) => Ok(value),
+        Ok((_, rest)) => Err(left_over(rest.len())),
+        Err(e) => Err(not_deserialized(e)),
     }
-    Ok(value)
+}
+
+/// The error of a message that does not serialize. Non-generic (as [`not_deserialized`] and
+/// [`left_over`]), so that a notebook cell does not compile it with each type it sends.
+#[inline(never)]
+fn not_serialized(e: postcard::Error) -> ProcessError {
+    ProcessError::serde("serialize", e)
+}
+
+/// The error of a message that does not deserialize.
+#[inline(never)]
+fn not_deserialized(e: postcard::Error) -> ProcessError {
+    ProcessError::serde("deserialize", e)
+}
+
+/// The error of a message with `left` bytes after its value.
+#[inline(never)]
+fn left_over(left: usize) -> ProcessError {
+    ProcessError::corrupt(
+        "deserialize",
+        format!("{left} bytes left over: the message is of another type"),
+    )
 }
 
 /// One end of a [`pipe`]: sends `S` messages and receives `R` messages.

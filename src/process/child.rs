@@ -1,9 +1,11 @@
 //! A worker process and its handle ([`Process`]): started by spawn or fork, its output printed
 //! or kept, its life drawn on a timeline; joining it and cleaning up are in `join.rs`.
 
+use std::fmt;
 use std::fs::File;
 use std::io::BufReader;
 use std::marker::PhantomData;
+use std::mem::ManuallyDrop;
 use std::os::fd::OwnedFd;
 use std::process::Child;
 use std::sync::Arc;
@@ -38,9 +40,17 @@ pub use spawn::{spawn, spawn_with};
 /// assert_eq!(pid_seen_by_child, child.pid());
 /// # Ok::<(), parlab::process::ProcessError>(())
 /// ```
-#[derive(Debug)]
 #[must_use = "dropping a Process kills the worker; join it to get its result"]
 pub struct Process<R> {
+    /// All but the result's type. Non-generic (and dropped by non-generic code, hence
+    /// `ManuallyDrop`), so that a notebook cell, which compiles every generic function and every
+    /// drop it uses again, compiles only the few lines that know `R`.
+    core: ManuallyDrop<Core>,
+    _result: PhantomData<fn() -> R>,
+}
+
+/// A worker process, whatever its result's type: what [`Process`] holds and does.
+pub(crate) struct Core {
     pid: u32,
     /// For spawn: the task handle's types, for errors that name them.
     caller_types: Option<Types>,
@@ -63,7 +73,15 @@ pub struct Process<R> {
     joined_ns: Option<u64>,
     /// What went wrong, when `join` gave an error.
     failed: Option<String>,
-    _result: PhantomData<fn() -> R>,
+}
+
+impl<R> fmt::Debug for Process<R>
+where
+    R: fmt::Debug,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.core.debug_as_process(f, &self._result)
+    }
 }
 
 #[derive(Debug)]
@@ -79,7 +97,7 @@ enum Exit {
     Signal(i32),
 }
 
-impl<R> Process<R> {
+impl Core {
     fn new(
         pid: u32,
         name: String,
@@ -88,7 +106,7 @@ impl<R> Process<R> {
         handle: Handle,
         chan: Channel,
     ) -> Self {
-        Process {
+        Core {
             pid,
             caller_types: None,
             name,
@@ -105,8 +123,40 @@ impl<R> Process<R> {
             ran_ns: None,
             joined_ns: None,
             failed: None,
-            _result: PhantomData,
         }
+    }
+
+    /// Formats it as `#[derive(Debug)]` formatted a `Process` holding these fields and
+    /// `_result`.
+    #[inline(never)]
+    fn debug_as_process(&self, f: &mut fmt::Formatter<'_>, result: &dyn fmt::Debug) -> fmt::Result {
+        f.debug_struct("Process")
+            .field("pid", &self.pid)
+            .field("caller_types", &self.caller_types)
+            .field("name", &self.name)
+            .field("method", &self.method)
+            .field("parent_threads", &self.parent_threads)
+            .field("handle", &self.handle)
+            .field("chan", &self.chan)
+            .field("exit", &self.exit)
+            .field("joined", &self.joined)
+            .field("captured", &self.captured)
+            .field("forwarders_done", &self.forwarders_done)
+            .field("work", &self.work)
+            .field("called_ns", &self.called_ns)
+            .field("ran_ns", &self.ran_ns)
+            .field("joined_ns", &self.joined_ns)
+            .field("failed", &self.failed)
+            .field("_result", result)
+            .finish()
+    }
+
+    /// Kills and reaps the worker if it still runs, then drops all it holds: [`Process`]'s drop.
+    #[inline(never)]
+    fn end(core: &mut ManuallyDrop<Core>) {
+        core.kill();
+        // Safety: called once, by `Process::drop`; the core is never touched again.
+        unsafe { ManuallyDrop::drop(core) }
     }
 
     /// Starts the threads that print (or capture) the child's output, line by line, prefixed.
@@ -141,6 +191,43 @@ impl<R> Process<R> {
         self.forwarders_done = Some(done_rx);
     }
 
+    /// [`Process::record`].
+    #[inline(never)]
+    fn record(&self, timeline: &Timeline, lane: Lane) -> Result<(), ProcessError> {
+        let Some(joined_ns) = self.joined_ns else {
+            return Err(ProcessError::NotJoined { pid: self.pid });
+        };
+        let at = |ns: u64| timeline.from_monotonic(ns);
+        let (called, joined) = (at(self.called_ns), at(joined_ns));
+        match self.ran_ns {
+            Some((started, ended)) => {
+                let (started, ended) = (at(started), at(ended));
+                let start_up = format!("{} start-up", self.method);
+                timeline.record_ns(lane, Kind::Starting, start_up, called, started);
+                match &self.failed {
+                    None => timeline.record_ns(lane, Kind::Running, &self.work, started, ended),
+                    Some(e) => timeline.record_ns(lane, Kind::Unfinished, e, started, ended),
+                }
+                timeline.record_ns(lane, Kind::Sending, "result back, reaped", ended, joined);
+            }
+            None => {
+                let what = self.failed.as_deref().unwrap_or("no result");
+                timeline.record_ns(lane, Kind::Unfinished, what, called, joined);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<R> Process<R> {
+    /// A handle on `core`, whose result is an `R`.
+    pub(super) fn from_core(core: Core) -> Self {
+        Process {
+            core: ManuallyDrop::new(core),
+            _result: PhantomData,
+        }
+    }
+
     /// The worker's process id.
     ///
     /// # Examples
@@ -150,7 +237,7 @@ impl<R> Process<R> {
     /// # Ok::<(), parlab::process::ProcessError>(())
     /// ```
     pub fn pid(&self) -> u32 {
-        self.pid
+        self.core.pid
     }
 
     /// The name in its output prefix.
@@ -162,7 +249,7 @@ impl<R> Process<R> {
     /// # Ok::<(), parlab::process::ProcessError>(())
     /// ```
     pub fn name(&self) -> &str {
-        &self.name
+        &self.core.name
     }
 
     /// How it was started.
@@ -175,7 +262,7 @@ impl<R> Process<R> {
     /// # Ok::<(), process::ProcessError>(())
     /// ```
     pub fn method(&self) -> StartMethod {
-        self.method
+        self.core.method
     }
 
     /// For a forked child: how many threads the parent had when it forked (`None` for spawn, or
@@ -188,7 +275,7 @@ impl<R> Process<R> {
     /// # Ok::<(), parlab::process::ProcessError>(())
     /// ```
     pub fn parent_threads(&self) -> Option<usize> {
-        self.parent_threads
+        self.core.parent_threads
     }
 
     /// The output lines captured with [`Output::Capture`], each prefixed with `[name] `; complete
@@ -202,7 +289,7 @@ impl<R> Process<R> {
     /// # Ok::<(), parlab::process::ProcessError>(())
     /// ```
     pub fn output(&self) -> Vec<String> {
-        self.captured.lines()
+        self.core.captured.lines()
     }
 
     /// When [`spawn_with`] or [`fork_with`] was called, on the machine's monotonic clock
@@ -216,7 +303,7 @@ impl<R> Process<R> {
     /// # Ok::<(), parlab::process::ProcessError>(())
     /// ```
     pub fn called_ns(&self) -> u64 {
-        self.called_ns
+        self.core.called_ns
     }
 
     /// When its task started and ended, as the child read the machine's monotonic clock
@@ -234,7 +321,7 @@ impl<R> Process<R> {
     /// # Ok::<(), parlab::process::ProcessError>(())
     /// ```
     pub fn ran_ns(&self) -> Option<(u64, u64)> {
-        self.ran_ns
+        self.core.ran_ns
     }
 
     /// When [`join`](Process::join) returned (with a result or an error), on the machine's
@@ -250,12 +337,12 @@ impl<R> Process<R> {
     /// # Ok::<(), parlab::process::ProcessError>(())
     /// ```
     pub fn joined_ns(&self) -> Option<u64> {
-        self.joined_ns
+        self.core.joined_ns
     }
 
     /// Names what it runs, for its span on a timeline (a fork's is `closure` until told).
     pub(crate) fn set_work(&mut self, work: impl Into<String>) {
-        self.work = work.into();
+        self.core.work = work.into();
     }
 
     /// Records its life on `lane`, once joined: `Starting` from the call to the child's task
@@ -281,39 +368,18 @@ impl<R> Process<R> {
     /// # Ok::<(), parlab::process::ProcessError>(())
     /// ```
     pub fn record(&self, timeline: &Timeline, lane: Lane) -> Result<(), ProcessError> {
-        let Some(joined_ns) = self.joined_ns else {
-            return Err(ProcessError::NotJoined { pid: self.pid });
-        };
-        let at = |ns: u64| timeline.from_monotonic(ns);
-        let (called, joined) = (at(self.called_ns), at(joined_ns));
-        match self.ran_ns {
-            Some((started, ended)) => {
-                let (started, ended) = (at(started), at(ended));
-                let start_up = format!("{} start-up", self.method);
-                timeline.record_ns(lane, Kind::Starting, start_up, called, started);
-                match &self.failed {
-                    None => timeline.record_ns(lane, Kind::Running, &self.work, started, ended),
-                    Some(e) => timeline.record_ns(lane, Kind::Unfinished, e, started, ended),
-                }
-                timeline.record_ns(lane, Kind::Sending, "result back, reaped", ended, joined);
-            }
-            None => {
-                let what = self.failed.as_deref().unwrap_or("no result");
-                timeline.record_ns(lane, Kind::Unfinished, what, called, joined);
-            }
-        }
-        Ok(())
+        self.core.record(timeline, lane)
     }
 
     /// The channel to the worker (`parlab::pool` speaks its own messages on it).
     pub(crate) fn channel(&mut self) -> &mut Channel {
-        &mut self.chan
+        &mut self.core.chan
     }
 }
 
 impl<R> Drop for Process<R> {
     fn drop(&mut self) {
-        self.kill();
+        Core::end(&mut self.core);
     }
 }
 

@@ -295,6 +295,200 @@ impl Inner {
     }
 }
 
+impl Inner {
+    /// [`Queue::new`]: the mapping and the pipes, whatever the messages' type.
+    #[inline(never)]
+    fn new(capacity: usize) -> Result<Inner, ProcessError> {
+        if capacity == 0 || capacity > MAX_CAPACITY {
+            return Err(ProcessError::Invalid(format!(
+                "a queue holds 1 to {MAX_CAPACITY} messages, not {capacity}"
+            )));
+        }
+        let start = |e| ProcessError::Start {
+            what: "a queue".into(),
+            source: e,
+        };
+        let ring = (capacity * (MAX_MESSAGE + 4))
+            .clamp(MIN_RING, MAX_RING)
+            .next_power_of_two();
+        let map_len = HEADER_BYTES + ring;
+        // Safety: a new anonymous shared mapping; no existing memory is touched.
+        let map = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                map_len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED | libc::MAP_ANON,
+                -1,
+                0,
+            )
+        };
+        if map == libc::MAP_FAILED {
+            return Err(start(io::Error::last_os_error()));
+        }
+        let pipes = || -> io::Result<(OwnedFd, OwnedFd, OwnedFd, OwnedFd)> {
+            let (data_r, data_w) = sys::pipe()?;
+            let (space_r, space_w) = sys::pipe()?;
+            for fd in [&data_r, &data_w, &space_r, &space_w] {
+                sys::set_nonblocking(fd.as_fd())?;
+            }
+            Ok((data_r, data_w, space_r, space_w))
+        };
+        let (data_r, data_w, space_r, space_w) = match pipes() {
+            Ok(p) => p,
+            Err(e) => {
+                // Safety: the mapping was just made and nothing else refers to it.
+                unsafe { libc::munmap(map, map_len) };
+                return Err(start(e));
+            }
+        };
+        Ok(Inner {
+            map: map.cast(),
+            map_len,
+            ring,
+            capacity,
+            put_local: Mutex::new(()),
+            get_local: Mutex::new(()),
+            data_r,
+            data_w,
+            space_r,
+            space_w,
+        })
+    }
+
+    /// [`Queue::put`] of a message encoded as `bytes`. Non-generic (as [`Inner::get`]), so that a
+    /// notebook cell compiles only the encoding of its `T`.
+    #[inline(never)]
+    fn put(&self, bytes: &[u8], timeout: Duration) -> Result<(), ProcessError> {
+        if bytes.len() > MAX_MESSAGE {
+            return Err(ProcessError::TooLarge {
+                size: bytes.len(),
+                max: MAX_MESSAGE,
+            });
+        }
+        let deadline = sys::deadline(timeout);
+        let inner = self;
+        let h = inner.header();
+        let full = || ProcessError::Timeout {
+            what: inner.why_full(need_bytes(bytes)),
+            after: timeout,
+        };
+        if h.hold_first_put.load(Ordering::SeqCst) == 1
+            && h.puts_begun.fetch_add(1, Ordering::SeqCst) == 0
+        {
+            // Held back until another put commits (at most 5 s, and never past the deadline).
+            let until = deadline.min(Instant::now() + Duration::from_secs(5));
+            while split(h.tail.load(Ordering::SeqCst)).0 == 0 && Instant::now() < until {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+        let need = need_bytes(bytes) as u32;
+        let has_room = || {
+            let (puts, tail) = split(h.tail.load(Ordering::SeqCst));
+            let (gets, head) = split(h.head.load(Ordering::SeqCst));
+            (puts.wrapping_sub(gets) as usize) < inner.capacity
+                && tail.wrapping_sub(head) as usize + need as usize <= inner.ring
+        };
+        loop {
+            if has_room() {
+                let Some(held) = inner.lock(&inner.put_local, &h.put_lock, deadline) else {
+                    return Err(full());
+                };
+                if has_room() {
+                    let (puts, tail) = split(h.tail.load(Ordering::SeqCst));
+                    inner.copy_in(tail, &(bytes.len() as u32).to_le_bytes());
+                    inner.copy_in(tail.wrapping_add(4), bytes);
+                    if let Some(entry) = h.put_log.get(puts as usize) {
+                        let me = u64::from(std::process::id()) << 32;
+                        entry.store(me | u64::from(fingerprint(bytes)), Ordering::SeqCst);
+                    }
+                    // The commit: one store makes the message visible, with its count.
+                    h.tail.store(
+                        join(puts.wrapping_add(1), tail.wrapping_add(need)),
+                        Ordering::SeqCst,
+                    );
+                    drop(held);
+                    if h.waiting_getters.load(Ordering::SeqCst) > 0 {
+                        let _ = sys::write_fd(inner.data_w.as_fd(), &[1]);
+                    }
+                    return Ok(());
+                }
+            }
+            if Instant::now() >= deadline {
+                return Err(full());
+            }
+            h.waiting_putters.fetch_add(1, Ordering::SeqCst);
+            let napped = if has_room() {
+                Ok(())
+            } else {
+                inner.nap(&inner.space_r, deadline)
+            };
+            h.waiting_putters.fetch_sub(1, Ordering::SeqCst);
+            napped?;
+        }
+    }
+
+    /// [`Queue::get`], the message's bytes.
+    #[inline(never)]
+    fn get(&self, timeout: Duration) -> Result<Vec<u8>, ProcessError> {
+        let deadline = sys::deadline(timeout);
+        let empty = || ProcessError::Timeout {
+            what: "queue get (the queue stayed empty)".into(),
+            after: timeout,
+        };
+        let inner = self;
+        let h = inner.header();
+        let has_one =
+            || split(h.tail.load(Ordering::SeqCst)).0 != split(h.head.load(Ordering::SeqCst)).0;
+        loop {
+            if has_one() {
+                let Some(held) = inner.lock(&inner.get_local, &h.get_lock, deadline) else {
+                    return Err(empty());
+                };
+                if has_one() {
+                    let (_, tail) = split(h.tail.load(Ordering::SeqCst));
+                    let (gets, head) = split(h.head.load(Ordering::SeqCst));
+                    let mut len = [0u8; 4];
+                    inner.copy_out(head, &mut len);
+                    let len = u32::from_le_bytes(len);
+                    let stored = tail.wrapping_sub(head);
+                    if len as usize > MAX_MESSAGE || len.saturating_add(4) > stored {
+                        return Err(ProcessError::corrupt(
+                            "deserialize",
+                            format!(
+                                "the queue is corrupt: a message of {len} bytes where {stored} are stored"
+                            ),
+                        ));
+                    }
+                    let mut bytes = vec![0u8; len as usize];
+                    inner.copy_out(head.wrapping_add(4), &mut bytes);
+                    // The commit: one store frees the slot and the bytes.
+                    h.head.store(
+                        join(gets.wrapping_add(1), head.wrapping_add(4 + len)),
+                        Ordering::SeqCst,
+                    );
+                    drop(held);
+                    if h.waiting_putters.load(Ordering::SeqCst) > 0 {
+                        let _ = sys::write_fd(inner.space_w.as_fd(), &[1]);
+                    }
+                    return Ok(bytes);
+                }
+            }
+            if Instant::now() >= deadline {
+                return Err(empty());
+            }
+            h.waiting_getters.fetch_add(1, Ordering::SeqCst);
+            let napped = if has_one() {
+                Ok(())
+            } else {
+                inner.nap(&inner.data_r, deadline)
+            };
+            h.waiting_getters.fetch_sub(1, Ordering::SeqCst);
+            napped?;
+        }
+    }
+}
+
 /// A fingerprint of a message's bytes (FNV-1a, 32 bits).
 fn fingerprint(bytes: &[u8]) -> u32 {
     bytes.iter().fold(0x811c_9dc5u32, |h, &b| {
@@ -346,62 +540,8 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     /// # Ok::<(), parlab::process::ProcessError>(())
     /// ```
     pub fn new(capacity: usize) -> Result<Self, ProcessError> {
-        if capacity == 0 || capacity > MAX_CAPACITY {
-            return Err(ProcessError::Invalid(format!(
-                "a queue holds 1 to {MAX_CAPACITY} messages, not {capacity}"
-            )));
-        }
-        let start = |e| ProcessError::Start {
-            what: "a queue".into(),
-            source: e,
-        };
-        let ring = (capacity * (MAX_MESSAGE + 4))
-            .clamp(MIN_RING, MAX_RING)
-            .next_power_of_two();
-        let map_len = HEADER_BYTES + ring;
-        // Safety: a new anonymous shared mapping; no existing memory is touched.
-        let map = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                map_len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED | libc::MAP_ANON,
-                -1,
-                0,
-            )
-        };
-        if map == libc::MAP_FAILED {
-            return Err(start(io::Error::last_os_error()));
-        }
-        let pipes = || -> io::Result<(OwnedFd, OwnedFd, OwnedFd, OwnedFd)> {
-            let (data_r, data_w) = sys::pipe()?;
-            let (space_r, space_w) = sys::pipe()?;
-            for fd in [&data_r, &data_w, &space_r, &space_w] {
-                sys::set_nonblocking(fd.as_fd())?;
-            }
-            Ok((data_r, data_w, space_r, space_w))
-        };
-        let (data_r, data_w, space_r, space_w) = match pipes() {
-            Ok(p) => p,
-            Err(e) => {
-                // Safety: the mapping was just made and nothing else refers to it.
-                unsafe { libc::munmap(map, map_len) };
-                return Err(start(e));
-            }
-        };
         Ok(Queue {
-            inner: Arc::new(Inner {
-                map: map.cast(),
-                map_len,
-                ring,
-                capacity,
-                put_local: Mutex::new(()),
-                get_local: Mutex::new(()),
-                data_r,
-                data_w,
-                space_r,
-                space_w,
-            }),
+            inner: Arc::new(Inner::new(capacity)?),
             _type: PhantomData,
         })
     }
@@ -470,73 +610,7 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     /// # Ok::<(), parlab::process::ProcessError>(())
     /// ```
     pub fn put(&self, msg: &T, timeout: Duration) -> Result<(), ProcessError> {
-        let bytes = encode(msg)?;
-        if bytes.len() > MAX_MESSAGE {
-            return Err(ProcessError::TooLarge {
-                size: bytes.len(),
-                max: MAX_MESSAGE,
-            });
-        }
-        let deadline = sys::deadline(timeout);
-        let inner = &*self.inner;
-        let h = inner.header();
-        let full = || ProcessError::Timeout {
-            what: inner.why_full(need_bytes(&bytes)),
-            after: timeout,
-        };
-        if h.hold_first_put.load(Ordering::SeqCst) == 1
-            && h.puts_begun.fetch_add(1, Ordering::SeqCst) == 0
-        {
-            // Held back until another put commits (at most 5 s, and never past the deadline).
-            let until = deadline.min(Instant::now() + Duration::from_secs(5));
-            while split(h.tail.load(Ordering::SeqCst)).0 == 0 && Instant::now() < until {
-                std::thread::sleep(Duration::from_millis(1));
-            }
-        }
-        let need = need_bytes(&bytes) as u32;
-        let has_room = || {
-            let (puts, tail) = split(h.tail.load(Ordering::SeqCst));
-            let (gets, head) = split(h.head.load(Ordering::SeqCst));
-            (puts.wrapping_sub(gets) as usize) < inner.capacity
-                && tail.wrapping_sub(head) as usize + need as usize <= inner.ring
-        };
-        loop {
-            if has_room() {
-                let Some(held) = inner.lock(&inner.put_local, &h.put_lock, deadline) else {
-                    return Err(full());
-                };
-                if has_room() {
-                    let (puts, tail) = split(h.tail.load(Ordering::SeqCst));
-                    inner.copy_in(tail, &(bytes.len() as u32).to_le_bytes());
-                    inner.copy_in(tail.wrapping_add(4), &bytes);
-                    if let Some(entry) = h.put_log.get(puts as usize) {
-                        let me = u64::from(std::process::id()) << 32;
-                        entry.store(me | u64::from(fingerprint(&bytes)), Ordering::SeqCst);
-                    }
-                    // The commit: one store makes the message visible, with its count.
-                    h.tail.store(
-                        join(puts.wrapping_add(1), tail.wrapping_add(need)),
-                        Ordering::SeqCst,
-                    );
-                    drop(held);
-                    if h.waiting_getters.load(Ordering::SeqCst) > 0 {
-                        let _ = sys::write_fd(inner.data_w.as_fd(), &[1]);
-                    }
-                    return Ok(());
-                }
-            }
-            if Instant::now() >= deadline {
-                return Err(full());
-            }
-            h.waiting_putters.fetch_add(1, Ordering::SeqCst);
-            let napped = if has_room() {
-                Ok(())
-            } else {
-                inner.nap(&inner.space_r, deadline)
-            };
-            h.waiting_putters.fetch_sub(1, Ordering::SeqCst);
-            napped?;
-        }
+        self.inner.put(&encode(msg)?, timeout)
     }
 
     /// Takes the message at the front, waiting at most `timeout` for one.
@@ -555,61 +629,7 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     /// # Ok::<(), parlab::process::ProcessError>(())
     /// ```
     pub fn get(&self, timeout: Duration) -> Result<T, ProcessError> {
-        let deadline = sys::deadline(timeout);
-        let empty = || ProcessError::Timeout {
-            what: "queue get (the queue stayed empty)".into(),
-            after: timeout,
-        };
-        let inner = &*self.inner;
-        let h = inner.header();
-        let has_one =
-            || split(h.tail.load(Ordering::SeqCst)).0 != split(h.head.load(Ordering::SeqCst)).0;
-        loop {
-            if has_one() {
-                let Some(held) = inner.lock(&inner.get_local, &h.get_lock, deadline) else {
-                    return Err(empty());
-                };
-                if has_one() {
-                    let (_, tail) = split(h.tail.load(Ordering::SeqCst));
-                    let (gets, head) = split(h.head.load(Ordering::SeqCst));
-                    let mut len = [0u8; 4];
-                    inner.copy_out(head, &mut len);
-                    let len = u32::from_le_bytes(len);
-                    let stored = tail.wrapping_sub(head);
-                    if len as usize > MAX_MESSAGE || len.saturating_add(4) > stored {
-                        return Err(ProcessError::corrupt(
-                            "deserialize",
-                            format!(
-                                "the queue is corrupt: a message of {len} bytes where {stored} are stored"
-                            ),
-                        ));
-                    }
-                    let mut bytes = vec![0u8; len as usize];
-                    inner.copy_out(head.wrapping_add(4), &mut bytes);
-                    // The commit: one store frees the slot and the bytes.
-                    h.head.store(
-                        join(gets.wrapping_add(1), head.wrapping_add(4 + len)),
-                        Ordering::SeqCst,
-                    );
-                    drop(held);
-                    if h.waiting_putters.load(Ordering::SeqCst) > 0 {
-                        let _ = sys::write_fd(inner.space_w.as_fd(), &[1]);
-                    }
-                    return decode(&bytes);
-                }
-            }
-            if Instant::now() >= deadline {
-                return Err(empty());
-            }
-            h.waiting_getters.fetch_add(1, Ordering::SeqCst);
-            let napped = if has_one() {
-                Ok(())
-            } else {
-                inner.nap(&inner.data_r, deadline)
-            };
-            h.waiting_getters.fetch_sub(1, Ordering::SeqCst);
-            napped?;
-        }
+        decode(&self.inner.get(timeout)?)
     }
 }
 

@@ -230,32 +230,105 @@ pub(crate) fn serve_items<A: DeserializeOwned, R: Serialize>(
     count: usize,
     f: impl Fn(A) -> R,
 ) -> Result<Vec<u8>, TaskFailure> {
+    serve_each(name, args, count, &mut |item, out| {
+        let arg = items::decode_exact::<A>(item)?;
+        match crate::panics::catch_quietly(|| f(arg)) {
+            Ok(value) => push_value(out, &value),
+            Err(caught) => push_panic(out, caught),
+        }
+        Ok(())
+    })
+}
+
+/// One argument served: decodes it from an item's bytes, runs the task and appends its outcome to
+/// the vector; the decoder's message if it does not decode.
+type ServeOne<'a> = dyn FnMut(&[u8], &mut Vec<u8>) -> Result<(), String> + 'a;
+
+/// [`serve_items`] but for the one argument `serve_one` decodes and runs: the framing, the
+/// outcomes of arguments that do not decode, the count. Non-generic, so that a notebook cell's
+/// task compiles only its own types' part.
+#[inline(never)]
+fn serve_each(
+    name: &str,
+    args: &[u8],
+    count: usize,
+    serve_one: &mut ServeOne<'_>,
+) -> Result<Vec<u8>, TaskFailure> {
     let mut out = Vec::with_capacity(count * 10);
     let mut n = 0;
     for item in items::split(args) {
         let item = item.map_err(|e| corrupt(name, &e))?;
         n += 1;
-        let outcome = match items::decode_exact::<A>(item) {
-            Ok(arg) => crate::panics::catch_quietly(|| f(arg))
-                .map_err(|caught| TaskFailure::Panicked(caught.to_string())),
-            Err(message) => Err(TaskFailure::BadArgs {
+        if let Err(message) = serve_one(item, &mut out) {
+            let failure = TaskFailure::BadArgs {
                 task: name.to_string(),
                 message,
-            }),
-        };
-        push_outcome(&mut out, outcome.as_ref());
+            };
+            push_failure(&mut out, &failure);
+        }
     }
     check_count(name, n, count)?;
     Ok(out)
 }
 
-/// Appends one outcome; a value that does not serialize becomes [`TaskFailure::BadResult`].
-fn push_outcome<R: Serialize>(out: &mut Vec<u8>, outcome: Result<&R, &TaskFailure>) {
-    if let Err(e) = items::push_encoded(out, &outcome) {
-        let failure: Result<(), TaskFailure> = Err(TaskFailure::BadResult(e.to_string()));
-        // A TaskFailure is strings and vectors of strings: it always serializes.
-        let _ = items::push_encoded(out, &failure);
+/// Appends the outcome of a task that panicked.
+#[inline(never)]
+fn push_panic(out: &mut Vec<u8>, caught: crate::panics::Caught) {
+    push_failure(out, &TaskFailure::Panicked(caught.to_string()));
+}
+
+/// Appends the outcome `Ok(value)`: encoded as a `Result<R, TaskFailure>`'s `Ok` is (variant 0,
+/// then the value), without the failure's type, whose encoding [`push_failure`] does once,
+/// outside a notebook cell's generic code. A value that does not serialize becomes
+/// [`TaskFailure::BadResult`].
+pub(crate) fn push_value<R: Serialize + ?Sized>(out: &mut Vec<u8>, value: &R) {
+    if let Err(e) = items::push_encoded(out, &Ok::<&R, ()>(value)) {
+        push_unserializable(out, e);
     }
+}
+
+/// Appends the outcome `Err(failure)`, as a `Result<R, TaskFailure>`'s `Err` is encoded (variant 1,
+/// then the failure), whatever `R` is.
+#[inline(never)]
+pub(crate) fn push_failure(out: &mut Vec<u8>, failure: &TaskFailure) {
+    if let Err(e) = items::push_encoded(out, &Err::<(), &TaskFailure>(failure)) {
+        push_unserializable(out, e);
+    }
+}
+
+/// Appends the failure of a value that did not serialize (a `TaskFailure` is strings and vectors
+/// of strings: it always serializes).
+#[inline(never)]
+fn push_unserializable(out: &mut Vec<u8>, e: postcard::Error) {
+    let failure: Result<(), TaskFailure> = Err(TaskFailure::BadResult(e.to_string()));
+    let _ = items::push_encoded(out, &failure);
+}
+
+/// A one-shot worker's run holding the one outcome `Ok(value)`, or why the value does not
+/// serialize (see [`one_response`]).
+pub(crate) fn value_run<R: Serialize + ?Sized>(value: &R) -> Result<Vec<u8>, postcard::Error> {
+    let mut run = Vec::new();
+    items::push_encoded(&mut run, &Ok::<&R, ()>(value)).map(|()| run)
+}
+
+/// A forked child's [`Response`] from what its closure did: its run of one outcome (made by
+/// [`value_run`]), or its panic as the outcome `Err(TaskFailure::Panicked)`; a value that does
+/// not serialize is the response's own `Err(TaskFailure::BadResult)`. `None` (the closure was
+/// not run) is a `BadResult` too.
+#[inline(never)]
+pub(crate) fn one_response(
+    ran: Option<Result<Result<Vec<u8>, postcard::Error>, crate::panics::Caught>>,
+) -> Response {
+    let encoded = match ran {
+        Some(Ok(run)) => run,
+        Some(Err(caught)) => {
+            let mut run = Vec::new();
+            let outcome: Result<(), TaskFailure> = Err(TaskFailure::Panicked(caught.to_string()));
+            items::push_encoded(&mut run, &outcome).map(|()| run)
+        }
+        None => return Err(TaskFailure::BadResult("the closure did not run".into())),
+    };
+    encoded.map_err(|e| TaskFailure::BadResult(e.to_string()))
 }
 
 /// A [`TaskFailure::BadArgs`] that says the request of `task` is corrupt, and why.
@@ -491,6 +564,72 @@ mod tests {
         assert!(
             left.ends_with("1 bytes left over after the value: it was of another type"),
             "{left}"
+        );
+    }
+
+    /// A value whose serialization fails.
+    struct Unserializable;
+
+    impl Serialize for Unserializable {
+        fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+            Err(serde::ser::Error::custom("no"))
+        }
+    }
+
+    #[test]
+    fn outcomes_encode_as_whole_results_did() {
+        let est = PiEstimate {
+            samples: 10,
+            hits: 8,
+            estimate: 3.2,
+        };
+        let failure = TaskFailure::WrongSignature {
+            task: "calc_pi".into(),
+            worker: "(u64, u64) -> PiEstimate".into(),
+            shapes: Some(Box::new(Types::of::<(u64, u64), PiEstimate>().shapes())),
+        };
+        // Before: each outcome encoded as a whole `Result<R, TaskFailure>`.
+        let whole = |outcome: Result<&PiEstimate, &TaskFailure>| {
+            let mut out = Vec::new();
+            items::push_encoded(&mut out, &outcome).unwrap();
+            out
+        };
+        let mut out = Vec::new();
+        push_value(&mut out, &est);
+        assert_eq!(out, whole(Ok(&est)));
+        let mut out = Vec::new();
+        push_failure(&mut out, &failure);
+        assert_eq!(out, whole(Err(&failure)));
+        // A value that does not serialize is a BadResult outcome, as before.
+        let mut out = Vec::new();
+        push_value(&mut out, &Unserializable);
+        let e = postcard::to_stdvec(&Unserializable).unwrap_err();
+        let bad = TaskFailure::BadResult(e.to_string());
+        assert_eq!(out, whole(Err(&bad)));
+        let mut out = Vec::new();
+        let caught = crate::panics::Caught {
+            message: "boom".into(),
+            place: Some("src/x.rs:3".into()),
+        };
+        push_panic(&mut out, caught.clone());
+        assert_eq!(out, whole(Err(&TaskFailure::Panicked(caught.to_string()))));
+        // A forked child's response: a run of one outcome, a panic as its Err, or a BadResult.
+        let mut one = Vec::new();
+        items::push_encoded(&mut one, &Ok::<PiEstimate, TaskFailure>(est)).unwrap();
+        let run = value_run(&est);
+        assert_eq!(one_response(Some(Ok(run))).unwrap(), one);
+        let caught = crate::panics::Caught {
+            message: "boom".into(),
+            place: None,
+        };
+        let mut panicked = Vec::new();
+        let whole_panic = Err::<PiEstimate, TaskFailure>(TaskFailure::Panicked("boom".into()));
+        items::push_encoded(&mut panicked, &whole_panic).unwrap();
+        assert_eq!(one_response(Some(Err(caught))).unwrap(), panicked);
+        let unserializable = one_response(Some(Ok(value_run(&Unserializable))));
+        assert_eq!(
+            unserializable.unwrap_err(),
+            TaskFailure::BadResult(e.to_string())
         );
     }
 }

@@ -9,12 +9,13 @@ use nix::unistd::ForkResult;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::panics::Caught;
 use crate::process::channel::{Channel, encode};
-use crate::process::wire::{Reply, Response, TaskFailure};
-use crate::process::{Options, Output, ProcessError, StartMethod, items, sys, thread_count};
+use crate::process::wire::{self, Reply};
+use crate::process::{Options, Output, ProcessError, StartMethod, sys, thread_count};
 use crate::timeline::monotonic_ns;
 
-use super::{Handle, Process};
+use super::{Core, Handle, Process};
 
 /// Forks this process; the child runs `f` and sends its result back. Unix only.
 ///
@@ -69,6 +70,36 @@ where
     R: Serialize + DeserializeOwned,
     F: FnOnce() -> R,
 {
+    let mut f = Some(f);
+    let core = fork_core(opts, &mut || {
+        let started_ns = monotonic_ns();
+        let outcome = f.take().map(crate::panics::catch_quietly);
+        let ended_ns = monotonic_ns();
+        let ran = outcome.map(|outcome| {
+            outcome.map(|value| {
+                let run = wire::value_run(&value);
+                std::mem::forget(value); // the child ends at once, as it did before
+                run
+            })
+        });
+        (started_ns, ended_ns, ran)
+    })?;
+    Ok(Process::from_core(core))
+}
+
+/// What a forked child's closure did: when it started and ended, and its value encoded as a
+/// run of one outcome (or why not); `None` if it was called twice (it never is).
+type ChildRun = (
+    u64,
+    u64,
+    Option<Result<Result<Vec<u8>, postcard::Error>, Caught>>,
+);
+
+/// The part of [`fork_with`] that does not know the closure's type: forks, and in the child
+/// runs `child` and sends back what it gives. Non-generic, so that a notebook cell does not
+/// compile it again for each closure.
+#[inline(never)]
+fn fork_core(opts: &Options, child: &mut dyn FnMut() -> ChildRun) -> Result<Core, ProcessError> {
     // A check that gave up on the code calling this: stop it before it forks another process.
     crate::exercise::stop_if_overdue();
     let called_ns = monotonic_ns();
@@ -127,16 +158,8 @@ where
                 }
             }
             drop(pipes);
-            let started_ns = monotonic_ns();
-            let outcome =
-                crate::panics::catch_quietly(f).map_err(|c| TaskFailure::Panicked(c.to_string()));
-            let ended_ns = monotonic_ns();
-            let mut run = Vec::new();
-            let response: Response = match items::push_encoded(&mut run, &outcome) {
-                Ok(()) => Ok(run),
-                Err(e) => Err(TaskFailure::BadResult(e.to_string())),
-            };
-            let reply = Reply::new(started_ns, ended_ns, response);
+            let (started_ns, ended_ns, ran) = child();
+            let reply = Reply::new(started_ns, ended_ns, wire::one_response(ran));
             if let (Ok(bytes), Ok(mut chan)) = (encode(&reply), Channel::new(child_end)) {
                 let forever = Duration::from_secs(86_400);
                 let _ = chan.send(&bytes, sys::deadline(forever), forever);
@@ -150,7 +173,7 @@ where
             let chan = Channel::new(parent_end)
                 .map_err(|e| ProcessError::io("setting up a child's socket", e));
             let name = opts.name.clone().unwrap_or_else(|| format!("fork-{pid}"));
-            let mut process = Process::new(
+            let mut process = Core::new(
                 pid,
                 name,
                 StartMethod::Fork,

@@ -8,44 +8,21 @@ use nix::sys::signal::{self, Signal};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use serde::de::DeserializeOwned;
 
-use crate::process::wire::{Reply, TaskFailure, decode_outcomes};
+use crate::process::items;
+use crate::process::wire::{DecodeInto, Reply, TaskFailure, decode_outcomes_into};
 use crate::process::{ProcessError, sys};
 use crate::timeline::monotonic_ns;
 
-use super::{Exit, Handle, Process};
+use super::{Core, Exit, Handle, Process};
 
 /// How long the parent waits for a worker to finish exiting once its result arrived or its
 /// channel closed, before killing it.
 const EXIT_GRACE: Duration = Duration::from_secs(1);
 
-impl<R> Process<R> {
-    /// Whether it is still running (it may have exited without being joined).
-    ///
-    /// # Examples
-    /// ```
-    /// use std::time::Duration;
-    /// let opts = parlab::process::Options { warn: false, ..Default::default() };
-    /// let mut child = parlab::process::fork_with(|| std::thread::sleep(Duration::from_secs(5)), &opts)?;
-    /// assert!(child.is_alive());
-    /// child.kill();
-    /// assert!(!child.is_alive());
-    /// # Ok::<(), parlab::process::ProcessError>(())
-    /// ```
-    pub fn is_alive(&mut self) -> bool {
-        self.try_reap().is_none()
-    }
-
-    /// Kills it (SIGKILL) if it still runs, and reaps it.
-    ///
-    /// # Examples
-    /// ```
-    /// let opts = parlab::process::Options { warn: false, ..Default::default() };
-    /// let mut child = parlab::process::fork_with(|| -> u8 { loop { std::hint::spin_loop() } }, &opts)?;
-    /// child.kill();
-    /// assert!(child.join(std::time::Duration::from_secs(1)).is_err());
-    /// # Ok::<(), parlab::process::ProcessError>(())
-    /// ```
-    pub fn kill(&mut self) {
+impl Core {
+    /// [`Process::kill`].
+    #[inline(never)]
+    pub(super) fn kill(&mut self) {
         if self.try_reap().is_some() {
             return;
         }
@@ -116,7 +93,8 @@ impl<R> Process<R> {
     }
 
     /// Once its channel closed: how it ended (waiting up to the grace period, then killing it).
-    pub(crate) fn ended(&mut self) -> ProcessError {
+    #[inline(never)]
+    pub(super) fn ended(&mut self) -> ProcessError {
         let exit = match self.wait_until(Instant::now() + EXIT_GRACE) {
             Some(exit) => exit,
             None => {
@@ -145,30 +123,21 @@ impl<R> Process<R> {
     }
 }
 
-impl<R: DeserializeOwned> Process<R> {
-    /// Waits at most `timeout` for the result; on timeout the worker is killed.
-    ///
-    /// # Errors
-    /// [`ProcessError::Timeout`] (the worker was killed), [`ProcessError::Panicked`] with the panic
-    /// message and pid, [`ProcessError::Killed`] naming the signal, [`ProcessError::Exited`],
-    /// [`ProcessError::UnknownTask`], [`ProcessError::BadArgs`], [`ProcessError::Serde`] when the
-    /// result is not an `R`, [`ProcessError::AlreadyJoined`].
-    ///
-    /// # Examples
-    /// ```
-    /// use std::time::Duration;
-    /// let opts = parlab::process::Options { warn: false, ..Default::default() };
-    /// let mut slow = parlab::process::fork_with(|| std::thread::sleep(Duration::from_secs(10)), &opts)?;
-    /// let e = slow.join(Duration::from_millis(100)).unwrap_err();
-    /// assert!(e.to_string().contains("it was killed"));
-    /// # Ok::<(), parlab::process::ProcessError>(())
-    /// ```
-    pub fn join(&mut self, timeout: Duration) -> Result<R, ProcessError> {
+impl Core {
+    /// [`Process::join`], the value (of the type named `type_name`) decoded by `value` from its
+    /// bytes: non-generic, so that a notebook cell compiles only the decoding of its `R`.
+    #[inline(never)]
+    fn join(
+        &mut self,
+        timeout: Duration,
+        type_name: &'static str,
+        value: &mut dyn FnMut(&[u8]) -> Result<(), String>,
+    ) -> Result<(), ProcessError> {
         if self.joined {
             return Err(ProcessError::AlreadyJoined { pid: self.pid });
         }
         self.joined = true;
-        let result = self.receive(timeout);
+        let result = self.receive(timeout, type_name, value);
         self.finish_output();
         self.joined_ns = Some(monotonic_ns());
         if let Err(e) = &result {
@@ -178,7 +147,12 @@ impl<R: DeserializeOwned> Process<R> {
     }
 
     /// Waits for the reply (keeping the child's times from it) and reaps the child.
-    fn receive(&mut self, timeout: Duration) -> Result<R, ProcessError> {
+    fn receive(
+        &mut self,
+        timeout: Duration,
+        type_name: &'static str,
+        value: &mut dyn FnMut(&[u8]) -> Result<(), String>,
+    ) -> Result<(), ProcessError> {
         let deadline = sys::deadline(timeout);
         let what = format!(
             "worker {} ({}) gave no result; it was killed",
@@ -191,11 +165,21 @@ impl<R: DeserializeOwned> Process<R> {
                 }
                 let reply = Reply::decode(&bytes, self.pid)?;
                 self.ran_ns = Some((reply.started_ns, reply.ended_ns));
-                let outcome = match reply.response {
-                    Ok(run) => decode_outcomes::<R>(&run, 1).remove(0),
-                    Err(failure) => Err(failure),
+                let failure = match reply.response {
+                    Ok(run) => {
+                        let mut one = One {
+                            value,
+                            failure: None,
+                        };
+                        decode_outcomes_into(&run, 1, type_name, &mut one);
+                        one.failure
+                    }
+                    Err(failure) => Some(failure),
                 };
-                outcome.map_err(|failure| self.task_error(failure))
+                match failure {
+                    None => Ok(()),
+                    Some(failure) => Err(self.task_error(failure)),
+                }
             }
             Err(ProcessError::Closed) => Err(self.ended()),
             Err(e) => {
@@ -235,6 +219,95 @@ impl<R: DeserializeOwned> Process<R> {
             TaskFailure::BadResult(message) => ProcessError::corrupt("serialize", message),
         }
     }
+}
+
+impl<R> Process<R> {
+    /// Whether it is still running (it may have exited without being joined).
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// let opts = parlab::process::Options { warn: false, ..Default::default() };
+    /// let mut child = parlab::process::fork_with(|| std::thread::sleep(Duration::from_secs(5)), &opts)?;
+    /// assert!(child.is_alive());
+    /// child.kill();
+    /// assert!(!child.is_alive());
+    /// # Ok::<(), parlab::process::ProcessError>(())
+    /// ```
+    pub fn is_alive(&mut self) -> bool {
+        self.core.try_reap().is_none()
+    }
+
+    /// Kills it (SIGKILL) if it still runs, and reaps it.
+    ///
+    /// # Examples
+    /// ```
+    /// let opts = parlab::process::Options { warn: false, ..Default::default() };
+    /// let mut child = parlab::process::fork_with(|| -> u8 { loop { std::hint::spin_loop() } }, &opts)?;
+    /// child.kill();
+    /// assert!(child.join(std::time::Duration::from_secs(1)).is_err());
+    /// # Ok::<(), parlab::process::ProcessError>(())
+    /// ```
+    pub fn kill(&mut self) {
+        self.core.kill();
+    }
+
+    /// Once its channel closed: how it ended (waiting up to the grace period, then killing it).
+    pub(crate) fn ended(&mut self) -> ProcessError {
+        self.core.ended()
+    }
+}
+
+impl<R: DeserializeOwned> Process<R> {
+    /// Waits at most `timeout` for the result; on timeout the worker is killed.
+    ///
+    /// # Errors
+    /// [`ProcessError::Timeout`] (the worker was killed), [`ProcessError::Panicked`] with the panic
+    /// message and pid, [`ProcessError::Killed`] naming the signal, [`ProcessError::Exited`],
+    /// [`ProcessError::UnknownTask`], [`ProcessError::BadArgs`], [`ProcessError::Serde`] when the
+    /// result is not an `R`, [`ProcessError::AlreadyJoined`].
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// let opts = parlab::process::Options { warn: false, ..Default::default() };
+    /// let mut slow = parlab::process::fork_with(|| std::thread::sleep(Duration::from_secs(10)), &opts)?;
+    /// let e = slow.join(Duration::from_millis(100)).unwrap_err();
+    /// assert!(e.to_string().contains("it was killed"));
+    /// # Ok::<(), parlab::process::ProcessError>(())
+    /// ```
+    pub fn join(&mut self, timeout: Duration) -> Result<R, ProcessError> {
+        let mut decoded = None;
+        self.core
+            .join(timeout, std::any::type_name::<R>(), &mut |bytes| {
+                decoded = Some(items::decode_exact::<R>(bytes)?);
+                Ok(())
+            })?;
+        decoded.ok_or_else(no_value)
+    }
+}
+
+/// The one outcome of a one-shot worker's run: its value handed to `value`, or its failure.
+struct One<'a> {
+    value: &'a mut dyn FnMut(&[u8]) -> Result<(), String>,
+    failure: Option<TaskFailure>,
+}
+
+impl DecodeInto for One<'_> {
+    fn value(&mut self, bytes: &[u8]) -> Result<(), String> {
+        (self.value)(bytes)
+    }
+
+    fn failure(&mut self, failure: TaskFailure) {
+        self.failure = Some(failure);
+    }
+}
+
+/// What `join` gives if a reply decoded without a value (it never does: an outcome is a value
+/// or a failure).
+#[inline(never)]
+fn no_value() -> ProcessError {
+    ProcessError::corrupt("deserialize", "the answer holds no result".into())
 }
 
 fn exit_of(status: std::process::ExitStatus) -> Exit {

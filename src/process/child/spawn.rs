@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 
 use crate::process::channel::{Channel, encode};
 use crate::process::output::CapturedOutput;
-use crate::process::task::AsTask;
+use crate::process::task::{AsTask, TaskId, Types};
 use crate::process::wire::Request;
 use crate::process::{
     ENV_ALLOW_LIST, Options, Output, ProcessError, StartMethod, check_worker, items, sys,
@@ -20,7 +20,7 @@ use crate::process::{
 };
 use crate::timeline::monotonic_ns;
 
-use super::{Handle, Process};
+use super::{Core, Handle, Process};
 
 /// Starts a worker process running `task` on `args`; its result is an `R`.
 ///
@@ -81,16 +81,32 @@ where
     let called_ns = monotonic_ns();
     let task = task.as_task();
     let mut run = Vec::new();
-    items::push_encoded(&mut run, args).map_err(|e| ProcessError::serde("serialize", e))?;
+    let encoded = items::push_encoded(&mut run, args).map(|()| run);
+    let core = spawn_request(task.id(), task.types(), encoded, opts, called_ns)?;
+    Ok(Process::from_core(core))
+}
+
+/// The part of [`spawn_with`] that does not know the task's types: sends the request (`args`,
+/// encoded) to a new worker. Non-generic, so that a notebook cell does not compile it again for
+/// each task.
+#[inline(never)]
+fn spawn_request(
+    task: &TaskId,
+    types: Types,
+    args: Result<Vec<u8>, postcard::Error>,
+    opts: &Options,
+    called_ns: u64,
+) -> Result<Core, ProcessError> {
+    let args = args.map_err(|e| ProcessError::serde("serialize", e))?;
     let request = encode(&Request {
-        task: task.id().clone(),
-        signature: task.signature(),
-        args: run,
+        task: task.clone(),
+        signature: types.signature(),
+        args,
     })?;
-    let mut process = start_worker(&[], opts, Arc::default())?;
-    process.caller_types = Some(task.types());
+    let mut process = start_core(&[], opts, Arc::default())?;
+    process.caller_types = Some(types);
     process.called_ns = called_ns;
-    process.work = task.name();
+    process.work = task.to_string();
     let timeout = Duration::from_secs(30);
     match process.chan.send(&request, sys::deadline(timeout), timeout) {
         // A worker that died at once is reported by `join`.
@@ -109,6 +125,16 @@ pub(crate) fn start_worker<R>(
     opts: &Options,
     captured: Arc<CapturedOutput>,
 ) -> Result<Process<R>, ProcessError> {
+    start_core(worker_args, opts, captured).map(Process::from_core)
+}
+
+/// [`start_worker`], whatever the result's type.
+#[inline(never)]
+fn start_core(
+    worker_args: &[&str],
+    opts: &Options,
+    captured: Arc<CapturedOutput>,
+) -> Result<Core, ProcessError> {
     // A check that gave up on the code calling this: stop it before it starts another process.
     crate::exercise::stop_if_overdue();
     let worker = match &opts.worker {
@@ -150,7 +176,7 @@ pub(crate) fn start_worker<R>(
     let chan =
         Channel::new(parent_end).map_err(|e| ProcessError::io("setting up a worker's socket", e));
     let name = opts.name.clone().unwrap_or_else(|| format!("spawn-{pid}"));
-    let mut process = Process::new(
+    let mut process = Core::new(
         pid,
         name,
         StartMethod::Spawn,

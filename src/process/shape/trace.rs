@@ -3,7 +3,8 @@
 
 use serde::de::DeserializeOwned;
 use serde_reflection::{
-    ContainerFormat, Format, Named, Registry, Samples, Tracer, TracerConfig, VariantFormat,
+    ContainerFormat, Format, FormatHolder, Named, Registry, Samples, Tracer, TracerConfig,
+    VariantFormat,
 };
 
 use super::{Body, Shape};
@@ -53,18 +54,33 @@ fn config(ones: bool) -> TracerConfig {
 /// The most passes over a type (each visits at least one enum variant not seen before).
 const MAX_PASSES: usize = 10_000;
 
-/// One pass of the tracer over a type: the one part of tracing that knows the type, so that the
-/// rest is compiled once in parlab, not again in each notebook cell that names a type.
-pub(super) type TraceOnce = fn(&mut Tracer, &Samples) -> Result<Format, serde_reflection::Error>;
+/// One pass of the tracer over a type, its format written into the given one: the one part of
+/// tracing that knows the type, so that the rest is compiled once in parlab, not again in each
+/// notebook cell that names a type.
+pub(super) type TraceOnce =
+    fn(&mut Tracer, &Samples, &mut Format) -> Result<(), serde_reflection::Error>;
 
-/// One pass over `T` through its `Deserialize` (the value made up for it thrown away).
+/// One pass over `T` through its `Deserialize` (the value made up for it thrown away), as
+/// serde-reflection's `Tracer::trace_type_once` does it, but for reducing the format, which
+/// [`pass`] does outside the generic code.
 pub(super) fn trace_once<T: DeserializeOwned>(
     tracer: &mut Tracer,
     samples: &Samples,
+    format: &mut Format,
+) -> Result<(), serde_reflection::Error> {
+    T::deserialize(serde_reflection::Deserializer::new(tracer, samples, format)).map(drop)
+}
+
+/// One pass of `once`: the format it traced, reduced (as `Tracer::trace_type_once` gives it).
+fn pass(
+    once: TraceOnce,
+    tracer: &mut Tracer,
+    samples: &Samples,
 ) -> Result<Format, serde_reflection::Error> {
-    tracer
-        .trace_type_once::<T>(samples)
-        .map(|(format, _value)| format)
+    let mut format = Format::unknown();
+    once(tracer, samples, &mut format)?;
+    format.reduce();
+    Ok(format)
 }
 
 /// The serde format of the type `once` traces, through its `Deserialize`, as a [`Shape`].
@@ -110,7 +126,7 @@ fn trace_with(
         let mut tracer = Tracer::new(config(ones));
         let mut root = None;
         for _ in 0..MAX_PASSES {
-            let format = once(&mut tracer, samples)?;
+            let format = pass(once, &mut tracer, samples)?;
             if let Format::TypeName(name) = &format {
                 if !enums.contains(name) {
                     enums.push(name.clone());
