@@ -140,6 +140,13 @@ fn a_kernel_nudged_while_starting_lives_and_answers() {
     scenario("nudged", Duration::from_secs(600));
 }
 
+/// parlab's evcxr patch: rust-analyzer analyses the crates of a new Cargo.toml on a thread of its
+/// own (`ra-warm-up`), and the cells after `:dep` still get their variables typed.
+#[test]
+fn cells_after_dep_keep_their_variables_while_the_analysis_runs_in_the_background() {
+    scenario("typed", Duration::from_secs(900));
+}
+
 #[test]
 fn a_slot_deleted_under_a_running_kernel_is_rebuilt() {
     scenario("deleted", Duration::from_secs(180));

@@ -1,5 +1,5 @@
-//! evcxr_jupyter 0.22.0 with a small fix, built by setup: a kernel that answers a client who has
-//! already left lives on.
+//! evcxr_jupyter 0.22.0 with two small fixes, built by setup: a kernel that answers a client who
+//! has already left lives on, and rust-analyzer's work for a `:dep` moves off the cells' path.
 //!
 //! While evcxr is starting (its first compile, a few seconds), Jupyter's server "nudges" it:
 //! every half second a `kernel_info_request` on a shell channel and on a control channel of its
@@ -9,11 +9,24 @@
 //! have died"); on the shell channel it skips the `idle` status after the failed reply, so the
 //! page may show a busy kernel that is idle. The fix: a `kernel_info_reply` (and an interrupt's
 //! reply) that cannot be delivered is dropped, as the client that asked has gone. Three small
-//! changes to `src/core.rs`, each applied only where evcxr's source reads exactly as expected.
+//! changes to evcxr_jupyter's `src/core.rs`.
 //!
-//! The source is cargo's own download of the crate (`cargo fetch`, then its `.crate` file),
-//! unpacked and patched in `$CARGO_HOME/parlab/`, and installed from there with `cargo install
-//! --locked --path`, so the build folder is kept and shared by every clone of this user.
+//! evcxr (the library evcxr_jupyter is built on) runs rust-analyzer on every cell, to learn the
+//! types of the cell's new variables. After a new Cargo.toml (kernel start, a `:dep`) the first
+//! such question waits for the analysis of every crate the cell can use, the standard library's
+//! and parlab's with its dependencies: 4-5 s at kernel start, as long again in the `:dep` cell,
+//! 7 s in the first cell that uses parlab (2 cores). The fix, in evcxr's
+//! `src/rust_analyzer.rs`: a cell with no top-level `let` asks nothing (its answer was always
+//! empty), and a new Cargo.toml starts that analysis on a thread of its own, so it runs while the
+//! cell compiles, while Jupyter connects and while the `:dep` cell runs cargo; the next cell
+//! waits only for what is left. evcxr_jupyter is built with this evcxr as a path dependency
+//! (its Cargo.toml and Cargo.lock say so).
+//!
+//! Each change is applied only where the source reads exactly as expected. The sources are
+//! cargo's own downloads of the two crates (`cargo fetch`, then their `.crate` files), unpacked
+//! and patched in `$CARGO_HOME/parlab/` (evcxr in the `evcxr/` folder of evcxr_jupyter's), and
+//! installed from there with `cargo install --locked --path`, so the build folder is kept and
+//! shared by every clone of this user (a new patch starts from the previous patch's build).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -24,11 +37,16 @@ use crate::project::{self, run_inherit};
 pub const VERSION: &str = "0.22.0";
 
 /// Names this patch; a change to [`CHANGES`] gets a new one, so setup builds it again.
-pub const PATCH_ID: &str = "parlab-1";
+pub const PATCH_ID: &str = "parlab-2";
 
-/// The changes to evcxr_jupyter's `src/core.rs`: (what it fixes, the original text, its replacement).
-const CHANGES: [(&str, &str, &str); 3] = [
+/// The evcxr_jupyter folder where evcxr's source is unpacked (its Cargo.toml points there).
+const EVCXR_DIR: &str = "evcxr";
+
+/// The changes: (the file, in evcxr_jupyter's folder; what it fixes; the original text; its
+/// replacement).
+const CHANGES: [(&str, &str, &str, &str); 9] = [
     (
+        "src/core.rs",
         "a shell kernel_info_reply to a client that left ends without the idle status",
         r#"        if message.message_type() == "kernel_info_request" {
             message
@@ -48,6 +66,7 @@ const CHANGES: [(&str, &str, &str); 3] = [
         }"#,
     ),
     (
+        "src/core.rs",
         "a control kernel_info_reply to a client that left ends the kernel",
         r#"                "kernel_info_request" => {
                     message
@@ -67,6 +86,7 @@ const CHANGES: [(&str, &str, &str); 3] = [
                 }"#,
     ),
     (
+        "src/core.rs",
         "an interrupt_reply to a client that left ends the kernel",
         r#"                    message
                         .new_reply()
@@ -82,6 +102,107 @@ const CHANGES: [(&str, &str, &str); 3] = [
                     {
                         eprintln!("interrupt_reply not delivered (the client left): {error}");
                     }"#,
+    ),
+    (
+        "Cargo.toml",
+        "evcxr_jupyter is built with the published evcxr, not the patched one",
+        "[dependencies.evcxr]\nversion = \"=0.22.0\"\n",
+        "[dependencies.evcxr]\nversion = \"=0.22.0\"\npath = \"evcxr\"\n",
+    ),
+    (
+        "Cargo.lock",
+        "the lock file names the published evcxr (and `--locked` refuses the patched one)",
+        "name = \"evcxr\"\nversion = \"0.22.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\nchecksum = \"ee69caeeefc311959b85962458e370d8eccb165123edbc5270134aaee6d7ed80\"\n",
+        "name = \"evcxr\"\nversion = \"0.22.0\"\n",
+    ),
+    (
+        "evcxr/src/rust_analyzer.rs",
+        "a new Cargo.toml makes the next cells wait for rust-analyzer's analysis of every crate",
+        r#"        if cargo_toml != self.last_cargo_toml {
+            self.load_cargo_toml(&mut change)?;
+            self.last_cargo_toml = cargo_toml;
+        }
+
+        self.analysis_host.apply_change(change);
+        Ok(())
+    }
+"#,
+        r#"        let loaded = cargo_toml != self.last_cargo_toml;
+        if loaded {
+            self.load_cargo_toml(&mut change)?;
+            self.last_cargo_toml = cargo_toml;
+        }
+
+        // parlab patch: a change would cancel the warm-up and lose its work; it finishes first.
+        if let Some(warm_up) = self.warm_up.take() {
+            let _ = warm_up.join();
+        }
+        self.analysis_host.apply_change(change);
+        if loaded {
+            self.start_warm_up();
+        }
+        Ok(())
+    }
+
+    /// parlab patch: analyses, on a thread of its own, what typing a cell's variables needs from
+    /// every crate the cell can use (name resolution, then trait impls, crate by crate), while
+    /// the cell is compiled and the next one comes; done on first use, it takes seconds.
+    fn start_warm_up(&mut self) {
+        let db = self.analysis_host.raw_database().clone();
+        let cell_file = self.source_file_id;
+        // Named, so that `top -H` (and parlab's kernel test) can see it working.
+        let thread = std::thread::Builder::new().name("ra-warm-up".to_owned());
+        self.warm_up = thread.spawn(move || {
+            let crates = ra_ap_base_db::all_crates(&db);
+            let Some(cell) = crates
+                .iter()
+                .find(|krate| krate.data(&db).root_file_id == cell_file)
+            else {
+                return;
+            };
+            let used: std::collections::HashSet<_> = cell.transitive_deps(&db).into_iter().collect();
+            // all_crates lists dependencies before the crates that use them.
+            for &krate in crates.iter().filter(|krate| used.contains(*krate)) {
+                let _ = ra_hir::crate_def_map(&db, krate);
+                ra_hir::attach_db(&db, || {
+                    let _ = ra_hir::TraitImpls::for_crate(&db, krate);
+                });
+            }
+        }).ok();
+    }
+"#,
+    ),
+    (
+        "evcxr/src/rust_analyzer.rs",
+        "the warm-up thread has no place in evcxr's rust-analyzer state",
+        "    current_source: String,\n}\n",
+        "    current_source: String,\n    /// parlab patch: the analysis of the crates a new Cargo.toml brought, running in the background.\n    warm_up: Option<std::thread::JoinHandle<()>>,\n}\n",
+    ),
+    (
+        "evcxr/src/rust_analyzer.rs",
+        "a new rust-analyzer state has no warm-up thread",
+        "            current_source: String::new(),\n        })",
+        "            current_source: String::new(),\n            warm_up: None,\n        })",
+    ),
+    (
+        "evcxr/src/rust_analyzer.rs",
+        "a cell without variables waits for rust-analyzer's analysis of every crate",
+        r#"                    let Some(body) = function.body() else {
+                        continue;
+                    };
+"#,
+        r#"                    let Some(body) = function.body() else {
+                        continue;
+                    };
+                    // parlab patch: with no top-level `let` there is nothing to type, and asking
+                    // for the scope would wait for the analysis of every crate.
+                    if !body
+                        .statements()
+                        .any(|statement| matches!(statement, ast::Stmt::LetStmt(_)))
+                    {
+                        continue;
+                    }
+"#,
     ),
 ];
 
@@ -100,15 +221,16 @@ pub fn source_dir() -> PathBuf {
         .join(format!("evcxr_jupyter-{VERSION}-{PATCH_ID}"))
 }
 
-/// Applies [`CHANGES`] to the text of `core.rs`; the error names the change that does not fit.
-fn patch(core: &str) -> Result<String, String> {
-    let mut text = core.to_owned();
-    for (what, old, new) in CHANGES {
+/// Applies the [`CHANGES`] to `file` (a path in evcxr_jupyter's folder) to its text; the error
+/// names the change that does not fit.
+fn patch(file: &str, original: &str) -> Result<String, String> {
+    let mut text = original.to_owned();
+    for (_, what, old, new) in CHANGES.iter().filter(|c| c.0 == file) {
         match text.matches(old).count() {
             1 => text = text.replacen(old, new, 1),
             n => {
                 return Err(format!(
-                    "evcxr_jupyter {VERSION}'s src/core.rs is not as the parlab patch expects ({n} places for the fix of \"{what}\")"
+                    "evcxr_jupyter {VERSION}'s {file} is not as the parlab patch expects ({n} places for the fix of \"{what}\")"
                 ));
             }
         }
@@ -116,19 +238,30 @@ fn patch(core: &str) -> Result<String, String> {
     Ok(text)
 }
 
-/// The `.crate` file cargo downloaded for evcxr_jupyter, fetching it when it is not there.
-fn crate_file() -> Result<PathBuf, String> {
-    let find = || {
-        let cache = cargo_home().join("registry").join("cache");
-        std::fs::read_dir(cache).ok()?.flatten().find_map(|index| {
-            let file = index.path().join(format!("evcxr_jupyter-{VERSION}.crate"));
-            file.is_file().then_some(file)
-        })
-    };
-    if let Some(file) = find() {
-        return Ok(file);
+/// The files [`CHANGES`] patches, each once.
+fn patched_files() -> Vec<&'static str> {
+    let mut files: Vec<&str> = CHANGES.iter().map(|c| c.0).collect();
+    files.dedup();
+    files
+}
+
+/// The `.crate` file cargo downloaded for `name` (evcxr_jupyter or evcxr), or None.
+fn cached_crate(name: &str) -> Option<PathBuf> {
+    let cache = cargo_home().join("registry").join("cache");
+    std::fs::read_dir(cache).ok()?.flatten().find_map(|index| {
+        let file = index.path().join(format!("{name}-{VERSION}.crate"));
+        file.is_file().then_some(file)
+    })
+}
+
+/// The `.crate` files cargo downloaded for evcxr_jupyter and evcxr, fetching them when they are not
+/// there.
+fn crate_files() -> Result<(PathBuf, PathBuf), String> {
+    let find = || Some((cached_crate("evcxr_jupyter")?, cached_crate("evcxr")?));
+    if let Some(files) = find() {
+        return Ok(files);
     }
-    // A manifest that only depends on it: `cargo fetch` downloads it (and what it needs).
+    // A manifest that only depends on evcxr_jupyter: `cargo fetch` downloads it and evcxr.
     let fetch = source_dir().with_extension("fetch");
     std::fs::create_dir_all(&fetch)
         .and_then(|_| {
@@ -149,33 +282,55 @@ fn crate_file() -> Result<PathBuf, String> {
         "cargo fetch (evcxr_jupyter's source)",
     )?;
     find().ok_or_else(|| {
-        format!("cargo fetched, but no evcxr_jupyter-{VERSION}.crate is in its download cache")
+        format!(
+            "cargo fetched, but evcxr_jupyter-{VERSION}.crate or evcxr-{VERSION}.crate is not in its download cache"
+        )
     })
 }
 
-/// Unpacks evcxr_jupyter's source into [`source_dir`] (keeping its `target/`) and patches it.
+/// Unpacks a `.crate` file into `parent` (as `name-VERSION/`).
+fn untar(crate_file: &Path, parent: &Path) -> Result<(), String> {
+    project::output(
+        Command::new("tar")
+            .arg("-xzf")
+            .arg(crate_file)
+            .arg("-C")
+            .arg(parent),
+    )
+    .map(drop)
+}
+
+/// Unpacks evcxr_jupyter's source, with evcxr's in its `evcxr/` folder, into [`source_dir`]
+/// (keeping its `target/`) and patches them.
 fn prepare_source() -> Result<PathBuf, String> {
     let dir = source_dir();
     let parent = dir.parent().unwrap_or(&dir).to_path_buf();
     let unpacked = parent.join(format!("evcxr_jupyter-{VERSION}"));
-    let crate_file = crate_file()?;
+    let unpacked_evcxr = parent.join(format!("evcxr-{VERSION}"));
+    let (jupyter_crate, evcxr_crate) = crate_files()?;
     let _ = std::fs::remove_dir_all(&unpacked);
+    let _ = std::fs::remove_dir_all(&unpacked_evcxr);
     std::fs::create_dir_all(&parent)
         .map_err(|e| format!("cannot make {}: {e}", parent.display()))?;
-    project::output(
-        Command::new("tar")
-            .arg("-xzf")
-            .arg(&crate_file)
-            .arg("-C")
-            .arg(&parent),
-    )?;
-    let core = unpacked.join("src").join("core.rs");
-    let patched = std::fs::read_to_string(&core)
-        .map_err(|e| format!("cannot read {}: {e}", core.display()))
-        .and_then(|text| patch(&text))?;
-    std::fs::write(&core, patched).map_err(|e| format!("cannot write {}: {e}", core.display()))?;
+    untar(&jupyter_crate, &parent)?;
+    untar(&evcxr_crate, &parent)?;
+    std::fs::rename(&unpacked_evcxr, unpacked.join(EVCXR_DIR)).map_err(|e| {
+        format!(
+            "cannot move evcxr's source into {}: {e}",
+            unpacked.display()
+        )
+    })?;
+    for file in patched_files() {
+        let path = unpacked.join(file);
+        let patched = std::fs::read_to_string(&path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))
+            .and_then(|text| patch(file, &text))?;
+        std::fs::write(&path, patched)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
     // The fresh source replaces the old one file by file; the build in `target/` stays.
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot make {}: {e}", dir.display()))?;
+    adopt_earlier_build(&parent, &dir);
     for entry in std::fs::read_dir(&unpacked)
         .map_err(|e| format!("cannot read {}: {e}", unpacked.display()))?
         .flatten()
@@ -191,6 +346,37 @@ fn prepare_source() -> Result<PathBuf, String> {
     Ok(dir)
 }
 
+/// A new patch's folder without a build takes over the build of an earlier patch of the same
+/// release (`evcxr_jupyter-VERSION-parlab-N/target`): cargo then compiles only what the patch
+/// changed (about a minute) instead of all of evcxr_jupyter's dependencies (about 15 minutes).
+fn adopt_earlier_build(parent: &Path, dir: &Path) {
+    if dir.join("target").exists() {
+        return;
+    }
+    let prefix = format!("evcxr_jupyter-{VERSION}-");
+    let earlier = std::fs::read_dir(parent).ok().and_then(|entries| {
+        entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| {
+                p != dir
+                    && p.join("target").is_dir()
+                    && p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.starts_with(&prefix))
+            })
+            .max_by_key(|p| {
+                std::fs::metadata(p.join("target"))
+                    .and_then(|m| m.modified())
+                    .ok()
+            })
+    });
+    if let Some(earlier) = earlier {
+        // Best effort: without it cargo builds everything.
+        let _ = std::fs::rename(earlier.join("target"), dir.join("target"));
+    }
+}
+
 /// Setup's check: Some when the installed evcxr_jupyter is this patched build.
 pub fn check() -> Result<Option<String>, String> {
     if project::find_tool("evcxr_jupyter").is_none() {
@@ -204,22 +390,23 @@ pub fn check() -> Result<Option<String>, String> {
         && line.contains(&source_dir().display().to_string());
     if !ours {
         println!(
-            "  installed: {}; the lessons use evcxr_jupyter {VERSION} with parlab's fix ({PATCH_ID})",
+            "  installed: {}; the lessons use evcxr_jupyter {VERSION} with parlab's fixes ({PATCH_ID})",
             line.trim_end_matches(':')
         );
     }
-    Ok(ours.then(|| format!("version {VERSION}, with parlab's fix ({PATCH_ID})")))
+    Ok(ours.then(|| format!("version {VERSION}, with parlab's fixes ({PATCH_ID})")))
 }
 
 /// Setup's install: the patched source, built and installed with cargo (about 15 minutes on 2
-/// cores the first time; the kept build makes a later install take a minute).
+/// cores the first time; the kept build, or an earlier patch's, makes a later install take a
+/// minute or two).
 pub fn install() -> Result<(), String> {
     let dir = prepare_source()?;
     run_inherit(
         Command::new(project::cargo())
             .args(["install", "--locked", "--force", "--path"])
             .arg(&dir),
-        "cargo install --path (evcxr_jupyter with parlab's fix)",
+        "cargo install --path (evcxr_jupyter with parlab's fixes)",
     )
 }
 
@@ -227,64 +414,97 @@ pub fn install() -> Result<(), String> {
 mod tests {
     use super::*;
 
-    /// The three places of evcxr_jupyter 0.22.0's core.rs, as it reads there.
-    fn original() -> String {
-        format!(
-            "fn shell() {{\n{}\n}}\nfn control() {{\n{}\n{}\n}}\n",
-            CHANGES[0].1, CHANGES[1].1, CHANGES[2].1
-        )
+    /// A text holding, once each, the places the changes to `file` expect.
+    fn original(file: &str) -> String {
+        CHANGES
+            .iter()
+            .filter(|c| c.0 == file)
+            .map(|c| format!("// before\n{}\n// after\n", c.2))
+            .collect()
     }
 
     #[test]
     fn each_change_is_applied_once() {
-        let patched = patch(&original()).unwrap();
-        for (what, old, new) in CHANGES {
-            assert!(!patched.contains(old), "not applied: {what}");
-            assert_eq!(patched.matches(new).count(), 1, "{what}");
+        for file in patched_files() {
+            let patched = patch(file, &original(file)).unwrap();
+            for (_, what, old, new) in CHANGES.iter().filter(|c| c.0 == file) {
+                assert_eq!(patched.matches(new).count(), 1, "{what}");
+                if !new.contains(old) {
+                    assert!(!patched.contains(old), "not applied: {what}");
+                }
+            }
         }
-        assert_eq!(patched.matches("parlab patch").count(), 3);
+        let core = patch("src/core.rs", &original("src/core.rs")).unwrap();
+        assert_eq!(core.matches("parlab patch").count(), 3);
         assert!(
-            !patched.contains(".await?"),
+            !core.contains(".await?"),
             "a reply can still end the kernel"
         );
+        let analyzer = "evcxr/src/rust_analyzer.rs";
+        assert_eq!(
+            patch(analyzer, &original(analyzer))
+                .unwrap()
+                .matches("parlab patch")
+                .count(),
+            4
+        );
+        assert_eq!(patched_files().len(), 4, "{:?}", patched_files());
     }
 
     #[test]
     fn a_source_that_differs_is_refused_by_name() {
-        let without_control = original().replace(CHANGES[1].1, "");
-        let e = patch(&without_control).unwrap_err();
-        assert!(e.contains("0 places") && e.contains(CHANGES[1].0), "{e}");
-        let twice = format!("{0}{0}", original());
-        assert!(patch(&twice).unwrap_err().contains("2 places"));
+        let without_control = original("src/core.rs").replace(CHANGES[1].2, "");
+        let e = patch("src/core.rs", &without_control).unwrap_err();
+        assert!(e.contains("0 places") && e.contains(CHANGES[1].1), "{e}");
+        let twice = format!("{0}{0}", original("src/core.rs"));
+        assert!(
+            patch("src/core.rs", &twice)
+                .unwrap_err()
+                .contains("2 places")
+        );
+        let lock = patch("Cargo.lock", "name = \"evcxr\"\nversion = \"0.21.0\"\n").unwrap_err();
+        assert!(
+            lock.contains("Cargo.lock") && lock.contains("0 places"),
+            "{lock}"
+        );
     }
 
-    /// The patch fits the real source, where cargo has it unpacked (after setup it is).
-    #[test]
-    fn the_patch_fits_evcxr_jupyter_as_published() {
+    /// Where `file` (a path of [`CHANGES`]) is as published: cargo's unpacked crates, else the
+    /// patched copy setup made.
+    fn published(file: &str) -> Option<(PathBuf, bool)> {
+        let (krate, inner) = match file.strip_prefix("evcxr/") {
+            Some(inner) => ("evcxr", inner),
+            None => ("evcxr_jupyter", file),
+        };
         let registry = cargo_home().join("registry").join("src");
-        let core = std::fs::read_dir(&registry).ok().and_then(|dirs| {
+        let found = std::fs::read_dir(&registry).ok().and_then(|dirs| {
             dirs.flatten()
-                .map(|d| {
-                    d.path()
-                        .join(format!("evcxr_jupyter-{VERSION}/src/core.rs"))
-                })
+                .map(|d| d.path().join(format!("{krate}-{VERSION}")).join(inner))
                 .find(|p| p.is_file())
         });
-        let Some(core) = core.or_else(|| {
-            let patched = source_dir().join("src/core.rs");
-            patched.is_file().then_some(patched)
-        }) else {
-            eprintln!("no evcxr_jupyter {VERSION} source here: run `cargo run --release -- setup`");
-            return;
-        };
-        let text = std::fs::read_to_string(&core).unwrap();
-        if text.contains("parlab patch") {
-            // Only the patched copy is here: it must hold every replacement once.
-            for (what, _, new) in CHANGES {
-                assert_eq!(text.matches(new).count(), 1, "{what} in {}", core.display());
+        found.map(|p| (p, false)).or_else(|| {
+            let patched = source_dir().join(file);
+            patched.is_file().then_some((patched, true))
+        })
+    }
+
+    /// The patch fits the real sources, where cargo has them unpacked (after setup it does).
+    #[test]
+    fn the_patch_fits_evcxr_jupyter_as_published() {
+        for file in patched_files() {
+            let Some((path, is_patched)) = published(file) else {
+                eprintln!("no {file} of evcxr {VERSION} here: run `cargo run --release -- setup`");
+                continue;
+            };
+            let text = std::fs::read_to_string(&path).unwrap();
+            if is_patched {
+                // Only the patched copy is here: it must hold every replacement once.
+                for (_, what, _, new) in CHANGES.iter().filter(|c| c.0 == file) {
+                    assert_eq!(text.matches(new).count(), 1, "{what} in {}", path.display());
+                }
+            } else {
+                patch(file, &text).unwrap();
             }
-        } else {
-            patch(&text).unwrap();
         }
     }
 }
