@@ -15,6 +15,10 @@ use crate::timeline::monotonic_ns;
 
 use super::{Core, Exit, Handle, Process};
 
+/// Decodes a one-shot worker's value from its bytes and keeps it (the caller's `R`, out of sight
+/// of the non-generic code that calls it); the decoder's message if the bytes are not an `R`.
+type DecodeValue<'a> = dyn FnMut(&[u8]) -> Result<(), String> + 'a;
+
 /// How long the parent waits for a worker to finish exiting once its result arrived or its
 /// channel closed, before killing it.
 const EXIT_GRACE: Duration = Duration::from_secs(1);
@@ -131,7 +135,7 @@ impl Core {
         &mut self,
         timeout: Duration,
         type_name: &'static str,
-        value: &mut dyn FnMut(&[u8]) -> Result<(), String>,
+        value: &mut DecodeValue<'_>,
     ) -> Result<(), ProcessError> {
         if self.joined {
             return Err(ProcessError::AlreadyJoined { pid: self.pid });
@@ -151,7 +155,7 @@ impl Core {
         &mut self,
         timeout: Duration,
         type_name: &'static str,
-        value: &mut dyn FnMut(&[u8]) -> Result<(), String>,
+        value: &mut DecodeValue<'_>,
     ) -> Result<(), ProcessError> {
         let deadline = sys::deadline(timeout);
         let what = format!(
@@ -289,7 +293,7 @@ impl<R: DeserializeOwned> Process<R> {
 
 /// The one outcome of a one-shot worker's run: its value handed to `value`, or its failure.
 struct One<'a> {
-    value: &'a mut dyn FnMut(&[u8]) -> Result<(), String>,
+    value: &'a mut DecodeValue<'a>,
     failure: Option<TaskFailure>,
 }
 
