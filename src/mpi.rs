@@ -67,4 +67,4 @@ pub use protocol::{Reply, Request};
 
 // For the Slurm module, which runs its commands and reads its jobs' replies the same way.
 pub(crate) use child::{Waited, run_with_timeout, tail};
-pub(crate) use protocol::read_reply;
+pub(crate) use protocol::{decode_reply, reply_value};

@@ -10,6 +10,8 @@
 //!   [`Slurm::run`] (submit, wait, read the reply), or the steps one by one: [`Slurm::submit`],
 //!   [`Slurm::wait`].
 //! - [`SlurmError`]: what went wrong, each with its cause and what fixes it.
+//! - `slurm/controller.rs`: a TCP look for the controller, so that [`Slurm::status`] says at once
+//!   that no controller runs, where `sinfo` would retry for seconds.
 //!
 //! # Examples
 //! ```no_run
@@ -33,8 +35,13 @@ use serde::de::DeserializeOwned;
 
 use crate::mpi::{self, MpiError, MpiTask, Waited};
 
+mod controller;
+
 /// The environment variable Slurm's commands read their configuration from.
 pub const CONF_ENV: &str = "SLURM_CONF";
+
+/// The configuration Slurm's commands read when neither [`Slurm::conf`] nor `SLURM_CONF` names one.
+const DEFAULT_CONF: &str = "/etc/slurm/slurm.conf";
 
 /// The most of a job's output file that is read (its end): rank 0's reply is its last line.
 const OUTPUT_LIMIT: u64 = 8 << 20;
@@ -331,7 +338,8 @@ impl Slurm {
     /// Whether the controller answers: `sinfo`'s partitions, nodes and their states in one line.
     ///
     /// # Errors
-    /// [`SlurmError::NotReachable`] (also when `sinfo` has no answer within `timeout`),
+    /// [`SlurmError::NotReachable`] (also when `sinfo` has no answer within `timeout`, and at once,
+    /// without `sinfo`, when each controller the configuration names refuses a connection),
     /// [`SlurmError::MungeDown`], [`SlurmError::MungeRejected`], [`SlurmError::Io`].
     ///
     /// # Examples
@@ -341,6 +349,12 @@ impl Slurm {
     /// # Ok::<(), parlab::slurm::SlurmError>(())
     /// ```
     pub fn status(&self, timeout: Duration) -> Result<String, SlurmError> {
+        let conf = self.conf.clone().unwrap_or_else(|| {
+            std::env::var_os(CONF_ENV).map_or_else(|| PathBuf::from(DEFAULT_CONF), PathBuf::from)
+        });
+        if let Some(said) = controller::refused(&conf) {
+            return Err(SlurmError::NotReachable { said });
+        }
         let mut cmd = self.command("sinfo");
         cmd.args(["--noheader", "--format=%P %a %D %T %N %c"]);
         let out = self.call(cmd, timeout)?;
@@ -534,6 +548,29 @@ impl Slurm {
         script: &str,
         timeout: Duration,
     ) -> Result<BatchRun<R>, SlurmError> {
+        let run = self.run_value(task.name(), script, timeout)?;
+        let result =
+            mpi::decode_reply(task.name(), run.result).map_err(|error| SlurmError::Reply {
+                job: run.job,
+                error,
+            })?;
+        Ok(BatchRun {
+            job: run.job,
+            nodes: run.nodes,
+            seconds: run.seconds,
+            result,
+        })
+    }
+
+    /// [`run`](Slurm::run) up to rank 0's result as JSON, compiled once in parlab (not in every
+    /// notebook cell).
+    #[inline(never)]
+    fn run_value(
+        &self,
+        task: &str,
+        script: &str,
+        timeout: Duration,
+    ) -> Result<BatchRun<serde_json::Value>, SlurmError> {
         let started = Instant::now();
         let job = self.submit(script, timeout.min(Duration::from_secs(30)))?;
         let end = self.wait(&job, timeout.saturating_sub(started.elapsed()))?;
@@ -558,7 +595,7 @@ impl Slurm {
                 });
             }
         }
-        let result = mpi::read_reply(task.name(), &output, &output, true, || {
+        let result = mpi::reply_value(task, &output, &output, true, &|| {
             format!("job {} ended {}", job.id, end.state)
         })
         .map_err(|error| SlurmError::Reply { job: job.id, error })?;

@@ -59,8 +59,22 @@ impl Mpi {
         args: &A,
         minutes: u32,
     ) -> Result<String, MpiError> {
+        let request = request_json(task, args)?;
+        Ok(self.script(task.name(), nodes, ranks_per_node, &request, minutes))
+    }
+
+    /// [`batch_script`](Mpi::batch_script) once the request is JSON, compiled once in parlab.
+    #[inline(never)]
+    fn script(
+        &self,
+        name: &str,
+        nodes: usize,
+        ranks_per_node: usize,
+        request: &str,
+        minutes: u32,
+    ) -> String {
         let quote = |text: &str| format!("'{}'", text.replace('\'', "'\\''"));
-        let request = quote(&request_json(task, args)?);
+        let request = quote(request);
         let program = self.program.to_string_lossy();
         let program = if program.contains(|c: char| !(c.is_alphanumeric() || "/._-+".contains(c))) {
             quote(&program)
@@ -71,7 +85,7 @@ impl Mpi {
             .implementation
             .slurm_mpi_plugin()
             .map_or(String::new(), |p| format!("--mpi={p} "));
-        Ok(format!(
+        format!(
             "#!/bin/bash\n\
              #SBATCH --job-name=parlab-{name}\n\
              #SBATCH --nodes={nodes}\n\
@@ -80,10 +94,9 @@ impl Mpi {
              # {ranks} ranks; every node must see this parlab-mpi (a shared file system) and the\n\
              # same MPI it was built with. Rank 0's reply is the PARLAB-MPI-REPLY line of the output.\n\
              srun {plugin}{program} {request}\n",
-            name = task.name(),
             ranks = nodes * ranks_per_node,
             h = minutes / 60,
             m = minutes % 60,
-        ))
+        )
     }
 }

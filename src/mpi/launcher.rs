@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use super::child::{Waited, run_with_timeout};
 use super::error::MpiError;
 use super::install::{DEFAULT_PROGRAM, LAUNCHER_ENV, PROGRAM_ENV};
-use super::protocol::{read_reply, request_json};
+use super::protocol::{decode_reply, reply_value, request_json};
 use super::task::MpiTask;
 use super::tasks;
 
@@ -171,7 +171,13 @@ impl Mpi {
         ranks: usize,
         args: &A,
     ) -> Result<String, MpiError> {
-        let cmd = self.command(task, ranks, args)?;
+        Ok(self.command_text(ranks, request_json(task, args)?))
+    }
+
+    /// [`command_line`](Mpi::command_line) once the request is JSON, compiled once in parlab.
+    #[inline(never)]
+    fn command_text(&self, ranks: usize, request: String) -> String {
+        let cmd = self.command(ranks, request);
         let words: Vec<String> = std::iter::once(cmd.get_program())
             .chain(cmd.get_args())
             .map(|w| {
@@ -183,7 +189,7 @@ impl Mpi {
                 }
             })
             .collect();
-        Ok(words.join(" "))
+        words.join(" ")
     }
 
     /// This launcher with a hostfile: the hosts (and slots, the ranks each may take) to start
@@ -209,13 +215,8 @@ impl Mpi {
         self
     }
 
-    fn command<A: Serialize + DeserializeOwned + 'static, R: DeserializeOwned + 'static>(
-        &self,
-        task: MpiTask<A, R>,
-        ranks: usize,
-        args: &A,
-    ) -> Result<Command, MpiError> {
-        let request = request_json(task, args)?;
+    /// The launcher's command that runs `request` (JSON) on `ranks` ranks.
+    fn command(&self, ranks: usize, request: String) -> Command {
         let mut cmd = Command::new(&self.launcher);
         cmd.args(&self.launcher_args);
         if self.implementation == Implementation::OpenMpi {
@@ -229,12 +230,18 @@ impl Mpi {
                 // Containers often forbid the cross-memory attach it uses by default.
                 cmd.env("OMPI_MCA_btl_vader_single_copy_mechanism", "none");
             }
+            if std::env::var_os(SIGKILL_TIMEOUT).is_none() {
+                // When a rank fails or the run is stopped, Open MPI sends the other ranks
+                // SIGTERM, then waits this long (1 s by default) before SIGKILL: the ranks keep
+                // no state worth a graceful end, so a crash or a timeout is reported 1 s sooner.
+                cmd.env(SIGKILL_TIMEOUT, "0");
+            }
         }
         cmd.arg("-n")
             .arg(ranks.to_string())
             .arg(&self.program)
             .arg(request);
-        Ok(cmd)
+        cmd
     }
 
     /// Runs `task` on `ranks` ranks and returns rank 0's result, killing every rank after `timeout`.
@@ -258,19 +265,36 @@ impl Mpi {
         args: &A,
         timeout: Duration,
     ) -> Result<R, MpiError> {
-        let needs = if task.name() == tasks::PING_PONG.name() {
+        let request = request_json(task, args);
+        decode_reply(
+            task.name(),
+            self.run_request(task.name(), ranks, request, timeout)?,
+        )
+    }
+
+    /// [`run`](Mpi::run) once the request is JSON, up to rank 0's result as JSON: compiled once
+    /// in parlab, so that a notebook cell compiles only what knows the task's types.
+    #[inline(never)]
+    fn run_request(
+        &self,
+        task: &str,
+        ranks: usize,
+        request: Result<String, MpiError>,
+        timeout: Duration,
+    ) -> Result<serde_json::Value, MpiError> {
+        let needs = if task == tasks::PING_PONG.name() {
             2
         } else {
             1
         };
         if ranks < needs {
             return Err(MpiError::BadRanks {
-                task: task.name().to_owned(),
+                task: task.to_owned(),
                 ranks,
                 reason: format!("it needs at least {needs}"),
             });
         }
-        let mut cmd = self.command(task, ranks, args)?;
+        let mut cmd = self.command(ranks, request?);
         let (stdout, stderr, status) =
             run_with_timeout(&mut cmd, timeout).map_err(|e| match e {
                 Waited::TimedOut => MpiError::Timeout {
@@ -282,11 +306,14 @@ impl Mpi {
                     source: Arc::new(e.source),
                 },
             })?;
-        read_reply(task.name(), &stdout, &stderr, status.success(), || {
+        reply_value(task, &stdout, &stderr, status.success(), &|| {
             status_text(status)
         })
     }
 }
+
+/// Open MPI's wait between SIGTERM and SIGKILL when it ends ranks (its `odls_base_sigkill_timeout`).
+const SIGKILL_TIMEOUT: &str = "OMPI_MCA_odls_base_sigkill_timeout";
 
 /// The launcher to use: `$PARLAB_MPIRUN`, else the one a PyPI MPI wheel put in the project's
 /// `.venv/bin` (setup installs it there only when it built `parlab-mpi` against it), else

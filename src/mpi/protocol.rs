@@ -48,15 +48,35 @@ pub enum Reply {
     },
 }
 
-/// Rank 0's reply in a launcher's (or a batch job's) output, as `R`; `ok` says whether the
-/// launcher succeeded, `status` describes how it ended.
-pub(crate) fn read_reply<R: DeserializeOwned>(
+/// Rank 0's result, read as `R`: the only generic step of reading a reply, so a notebook cell
+/// compiles this much for its task's type and no more.
+pub(crate) fn decode_reply<R: DeserializeOwned>(
+    task: &str,
+    value: serde_json::Value,
+) -> Result<R, MpiError> {
+    serde_json::from_value(value).map_err(|e| unreadable(task, e))
+}
+
+/// The reply could not be read: serde_json's error, kept as the source.
+fn unreadable(task: &str, e: serde_json::Error) -> MpiError {
+    MpiError::BadReply {
+        task: task.to_owned(),
+        reason: e.to_string(),
+        source: Arc::new(e),
+    }
+}
+
+/// Rank 0's reply in a launcher's (or a batch job's) output, up to its result as JSON (read it
+/// as the task's type with [`decode_reply`]); `ok` says whether the launcher succeeded, `status`
+/// describes how it ended. Compiled once in parlab, not in every notebook cell.
+#[inline(never)]
+pub(crate) fn reply_value(
     task: &str,
     stdout: &str,
     stderr: &str,
     ok: bool,
-    status: impl Fn() -> String,
-) -> Result<R, MpiError> {
+    status: &dyn Fn() -> String,
+) -> Result<serde_json::Value, MpiError> {
     let reply = stdout.lines().find_map(|l| l.strip_prefix(REPLY_PREFIX));
     let Some(reply) = reply else {
         if let Some((host, failure, said)) = ssh::recognize(stderr) {
@@ -71,12 +91,7 @@ pub(crate) fn read_reply<R: DeserializeOwned>(
             stderr: tail(stderr, 12),
         });
     };
-    let bad = |e: serde_json::Error| MpiError::BadReply {
-        task: task.to_owned(),
-        reason: e.to_string(),
-        source: Arc::new(e),
-    };
-    match serde_json::from_str::<Reply>(reply).map_err(bad)? {
+    match serde_json::from_str::<Reply>(reply).map_err(|e| unreadable(task, e))? {
         Reply::Err(message) => Err(MpiError::Task {
             task: task.to_owned(),
             message,
@@ -93,7 +108,7 @@ pub(crate) fn read_reply<R: DeserializeOwned>(
             status: status(),
             stderr: tail(stderr, 12),
         }),
-        Reply::Ok(value) => serde_json::from_value(value).map_err(bad),
+        Reply::Ok(value) => Ok(value),
     }
 }
 
@@ -105,15 +120,25 @@ pub(crate) fn request_json<
     task: MpiTask<A, R>,
     args: &A,
 ) -> Result<String, MpiError> {
+    request_text(task.name(), task.signature(), serde_json::to_value(args))
+}
+
+/// [`request_json`] once the arguments are JSON, compiled once in parlab (not in every cell).
+#[inline(never)]
+fn request_text(
+    task: &str,
+    signature: Signature,
+    args: Result<serde_json::Value, serde_json::Error>,
+) -> Result<String, MpiError> {
     let unwritable = |what: &str, e: serde_json::Error| MpiError::BadReply {
-        task: task.name().to_owned(),
+        task: task.to_owned(),
         reason: format!("{what} do not serialize: {e}"),
         source: Arc::new(e),
     };
     let request = Request {
-        task: task.name().to_owned(),
-        signature: task.signature(),
-        args: serde_json::to_value(args).map_err(|e| unwritable("the arguments", e))?,
+        task: task.to_owned(),
+        signature,
+        args: args.map_err(|e| unwritable("the arguments", e))?,
     };
     serde_json::to_string(&request).map_err(|e| unwritable("the request's fields", e))
 }
@@ -126,7 +151,7 @@ mod tests {
     #[test]
     fn an_unreadable_reply_keeps_serde_json_s_error() {
         let out = format!("{REPLY_PREFIX}{{not json\n");
-        let e = read_reply::<u64>("sleep", &out, "", true, String::new).unwrap_err();
+        let e = reply_value("sleep", &out, "", true, &String::new).unwrap_err();
         assert!(matches!(e, MpiError::BadReply { .. }), "{e}");
         let source = std::error::Error::source(&e).expect("serde_json's error is kept");
         assert!(source.downcast_ref::<Arc<serde_json::Error>>().is_some());
@@ -134,17 +159,22 @@ mod tests {
             e.to_string()
                 .starts_with("the reply of sleep could not be read: ")
         );
+        let out = format!("{REPLY_PREFIX}{{\"Ok\":\"not a number\"}}\n");
+        let value = reply_value("sleep", &out, "", true, &String::new).expect("a reply");
+        let e = decode_reply::<u64>("sleep", value).unwrap_err();
+        assert!(matches!(e, MpiError::BadReply { .. }), "{e}");
+        assert!(std::error::Error::source(&e).is_some());
     }
 
     #[test]
     fn no_reply_is_a_failed_rank_and_an_ssh_failure_is_named() {
         let said = "ssh: Could not resolve hostname nodex: Name or service not known";
-        let e = read_reply::<u64>("ranks", "", said, false, || "code 1".into()).unwrap_err();
+        let e = reply_value("ranks", "", said, false, &|| "code 1".into()).unwrap_err();
         assert!(
             matches!(&e, MpiError::Ssh { host, failure: SshFailure::UnknownHost, .. } if host == "nodex"),
             "{e}"
         );
-        let e = read_reply::<u64>("ranks", "", "rank 1 died", false, || "code 1".into());
+        let e = reply_value("ranks", "", "rank 1 died", false, &|| "code 1".into());
         assert!(matches!(e, Err(MpiError::RankFailed { .. })));
     }
 }
