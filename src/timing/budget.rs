@@ -329,15 +329,12 @@ impl Spending {
             times,
             work,
         };
-        let fewer = if runs < repeats {
+        let fewer = if runs == 0 {
             format!(
-                " ({} instead of {repeats}, to stay within the budget)",
-                if runs == 0 {
-                    "1 cold run".to_owned()
-                } else {
-                    format!("{runs} runs")
-                }
+                " (of the first run alone, cold, instead of {repeats} after it, to stay within the budget)"
             )
+        } else if runs < repeats {
+            format!(" ({runs} runs instead of {repeats}, to stay within the budget)")
         } else {
             String::new()
         };
