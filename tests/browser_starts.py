@@ -63,15 +63,23 @@ PROBE_JS = """async ([path, code, limitMs]) => {
   return reply ? {status: reply.content.status, out} : {status: 'no reply', out};
 }"""
 
+# Kernel > Restart Kernel... as the menu runs it: the notebook's command, whose dialog is then
+# accepted. (Calling the kernel connection's own restart() skips the session's part: the page then
+# shows "unknown" until the next cell runs, whatever the kernel, ipykernel included.)
 RESTART_JS = """(path) => {
   const w = Array.from(window.jupyterapp.shell.widgets('main'))
     .find(w => w.context && w.context.path === path);
+  if (window.jupyterapp.shell.currentWidget !== w) return false;
   w.__parlabStatuses = [];
   window.__parlabRestart = 'pending';
-  w.sessionContext.session.kernel.restart().then(
-    () => { window.__parlabRestart = 'done'; }, e => { window.__parlabRestart = 'failed: ' + e; });
+  w.sessionContext.kernelChanged.connect(() => { window.__parlabRestart = 'done'; });
+  window.jupyterapp.commands.execute('notebook:restart-kernel').catch(
+    e => { window.__parlabRestart = 'failed: ' + e; });
   return true;
 }"""
+
+WIDGET_ID_JS = """(path) => Array.from(window.jupyterapp.shell.widgets('main'))
+  .find(w => w.context && w.context.path === path).id"""
 
 OPEN_JS = """(path) => { window.jupyterapp.commands.execute('docmanager:open', {path}); return true; }"""
 
@@ -165,7 +173,13 @@ def one_start(p, a, index, names):
         # Kernel > Restart on the first notebook: the restarted kernel must answer too.
         if names[0] in idle_at and a.restart:
             t = time.monotonic()
-            page.evaluate(RESTART_JS, names[0])
+            # The menu restarts the notebook in front: its tab is clicked first, as a learner would.
+            tab = page.evaluate(WIDGET_ID_JS, names[0])
+            page.locator(f'.lm-TabBar-tab[data-id="{tab}"]').click()
+            while not page.evaluate(RESTART_JS, names[0]) and time.monotonic() < t + 10:
+                time.sleep(0.1)
+            if page.evaluate("() => window.__parlabRestart") == "pending":
+                page.locator(".jp-Dialog .jp-mod-accept").click(timeout=a.limit * 1000)
             entry = report["notebooks"][names[0]]
             while time.monotonic() < t + a.limit:
                 time.sleep(0.2)
