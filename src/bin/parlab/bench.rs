@@ -3,10 +3,13 @@
 //! Groups: `pi` (every calc_pi variant), `process` (start methods, pipes, queues, serialization)
 //! `pool` (pool start-up, apply and map round trips, the exercise sweep) and `mpi` (MPI ping-pong
 //! beside a pipe's and threads', calc_pi on ranks beside threads; needs setup's MPI) and `python`
-//! (every Python/Rust pair of the lessons side by side, with the ratio per case).
+//! (every Python/Rust pair of the lessons side by side, with the ratio per case) and `kernel` (the
+//! lessons' kernel: its start, the `:dep parlab` cell, the first `let`, ordinary cells).
 
 use std::path::PathBuf;
 
+#[path = "bench_kernel.rs"]
+mod bench_kernel;
 #[path = "bench_mpi.rs"]
 mod bench_mpi;
 #[path = "bench_pool.rs"]
@@ -22,7 +25,7 @@ use parlab::pi;
 use parlab::timing::{self, Measurement, Table};
 
 /// The bench groups that exist.
-pub const GROUPS: &[&str] = &["pi", "process", "pool", "mpi", "python"];
+pub const GROUPS: &[&str] = &["pi", "process", "pool", "mpi", "python", "kernel"];
 
 /// The seed of every seeded case (results are the same for any thread count).
 const SEED: u64 = 1;
@@ -30,7 +33,7 @@ const SEED: u64 = 1;
 /// Arguments of `parlab bench`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct BenchArgs {
-    /// What to measure: pi, process, pool, mpi or python.
+    /// What to measure: pi, process, pool, mpi, python or kernel.
     pub group: String,
     /// Thread counts to measure, comma separated [default: 1,2 and the number of cores]; rank
     /// counts for `mpi` [default: 1 to the number of cores, at least 2].
@@ -39,7 +42,8 @@ pub struct BenchArgs {
     /// Samples per run.
     #[arg(long, default_value_t = 100_000_000)]
     pub samples: u64,
-    /// Timed runs per case, after one warm-up run; the median is reported.
+    /// Timed runs per case, after one warm-up run; the median is reported (`kernel`: rounds of a
+    /// fresh kernel).
     #[arg(long, default_value_t = 3)]
     pub repeats: usize,
     /// Print one JSON object per line instead of a table.
@@ -88,6 +92,16 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
              `{}` group records none: drop --timeline",
             args.group
         ));
+    }
+    if args.group == "kernel" {
+        if args.svg.is_some() || args.compare_python {
+            return Err(
+                "`bench kernel` draws no chart and has no Python side: drop --svg and \
+                 --compare-python"
+                    .into(),
+            );
+        }
+        return bench_kernel::run(&args);
     }
     if args.group == "python" {
         if args.svg.is_some() || args.compare_python {
@@ -166,6 +180,14 @@ fn save_chart(group: &str, rows: &[BenchRow], path: &std::path::Path) -> Result<
         .map_err(|e| format!("could not write the chart: {e}"))?;
     eprintln!("chart written to {}", path.display());
     Ok(())
+}
+
+/// `/proc/loadavg`'s three load averages, or "unknown".
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg").map_or_else(
+        |_| "unknown".into(),
+        |l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
+    )
 }
 
 /// Measures the group named in `args`.

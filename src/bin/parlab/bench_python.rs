@@ -25,7 +25,7 @@ use parlab::python::{PiThreads, Python};
 use parlab::timing::{self, Measurement, Sweep};
 use parlab::{pi, threads};
 
-use crate::bench::{BenchArgs, BenchRow};
+use crate::bench::{BenchArgs, BenchRow, load_average};
 
 /// The calc_pi sizes for `--samples N` (samples per run of the Rust series and the extension):
 /// pure Python N/50, numba N/5, so that each one-thread run takes about as long (pure Python
@@ -63,14 +63,6 @@ struct Pair {
 
 fn err(e: impl std::fmt::Display) -> String {
     e.to_string()
-}
-
-/// `/proc/loadavg`'s three load averages, or "unknown".
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg").map_or_else(
-        |_| "unknown".into(),
-        |l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
-    )
 }
 
 /// The speed-up of `sweep` at `k` threads.
