@@ -1,5 +1,6 @@
-//! evcxr_jupyter 0.22.0 with two small fixes, built by setup: a kernel that answers a client who
-//! has already left lives on, and rust-analyzer's work for a `:dep` moves off the cells' path.
+//! evcxr_jupyter 0.22.0 with three small fixes, built by setup: a kernel that answers a client who
+//! has already left lives on, rust-analyzer's work for a `:dep` moves off the cells' path, and a
+//! client that leaves no longer hangs the kernel's shell channel.
 //!
 //! While evcxr is starting (its first compile, a few seconds), Jupyter's server "nudges" it:
 //! every half second a `kernel_info_request` on a shell channel and on a control channel of its
@@ -23,9 +24,20 @@
 //! log) saying how many crates it analysed in how long. evcxr_jupyter is built with this evcxr as a path dependency
 //! (its Cargo.toml and Cargo.lock say so).
 //!
+//! zeromq (the pure-Rust ZeroMQ evcxr_jupyter talks to Jupyter with) removes a peer that has
+//! left from its socket's peer map with a blocking wait, on a tokio worker thread. When two
+//! kernels start at once (two notebooks opened together, a busy machine), Jupyter's start-up nudge
+//! channels come and go while the entry of that map is held by, or was just handed to, a task
+//! queued on that very worker: the worker waits for a task it should run itself, and the kernel's
+//! shell channel never answers again (the notebook shows its kernel "Unknown" for good; 4 of 25
+//! two-notebook starts in the browser test). The fix, in zeromq's `src/backend.rs`: that wait runs
+//! in `tokio::task::block_in_place`, which first hands the worker's queue to another thread.
+//! evcxr_jupyter is built with this zeromq through `[patch.crates-io]`.
+//!
 //! Each change is applied only where the source reads exactly as expected. The sources are
-//! cargo's own downloads of the two crates (`cargo fetch`, then their `.crate` files), unpacked
-//! and patched in `$CARGO_HOME/parlab/` (evcxr in the `evcxr/` folder of evcxr_jupyter's), and
+//! cargo's own downloads of the three crates (`cargo fetch`, then their `.crate` files), unpacked
+//! and patched in `$CARGO_HOME/parlab/` (evcxr and zeromq in the `evcxr/` and `zeromq/` folders of
+//! evcxr_jupyter's), and
 //! installed from there with `cargo install --locked --path`, so the build folder is kept and
 //! shared by every clone of this user (a new patch starts from the previous patch's build).
 
@@ -38,14 +50,20 @@ use crate::project::{self, run_inherit};
 pub const VERSION: &str = "0.22.0";
 
 /// Names this patch; a change to [`CHANGES`] gets a new one, so setup builds it again.
-pub const PATCH_ID: &str = "parlab-4";
+pub const PATCH_ID: &str = "parlab-5";
 
 /// The evcxr_jupyter folder where evcxr's source is unpacked (its Cargo.toml points there).
 const EVCXR_DIR: &str = "evcxr";
 
+/// The zeromq release evcxr_jupyter's Cargo.lock names, and the one the patch applies to.
+const ZEROMQ_VERSION: &str = "0.6.0";
+
+/// The evcxr_jupyter folder where zeromq's source is unpacked (its Cargo.toml points there).
+const ZEROMQ_DIR: &str = "zeromq";
+
 /// The changes: (the file, in evcxr_jupyter's folder; what it fixes; the original text; its
 /// replacement).
-const CHANGES: [(&str, &str, &str, &str); 9] = [
+const CHANGES: [(&str, &str, &str, &str); 12] = [
     (
         "src/core.rs",
         "a shell kernel_info_reply to a client that left ends without the idle status",
@@ -115,6 +133,38 @@ const CHANGES: [(&str, &str, &str, &str); 9] = [
         "the lock file names the published evcxr (and `--locked` refuses the patched one)",
         "name = \"evcxr\"\nversion = \"0.22.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\nchecksum = \"ee69caeeefc311959b85962458e370d8eccb165123edbc5270134aaee6d7ed80\"\n",
         "name = \"evcxr\"\nversion = \"0.22.0\"\n",
+    ),
+    (
+        "Cargo.toml",
+        "evcxr_jupyter is built with the published zeromq, not the patched one",
+        "\n[features]\n",
+        "\n[patch.crates-io.zeromq]\npath = \"zeromq\"\n\n[features]\n",
+    ),
+    (
+        "Cargo.lock",
+        "the lock file names the published zeromq (and `--locked` refuses the patched one)",
+        "name = \"zeromq\"\nversion = \"0.6.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\nchecksum = \"efb2c254fd8f366755335c9e43b865f8484fe3bd717d65ffe7c3f28852863030\"\n",
+        "name = \"zeromq\"\nversion = \"0.6.0\"\n",
+    ),
+    (
+        "zeromq/src/backend.rs",
+        "a peer that leaves can hang a socket's receiving task for good",
+        r#"    fn peer_disconnected(&self, peer_id: &PeerIdentity) {
+        self.peers.remove_sync(peer_id);"#,
+        r#"    fn peer_disconnected(&self, peer_id: &PeerIdentity) {
+        // parlab patch: waiting here for the peer's map entry parks a tokio worker thread; the
+        // task that holds (or was just handed) that entry may sit in this very worker's queue and
+        // never run, and the socket's receiving task hangs for good. block_in_place hands the
+        // worker's queue to another thread first (a current-thread runtime has none to hand).
+        let remove = || {
+            self.peers.remove_sync(peer_id);
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(remove)
+            }
+            _ => remove(),
+        }"#,
     ),
     (
         "evcxr/src/rust_analyzer.rs",
@@ -251,27 +301,35 @@ fn patch(file: &str, original: &str) -> Result<String, String> {
 /// The files [`CHANGES`] patches, each once.
 fn patched_files() -> Vec<&'static str> {
     let mut files: Vec<&str> = CHANGES.iter().map(|c| c.0).collect();
+    files.sort_unstable();
     files.dedup();
     files
 }
 
-/// The `.crate` file cargo downloaded for `name` (evcxr_jupyter or evcxr), or None.
-fn cached_crate(name: &str) -> Option<PathBuf> {
+/// The `.crate` file cargo downloaded for `name` at `version`, or None.
+fn cached_crate(name: &str, version: &str) -> Option<PathBuf> {
     let cache = cargo_home().join("registry").join("cache");
     std::fs::read_dir(cache).ok()?.flatten().find_map(|index| {
-        let file = index.path().join(format!("{name}-{VERSION}.crate"));
+        let file = index.path().join(format!("{name}-{version}.crate"));
         file.is_file().then_some(file)
     })
 }
 
-/// The `.crate` files cargo downloaded for evcxr_jupyter and evcxr, fetching them when they are not
-/// there.
-fn crate_files() -> Result<(PathBuf, PathBuf), String> {
-    let find = || Some((cached_crate("evcxr_jupyter")?, cached_crate("evcxr")?));
+/// The `.crate` files cargo downloaded for evcxr_jupyter, evcxr and zeromq, fetching them when
+/// they are not there.
+fn crate_files() -> Result<[PathBuf; 3], String> {
+    let find = || {
+        Some([
+            cached_crate("evcxr_jupyter", VERSION)?,
+            cached_crate("evcxr", VERSION)?,
+            cached_crate("zeromq", ZEROMQ_VERSION)?,
+        ])
+    };
     if let Some(files) = find() {
         return Ok(files);
     }
-    // A manifest that only depends on evcxr_jupyter: `cargo fetch` downloads it and evcxr.
+    // A manifest that only depends on evcxr_jupyter: `cargo fetch` downloads it and everything
+    // it depends on (evcxr, zeromq).
     let fetch = source_dir().with_extension("fetch");
     std::fs::create_dir_all(&fetch)
         .and_then(|_| {
@@ -293,7 +351,7 @@ fn crate_files() -> Result<(PathBuf, PathBuf), String> {
     )?;
     find().ok_or_else(|| {
         format!(
-            "cargo fetched, but evcxr_jupyter-{VERSION}.crate or evcxr-{VERSION}.crate is not in its download cache"
+            "cargo fetched, but evcxr_jupyter-{VERSION}.crate, evcxr-{VERSION}.crate or zeromq-{ZEROMQ_VERSION}.crate is not in its download cache"
         )
     })
 }
@@ -310,26 +368,34 @@ fn untar(crate_file: &Path, parent: &Path) -> Result<(), String> {
     .map(drop)
 }
 
-/// Unpacks evcxr_jupyter's source, with evcxr's in its `evcxr/` folder, into [`source_dir`]
-/// (keeping its `target/`) and patches them.
+/// Unpacks evcxr_jupyter's source, with evcxr's and zeromq's in its `evcxr/` and `zeromq/`
+/// folders, into [`source_dir`] (keeping its `target/`) and patches them.
 fn prepare_source() -> Result<PathBuf, String> {
     let dir = source_dir();
     let parent = dir.parent().unwrap_or(&dir).to_path_buf();
     let unpacked = parent.join(format!("evcxr_jupyter-{VERSION}"));
-    let unpacked_evcxr = parent.join(format!("evcxr-{VERSION}"));
-    let (jupyter_crate, evcxr_crate) = crate_files()?;
+    let inner = [
+        (format!("evcxr-{VERSION}"), EVCXR_DIR),
+        (format!("zeromq-{ZEROMQ_VERSION}"), ZEROMQ_DIR),
+    ];
+    let [jupyter_crate, evcxr_crate, zeromq_crate] = crate_files()?;
     let _ = std::fs::remove_dir_all(&unpacked);
-    let _ = std::fs::remove_dir_all(&unpacked_evcxr);
+    for (name, _) in &inner {
+        let _ = std::fs::remove_dir_all(parent.join(name));
+    }
     std::fs::create_dir_all(&parent)
         .map_err(|e| format!("cannot make {}: {e}", parent.display()))?;
-    untar(&jupyter_crate, &parent)?;
-    untar(&evcxr_crate, &parent)?;
-    std::fs::rename(&unpacked_evcxr, unpacked.join(EVCXR_DIR)).map_err(|e| {
-        format!(
-            "cannot move evcxr's source into {}: {e}",
-            unpacked.display()
-        )
-    })?;
+    for krate in [&jupyter_crate, &evcxr_crate, &zeromq_crate] {
+        untar(krate, &parent)?;
+    }
+    for (name, folder) in &inner {
+        std::fs::rename(parent.join(name), unpacked.join(folder)).map_err(|e| {
+            format!(
+                "cannot move {name}'s source into {}: {e}",
+                unpacked.display()
+            )
+        })?;
+    }
     for file in patched_files() {
         let path = unpacked.join(file);
         let patched = std::fs::read_to_string(&path)
@@ -458,7 +524,13 @@ mod tests {
                 .count(),
             4
         );
-        assert_eq!(patched_files().len(), 4, "{:?}", patched_files());
+        let backend = "zeromq/src/backend.rs";
+        assert!(
+            patch(backend, &original(backend))
+                .unwrap()
+                .contains("tokio::task::block_in_place(remove)")
+        );
+        assert_eq!(patched_files().len(), 5, "{:?}", patched_files());
     }
 
     #[test]
@@ -482,14 +554,17 @@ mod tests {
     /// Where `file` (a path of [`CHANGES`]) is as published: cargo's unpacked crates, else the
     /// patched copy setup made.
     fn published(file: &str) -> Option<(PathBuf, bool)> {
-        let (krate, inner) = match file.strip_prefix("evcxr/") {
-            Some(inner) => ("evcxr", inner),
-            None => ("evcxr_jupyter", file),
+        let (krate, version, inner) = if let Some(inner) = file.strip_prefix("evcxr/") {
+            ("evcxr", VERSION, inner)
+        } else if let Some(inner) = file.strip_prefix("zeromq/") {
+            ("zeromq", ZEROMQ_VERSION, inner)
+        } else {
+            ("evcxr_jupyter", VERSION, file)
         };
         let registry = cargo_home().join("registry").join("src");
         let found = std::fs::read_dir(&registry).ok().and_then(|dirs| {
             dirs.flatten()
-                .map(|d| d.path().join(format!("{krate}-{VERSION}")).join(inner))
+                .map(|d| d.path().join(format!("{krate}-{version}")).join(inner))
                 .find(|p| p.is_file())
         });
         found.map(|p| (p, false)).or_else(|| {
