@@ -1,5 +1,6 @@
 //! The process pool: long-lived `parlab-worker --pool` processes, one manager thread each.
 
+use std::collections::VecDeque;
 use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -29,6 +30,20 @@ const FOREVER: Duration = Duration::from_secs(86_400 * 365);
 
 /// How long dropping a pool waits for its workers to be killed and reaped.
 const DROP_WAIT: Duration = Duration::from_secs(5);
+
+/// How many chunks a manager keeps sent to its worker and not yet answered, at most: a worker that
+/// answers a chunk finds the next one waiting, instead of idling while the answer travels back
+/// and the next chunk travels to it.
+const IN_FLIGHT: usize = 2;
+
+/// A chunk is queued behind those in flight only while their arguments take at most this many
+/// bytes: a big chunk does not wait behind another big one on one worker.
+const QUEUE_BEHIND_BYTES: usize = 64 * 1024;
+
+/// A chunk is queued behind another only while the worker's chunks run shorter than this: there
+/// the round trip it saves counts; behind a long chunk, the next one stays in the pool's queue,
+/// for whichever worker is free first (and a dropped imap still skips it).
+const QUEUE_BEHIND_SHORTER_THAN: Duration = Duration::from_millis(1);
 
 /// A pool of worker processes with Python's `Pool` API (see [`Pool`]).
 ///
@@ -66,12 +81,33 @@ struct Shared {
     /// Every worker's output, with [`Output::Capture`](crate::process::Output::Capture): one
     /// bounded capture for the pool, kept when a worker is replaced.
     captured: Arc<CapturedOutput>,
+    /// Managers waiting for a chunk with none in flight: while one waits, no other queues a chunk
+    /// behind a running one (that would leave the waiting one's worker idle).
+    waiting: AtomicUsize,
 }
 
 /// A running worker process.
 struct Worker {
     process: Process<()>,
     pid: u32,
+}
+
+/// A chunk sent to a worker and not answered yet.
+struct InFlight {
+    chunk: Chunk,
+    /// When the worker could start it: when it was sent, or when the chunk before it was
+    /// answered. A chunk cut off by its worker's death is drawn from here.
+    since: Instant,
+}
+
+impl InFlight {
+    /// The bytes of the chunk's arguments.
+    fn bytes(&self) -> usize {
+        match &self.chunk.work {
+            Work::Task { args, .. } => args.len(),
+            Work::Closure(_) => 0,
+        }
+    }
 }
 
 impl Shared {
@@ -173,15 +209,10 @@ impl Shared {
         Ok(Worker { process, pid })
     }
 
-    /// Runs one chunk on `slot`'s `worker`; `Err` says how the worker ended (it is then dead or
-    /// killed). A timeline records the chunk as the worker timed it, or as cut off.
-    fn run_chunk(
-        &self,
-        slot: usize,
-        worker: &mut Worker,
-        chunk: Chunk,
-    ) -> Result<(), Box<(Chunk, String)>> {
-        let (first, count) = chunk.range();
+    /// Sends `chunk` to `worker`: `Ok(Some)` on its way, `Ok(None)` finished already (it cannot
+    /// run on a worker process, or cannot be sent); `Err` gives it back when the worker is gone
+    /// (it never had the chunk whole, so never started it: it may run on another).
+    fn send_chunk(&self, worker: &mut Worker, chunk: Chunk) -> Result<Option<InFlight>, Chunk> {
         let Work::Task {
             task,
             signature,
@@ -191,54 +222,76 @@ impl Shared {
             chunk.fail(|index| PoolError::Invalid(format!(
                 "task {index}: a process pool runs tasks, not closures (use a ThreadPool's map_fn)"
             )));
-            return Ok(());
+            return Ok(None);
         };
-        // The task's name goes on the timeline, as in the errors: "task 0 (sleep)". It is made
-        // only for a timeline: a pool without one pays nothing for them.
-        let ran = |ran: Ran| {
-            if let Some(rec) = self.jobs.recorder() {
-                let name = task.to_string();
-                rec.ran_mono(slot, first..first + count, &name, ran.start_ns, ran.end_ns);
-            }
-        };
-        let header = match frame_header(&ToWorker::Chunk {
+        let header = frame_header(&ToWorker::Chunk {
             task: task.clone(),
             signature: *signature,
-            count,
-        }) {
-            Ok(header) => header,
-            Err(e) => {
-                let (name, message) = (task.to_string(), e.to_string());
-                chunk.fail(|index| PoolError::Failed {
-                    index,
-                    task: name.clone(),
-                    message: message.clone(),
-                });
-                return Ok(());
+            count: chunk.range().1,
+        });
+        // Reading while it waits for room: the worker may be sending the answer to the chunk
+        // before, and wait for this side to read it.
+        let sent = header.and_then(|header| {
+            worker.process.channel().send_parts_reading(
+                &[&header, args],
+                sys::deadline(FOREVER),
+                FOREVER,
+            )
+        });
+        let e = match sent {
+            Ok(()) => {
+                let since = Instant::now();
+                return Ok(Some(InFlight { chunk, since }));
             }
+            Err(ProcessError::Closed) => return Err(chunk),
+            Err(e) => e,
         };
-        let sent = Instant::now();
-        let chan = worker.process.channel();
-        let outcome = chan
-            .send_parts(&[&header, args], sys::deadline(FOREVER), FOREVER)
-            .and_then(|()| chan.recv(sys::deadline(FOREVER), FOREVER, "pool results"));
+        // Nothing was sent (an encoding error, a frame over the limit): the chunk fails alone.
+        // Or the socket broke midway: the worker's stream is lost with it.
+        if !matches!(e, ProcessError::Serde { .. } | ProcessError::Invalid(_)) {
+            worker.process.kill();
+        }
+        let (name, message) = (task.to_string(), e.to_string());
+        chunk.fail(|index| PoolError::Failed {
+            index,
+            task: name.clone(),
+            message: message.clone(),
+        });
+        Ok(None)
+    }
+
+    /// Waits for `worker`'s answer to the chunk `sent` (the oldest in flight) and completes it;
+    /// the time the worker took to run it. `Err` says how the worker ended (it is then dead or
+    /// killed), with the chunk. A timeline records the chunk as the worker timed it, or as cut off.
+    fn finish_chunk(
+        &self,
+        slot: usize,
+        worker: &mut Worker,
+        sent: InFlight,
+    ) -> Result<Duration, Box<(Chunk, String)>> {
+        let InFlight { chunk, since } = sent;
+        let outcome =
+            worker
+                .process
+                .channel()
+                .recv(sys::deadline(FOREVER), FOREVER, "pool results");
         let who = format!("worker process {}", worker.pid);
         let cause = match outcome {
             Ok(bytes) => match unframe::<FromWorker>(&bytes) {
                 Ok((FromWorker::Results(times), run)) => {
-                    ran(times);
+                    let took = self.ran(slot, &chunk, times);
                     let start = bytes.len() - run.len();
                     let (batch, index) = (Arc::clone(&chunk.batch), chunk.index);
                     batch.complete(index, ChunkOutcome::Encoded { who, bytes, start });
-                    return Ok(());
+                    return Ok(took);
                 }
                 Ok((FromWorker::Failed(failure, times), _)) => {
-                    ran(times);
+                    let took = self.ran(slot, &chunk, times);
                     let batch = Arc::clone(&chunk.batch);
                     chunk.fail(|index| {
                         task_error(batch.task(), batch.types(), index, &who, failure.clone())
                     });
-                    return Ok(());
+                    return Ok(took);
                 }
                 Err(_) => {
                     worker.process.kill();
@@ -257,15 +310,64 @@ impl Shared {
             }
         };
         if let Some(rec) = self.jobs.recorder() {
-            rec.cut_off(
-                slot,
-                &(first..first + count),
-                &task.to_string(),
-                &cause,
-                sent,
-            );
+            let (first, count) = chunk.range();
+            let name = chunk.batch.task();
+            rec.cut_off(slot, &(first..first + count), name, &cause, since);
         }
         Err(Box::new((chunk, cause)))
+    }
+
+    /// A chunk that `slot`'s worker ran `times`: recorded on a timeline (the task's name goes on
+    /// it, as in the errors: "task 0 (sleep)"); how long it took.
+    fn ran(&self, slot: usize, chunk: &Chunk, times: Ran) -> Duration {
+        if let Some(rec) = self.jobs.recorder() {
+            let (first, count) = chunk.range();
+            let name = chunk.batch.task();
+            rec.ran_mono(
+                slot,
+                first..first + count,
+                name,
+                times.start_ns,
+                times.end_ns,
+            );
+        }
+        Duration::from_nanos(times.end_ns.saturating_sub(times.start_ns))
+    }
+
+    /// Whether a manager may send its worker one more chunk, behind those `in_flight`, whose last
+    /// one took `last_run` (see [`IN_FLIGHT`] and the bounds after it).
+    fn may_queue_behind(&self, in_flight: &VecDeque<InFlight>, last_run: Option<Duration>) -> bool {
+        in_flight.len() < IN_FLIGHT
+            && last_run.is_some_and(|took| took < QUEUE_BEHIND_SHORTER_THAN)
+            && in_flight.iter().map(InFlight::bytes).sum::<usize>() <= QUEUE_BEHIND_BYTES
+            && self.waiting.load(Ordering::SeqCst) == 0
+    }
+
+    /// The next chunk of the queue, waiting at most [`CHECK_EVERY`], counted meanwhile among the
+    /// managers waiting for work.
+    fn wait_for_chunk(&self) -> Result<Chunk, RecvTimeoutError> {
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        let next = self.jobs.next(CHECK_EVERY);
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        next
+    }
+
+    /// Gives back to the queue a chunk that a dead worker never started, for the other workers,
+    /// when no worker of this slot can take it; on a closed or terminated pool, it fails.
+    fn give_back(&self, chunk: Chunk, why: &str) {
+        if self.jobs.terminated() {
+            return chunk.terminated();
+        }
+        if let Err(chunk) = self.jobs.requeue(chunk) {
+            let task = chunk.batch.task().to_string();
+            chunk.fail(|index| PoolError::Failed {
+                index,
+                task: task.clone(),
+                message: format!(
+                    "no worker to run it: its worker died and could not be restarted ({why})"
+                ),
+            });
+        }
     }
 }
 
@@ -312,6 +414,10 @@ impl Restart {
 
 /// A manager thread: starts the worker of `slot`, feeds it chunks, replaces it when it dies.
 ///
+/// It keeps up to [`IN_FLIGHT`] short chunks sent to its worker. When the worker dies, the chunk
+/// it was running fails with [`PoolError::WorkerDied`]; the chunks queued behind it never started,
+/// and go to its replacement.
+///
 /// A manager whose worker cannot be replaced (the binary was deleted, the system refuses) takes
 /// no chunks while other workers are healthy, so that they run them, and tries again now and then;
 /// when no worker is healthy, it fails the queued chunks with the reason.
@@ -331,27 +437,41 @@ fn manage(shared: Arc<Shared>, slot: usize, ready: mpsc::Sender<Result<(), PoolE
     let _ = ready.send(Ok(()));
     drop(ready);
     let max_tasks = shared.opts.max_tasks_per_child;
+    // The chunks sent to the current worker, those of them not answered yet (oldest first; the
+    // worker is never forgotten while there are some), and how long it ran the last one.
     let mut chunks = 0usize;
+    let mut in_flight: VecDeque<InFlight> = VecDeque::new();
+    let mut last_run: Option<Duration> = None;
+    // Chunks that a dead worker never started: they go before the queue's.
+    let mut requeued: VecDeque<Chunk> = VecDeque::new();
     let mut restart: Option<Restart> = None;
     loop {
-        // A worker that died while idle is forgotten at once (its pid leaves `pids()`).
-        if worker.as_mut().is_some_and(|w| !w.process.is_alive()) {
-            shared.forget(slot, &mut worker);
-        }
-        if worker.is_none()
-            && !shared.jobs.terminated()
-            && restart.as_ref().is_none_or(|r| Instant::now() >= r.at)
-        {
-            chunks = 0;
-            match shared.start(slot) {
-                Ok(w) => {
-                    worker = Some(w);
-                    restart = None;
+        if in_flight.is_empty() {
+            // A worker that died while idle is forgotten at once (its pid leaves `pids()`), and
+            // one that ran its quota of chunks is retired.
+            let quota_run = max_tasks.is_some_and(|m| chunks >= m);
+            if quota_run || worker.as_mut().is_some_and(|w| !w.process.is_alive()) {
+                shared.forget(slot, &mut worker);
+            }
+            if worker.is_none()
+                && !shared.jobs.terminated()
+                && restart.as_ref().is_none_or(|r| Instant::now() >= r.at)
+            {
+                (chunks, last_run) = (0, None);
+                match shared.start(slot) {
+                    Ok(w) => {
+                        worker = Some(w);
+                        restart = None;
+                    }
+                    Err(e) => restart = Some(Restart::failed(restart.take(), e.to_string())),
                 }
-                Err(e) => restart = Some(Restart::failed(restart.take(), e.to_string())),
             }
         }
         if worker.is_none() {
+            let why = restart.as_ref().map_or_else(String::new, |r| r.why.clone());
+            for chunk in requeued.drain(..) {
+                shared.give_back(chunk, &why);
+            }
             if shared.jobs.terminated() || shared.jobs.drained() {
                 break;
             }
@@ -381,78 +501,126 @@ fn manage(shared: Arc<Shared>, slot: usize, ready: mpsc::Sender<Result<(), PoolE
             }
             continue;
         }
-        let chunk = match shared.jobs.next(CHECK_EVERY) {
-            Ok(chunk) => chunk,
-            Err(RecvTimeoutError::Timeout) => continue, // the loop's top checks the worker
-            Err(RecvTimeoutError::Disconnected) => break, // closed, and every queued task taken
-        };
-        if shared.jobs.terminated() {
-            chunk.terminated();
-            continue;
-        }
-        // A worker that died since the loop's top is replaced before it is given the chunk.
-        if worker.as_mut().is_some_and(|w| !w.process.is_alive()) {
-            shared.forget(slot, &mut worker);
-            match shared.start(slot) {
-                Ok(w) => worker = Some(w),
-                Err(e) => restart = Some(Restart::failed(restart.take(), e.to_string())),
+        let room = max_tasks.is_none_or(|m| chunks < m)
+            && (in_flight.is_empty() || shared.may_queue_behind(&in_flight, last_run));
+        let next = if !room {
+            None
+        } else if let Some(chunk) = requeued.pop_front() {
+            // A dropped imap's chunk is skipped, as the queue skips it.
+            (!chunk.batch.abandoned()).then_some(chunk)
+        } else if in_flight.is_empty() {
+            match shared.wait_for_chunk() {
+                Ok(chunk) => Some(chunk),
+                Err(RecvTimeoutError::Timeout) => continue, // the loop's top checks the worker
+                Err(RecvTimeoutError::Disconnected) => break, // closed, and every queued task taken
             }
-        }
-        let Some(w) = worker.as_mut() else {
-            let why = restart.as_ref().map_or_else(String::new, |r| r.why.clone());
-            let task = chunk.batch.task().to_string();
-            chunk.fail(|index| PoolError::Failed {
-                index,
-                task: task.clone(),
-                message: format!(
-                    "no worker to run it: its worker died and could not be restarted ({why})"
-                ),
-            });
-            continue;
+        } else {
+            shared.jobs.next(Duration::ZERO).ok()
         };
-        if let Err(lost) = shared.run_chunk(slot, w, chunk) {
-            let (chunk, cause) = *lost;
-            shared.forget(slot, &mut worker);
-            chunks = 0;
+        if let Some(chunk) = next {
             if shared.jobs.terminated() {
                 chunk.terminated();
                 continue;
             }
-            // The replacement, before the caller hears (so that `pids()` shows it).
-            let replaced = match shared.start(slot) {
-                Ok(w) => {
-                    worker = Some(w);
-                    restart = None;
-                    "a new worker took its place".to_string()
+            // A worker that died since the loop's top is replaced before it is given the chunk.
+            if in_flight.is_empty() && worker.as_mut().is_some_and(|w| !w.process.is_alive()) {
+                shared.forget(slot, &mut worker);
+                (chunks, last_run) = (0, None);
+                match shared.start(slot) {
+                    Ok(w) => worker = Some(w),
+                    Err(e) => restart = Some(Restart::failed(restart.take(), e.to_string())),
                 }
-                Err(e) => {
-                    let why = e.to_string();
-                    restart = Some(Restart::failed(restart.take(), why.clone()));
-                    format!("it could not be replaced ({why}); the other workers run on")
+            }
+            let Some(w) = worker.as_mut() else {
+                let why = restart.as_ref().map_or_else(String::new, |r| r.why.clone());
+                let task = chunk.batch.task().to_string();
+                chunk.fail(|index| PoolError::Failed {
+                    index,
+                    task: task.clone(),
+                    message: format!(
+                        "no worker to run it: its worker died and could not be restarted ({why})"
+                    ),
+                });
+                continue;
+            };
+            match shared.send_chunk(w, chunk) {
+                Ok(sent) => {
+                    if let Some(sent) = sent {
+                        in_flight.push_back(sent);
+                        chunks += 1;
+                    }
+                    continue; // more room, perhaps
                 }
-            };
-            let (first, n) = chunk.range();
-            let cause = if n == 1 {
-                format!("{cause}; {replaced}")
-            } else {
-                format!(
-                    "{cause}, running tasks {first} to {} as one chunk; {replaced}",
-                    first + n - 1
-                )
-            };
-            let task = chunk.batch.task().to_string();
-            chunk.fail(|index| PoolError::WorkerDied {
-                index,
-                task: task.clone(),
-                cause: cause.clone(),
-            });
-            continue;
+                // The worker is gone: the chunk goes to the next one. With chunks in flight,
+                // waiting for their answers finds how it ended.
+                Err(chunk) => {
+                    requeued.push_front(chunk);
+                    if in_flight.is_empty() {
+                        shared.forget(slot, &mut worker);
+                        continue;
+                    }
+                }
+            }
         }
-        chunks += 1;
-        if max_tasks.is_some_and(|m| chunks >= m) {
-            shared.forget(slot, &mut worker); // the loop's top starts a fresh one
+        let (Some(w), Some(oldest)) = (worker.as_mut(), in_flight.pop_front()) else {
+            continue;
+        };
+        match shared.finish_chunk(slot, w, oldest) {
+            Ok(took) => {
+                last_run = Some(took);
+                if let Some(next) = in_flight.front_mut() {
+                    next.since = Instant::now(); // its worker starts it now
+                }
+            }
+            Err(lost) => {
+                let (chunk, cause) = *lost;
+                shared.forget(slot, &mut worker);
+                (chunks, last_run) = (0, None);
+                // The chunks queued behind the lost one never started.
+                for queued in in_flight.drain(..).rev() {
+                    requeued.push_front(queued.chunk);
+                }
+                if shared.jobs.terminated() {
+                    chunk.terminated();
+                    requeued.drain(..).for_each(Chunk::terminated);
+                    continue;
+                }
+                // The replacement, before the caller hears (so that `pids()` shows it).
+                let replaced = match shared.start(slot) {
+                    Ok(w) => {
+                        worker = Some(w);
+                        restart = None;
+                        "a new worker took its place".to_string()
+                    }
+                    Err(e) => {
+                        let why = e.to_string();
+                        restart = Some(Restart::failed(restart.take(), why.clone()));
+                        format!("it could not be replaced ({why}); the other workers run on")
+                    }
+                };
+                worker_died(chunk, &cause, &replaced);
+            }
         }
     }
+}
+
+/// Fails every task of `chunk`, whose worker ended as `cause` says, and was `replaced`.
+fn worker_died(chunk: Chunk, cause: &str, replaced: &str) {
+    let (first, n) = chunk.range();
+    let cause = if n == 1 {
+        format!("{cause}; {replaced}")
+    } else {
+        format!(
+            "{cause}, running tasks {first} to {} as one chunk; {replaced}",
+            first + n - 1
+        )
+    };
+    let task = chunk.batch.task().to_string();
+    chunk.fail(|index| PoolError::WorkerDied {
+        index,
+        task: task.clone(),
+        cause: cause.clone(),
+    });
 }
 
 impl ProcessPool {
@@ -498,6 +666,7 @@ impl ProcessPool {
             initializer,
             started: AtomicUsize::new(0),
             captured: Arc::default(),
+            waiting: AtomicUsize::new(0),
         });
         let pool = ProcessPool {
             shared: Arc::clone(&shared),
