@@ -32,18 +32,19 @@ const FOREVER: Duration = Duration::from_secs(86_400 * 365);
 const DROP_WAIT: Duration = Duration::from_secs(5);
 
 /// How many chunks a manager keeps sent to its worker and not yet answered, at most: a worker that
-/// answers a chunk finds the next one waiting, instead of idling while the answer travels back
-/// and the next chunk travels to it.
-const IN_FLIGHT: usize = 2;
+/// answers a chunk finds the next ones waiting, instead of idling while the answer travels back
+/// and the next chunk travels to it; and one wake-up of either side reads several chunks or
+/// answers at once.
+const IN_FLIGHT: usize = 8;
 
 /// A chunk is queued behind those in flight only while their arguments take at most this many
 /// bytes: a big chunk does not wait behind another big one on one worker.
 const QUEUE_BEHIND_BYTES: usize = 64 * 1024;
 
-/// A chunk is queued behind another only while the worker's chunks run shorter than this: there
-/// the round trip it saves counts; behind a long chunk, the next one stays in the pool's queue,
-/// for whichever worker is free first (and a dropped imap still skips it).
-const QUEUE_BEHIND_SHORTER_THAN: Duration = Duration::from_millis(1);
+/// A chunk is queued behind others only while they would take the worker less than this, judged
+/// by its last chunk: there the round trips it saves count; behind long chunks, the next one
+/// stays in the pool's queue, for whichever worker is free first (and a dropped imap skips it).
+const QUEUE_BEHIND_WORK: Duration = Duration::from_millis(1);
 
 /// A pool of worker processes with Python's `Pool` API (see [`Pool`]).
 ///
@@ -337,8 +338,9 @@ impl Shared {
     /// Whether a manager may send its worker one more chunk, behind those `in_flight`, whose last
     /// one took `last_run` (see [`IN_FLIGHT`] and the bounds after it).
     fn may_queue_behind(&self, in_flight: &VecDeque<InFlight>, last_run: Option<Duration>) -> bool {
+        let queued = u32::try_from(in_flight.len()).unwrap_or(u32::MAX);
         in_flight.len() < IN_FLIGHT
-            && last_run.is_some_and(|took| took < QUEUE_BEHIND_SHORTER_THAN)
+            && last_run.is_some_and(|took| took.saturating_mul(queued) < QUEUE_BEHIND_WORK)
             && in_flight.iter().map(InFlight::bytes).sum::<usize>() <= QUEUE_BEHIND_BYTES
             && self.waiting.load(Ordering::SeqCst) == 0
     }
