@@ -182,6 +182,17 @@ fn the_chunks_queued_behind_a_dying_worker_s_chunk_run_on_its_replacement() {
 }
 
 #[test]
+fn long_chunks_after_tiny_ones_are_shared_out_not_queued_on_one_worker() {
+    let pool = pool(2);
+    warm_up(&pool);
+    // 8 chunks of 150 ms: 600 ms on 2 workers; queued behind each other on one, up to 1.05 s.
+    let start = Instant::now();
+    pool.map(tasks::SLEEP, [150u64; 8], Some(1)).unwrap();
+    let took = start.elapsed();
+    assert!(took < Duration::from_millis(900), "{took:?}");
+}
+
+#[test]
 fn a_worker_that_ran_its_quota_gets_no_chunk_queued_behind_it() {
     let pool = ProcessPool::with_options(&opts(1).max_tasks_per_child(2)).unwrap();
     warm_up(&pool);

@@ -171,6 +171,12 @@ impl JobQueue {
         Ok(())
     }
 
+    /// How many chunks wait in the queue (a dropped imap's among them, until skipped).
+    #[cfg(unix)]
+    pub(crate) fn queued(&self) -> usize {
+        self.rx.len()
+    }
+
     /// Queues again a chunk that a worker took and never started (it died first), for another
     /// worker; gives it back once the queue is closed.
     #[cfg(unix)]

@@ -82,9 +82,6 @@ struct Shared {
     /// Every worker's output, with [`Output::Capture`](crate::process::Output::Capture): one
     /// bounded capture for the pool, kept when a worker is replaced.
     captured: Arc<CapturedOutput>,
-    /// Managers waiting for a chunk with none in flight: while one waits, no other queues a chunk
-    /// behind a running one (that would leave the waiting one's worker idle).
-    waiting: AtomicUsize,
 }
 
 /// A running worker process.
@@ -336,22 +333,15 @@ impl Shared {
     }
 
     /// Whether a manager may send its worker one more chunk, behind those `in_flight`, whose last
-    /// one took `last_run` (see [`IN_FLIGHT`] and the bounds after it).
+    /// one took `last_run` (see [`IN_FLIGHT`] and the bounds after it). Only while the queue holds
+    /// more chunks than there are workers: the last ones go to whichever worker is free first, so
+    /// that a few long chunks are shared out, not queued behind each other on one worker.
     fn may_queue_behind(&self, in_flight: &VecDeque<InFlight>, last_run: Option<Duration>) -> bool {
         let queued = u32::try_from(in_flight.len()).unwrap_or(u32::MAX);
         in_flight.len() < IN_FLIGHT
             && last_run.is_some_and(|took| took.saturating_mul(queued) < QUEUE_BEHIND_WORK)
             && in_flight.iter().map(InFlight::bytes).sum::<usize>() <= QUEUE_BEHIND_BYTES
-            && self.waiting.load(Ordering::SeqCst) == 0
-    }
-
-    /// The next chunk of the queue, waiting at most [`CHECK_EVERY`], counted meanwhile among the
-    /// managers waiting for work.
-    fn wait_for_chunk(&self) -> Result<Chunk, RecvTimeoutError> {
-        self.waiting.fetch_add(1, Ordering::SeqCst);
-        let next = self.jobs.next(CHECK_EVERY);
-        self.waiting.fetch_sub(1, Ordering::SeqCst);
-        next
+            && self.jobs.queued() > self.opts.workers
     }
 
     /// Gives back to the queue a chunk that a dead worker never started, for the other workers,
@@ -511,7 +501,7 @@ fn manage(shared: Arc<Shared>, slot: usize, ready: mpsc::Sender<Result<(), PoolE
             // A dropped imap's chunk is skipped, as the queue skips it.
             (!chunk.batch.abandoned()).then_some(chunk)
         } else if in_flight.is_empty() {
-            match shared.wait_for_chunk() {
+            match shared.jobs.next(CHECK_EVERY) {
                 Ok(chunk) => Some(chunk),
                 Err(RecvTimeoutError::Timeout) => continue, // the loop's top checks the worker
                 Err(RecvTimeoutError::Disconnected) => break, // closed, and every queued task taken
@@ -668,7 +658,6 @@ impl ProcessPool {
             initializer,
             started: AtomicUsize::new(0),
             captured: Arc::default(),
-            waiting: AtomicUsize::new(0),
         });
         let pool = ProcessPool {
             shared: Arc::clone(&shared),
