@@ -155,10 +155,10 @@ fn a_chunk_lost_with_its_worker_names_every_task_in_it() {
     assert!(e.to_string().contains("tasks 0 to 2 as one chunk"), "{e}");
 }
 
-/// Runs tiny tasks on `pool`: its workers' managers then queue chunks behind running ones.
+/// Runs 100 tiny `sleep` tasks on `pool`: its workers' managers then queue chunks of `sleep`
+/// behind running ones.
 fn warm_up(pool: &ProcessPool) {
-    let r: Vec<u64> = pool.map(tasks::echo(), 0..100u64, Some(1)).unwrap();
-    assert_eq!(r.len(), 100);
+    pool.map(tasks::SLEEP, [0u64; 100], Some(1)).unwrap();
 }
 
 #[test]
@@ -166,7 +166,8 @@ fn the_chunks_queued_behind_a_dying_worker_s_chunk_run_on_its_replacement() {
     let pool = pool(1);
     warm_up(&pool);
     let pid = pool.pids()[0];
-    // The window of 4 chunks is queued at once: the worker has task 1 waiting behind task 0.
+    // The window of 4 chunks is queued at once: the worker has task 1 waiting behind task 0 (the
+    // tasks of `sleep` it ran were tiny).
     let it = pool.imap(tasks::SLEEP, [400u64, 1, 1, 1], Some(1)).unwrap();
     std::thread::sleep(Duration::from_millis(150));
     kill(pid, nix::sys::signal::Signal::SIGKILL);
@@ -195,7 +196,7 @@ fn long_chunks_after_tiny_ones_are_shared_out_not_queued_on_one_worker() {
 #[test]
 fn a_worker_that_ran_its_quota_gets_no_chunk_queued_behind_it() {
     let pool = ProcessPool::with_options(&opts(1).max_tasks_per_child(2)).unwrap();
-    warm_up(&pool);
+    pool.map(tasks::PID, vec![(); 20], Some(1)).unwrap(); // tiny: queued behind each other
     let pids: Vec<u32> = pool.map(tasks::PID, vec![(); 6], Some(1)).unwrap();
     for pair in pids.chunks(2) {
         assert_eq!(pair[0], pair[1], "two chunks per worker: {pids:?}");

@@ -126,8 +126,8 @@ fn a_killed_worker_is_cut_off_and_its_replacement_starts_after() {
 fn a_chunk_queued_behind_a_killed_worker_s_is_not_cut_off() {
     let tl = Timeline::new();
     let pool = ProcessPool::with_options(&opts(1, &tl)).unwrap();
-    // Tiny tasks first: the manager then queues a chunk behind the running one.
-    pool.map(tasks::echo(), 0..100u64, Some(1)).unwrap();
+    // Tiny tasks of `sleep` first: the manager then queues a chunk behind the running one.
+    pool.map(tasks::SLEEP, [0u64; 100], Some(1)).unwrap();
     tl.clear();
     let pid = pool.pids()[0];
     let it = pool.imap(tasks::SLEEP, [400u64, 1, 1, 1], Some(1)).unwrap();

@@ -42,7 +42,7 @@ const IN_FLIGHT: usize = 8;
 const QUEUE_BEHIND_BYTES: usize = 64 * 1024;
 
 /// A chunk is queued behind others only while they would take the worker less than this, judged
-/// by its last chunk: there the round trips it saves count; behind long chunks, the next one
+/// by its last chunk of the same task: there the round trips it saves count; behind long chunks, the next one
 /// stays in the pool's queue, for whichever worker is free first (and a dropped imap skips it).
 const QUEUE_BEHIND_WORK: Duration = Duration::from_millis(1);
 
@@ -88,6 +88,12 @@ struct Shared {
 struct Worker {
     process: Process<()>,
     pid: u32,
+}
+
+/// How long a worker ran its last chunk, and of which task.
+struct LastRun {
+    task: String,
+    took: Duration,
 }
 
 /// A chunk sent to a worker and not answered yet.
@@ -332,16 +338,23 @@ impl Shared {
         Duration::from_nanos(times.end_ns.saturating_sub(times.start_ns))
     }
 
-    /// Whether a manager may send its worker one more chunk, behind those `in_flight`, whose last
-    /// one took `last_run` (see [`IN_FLIGHT`] and the bounds after it). Only while the queue holds
-    /// more chunks than there are workers: the last ones go to whichever worker is free first, so
-    /// that a few long chunks are shared out, not queued behind each other on one worker.
-    fn may_queue_behind(&self, in_flight: &VecDeque<InFlight>, last_run: Option<Duration>) -> bool {
+    /// Whether a manager may send its worker one more chunk, behind those `in_flight` (see
+    /// [`IN_FLIGHT`] and the bounds after it), judged by the `last` one it ran. Only while the
+    /// worker holds less than its share of the chunks queued: the others, and the last ones, go
+    /// to whichever worker is free first, so that long chunks are shared out.
+    fn may_queue_behind(&self, in_flight: &VecDeque<InFlight>, last: Option<&LastRun>) -> bool {
         let queued = u32::try_from(in_flight.len()).unwrap_or(u32::MAX);
+        let brief = |last: &LastRun| {
+            // A chunk of another task says nothing of this one's.
+            let same_task = in_flight
+                .back()
+                .is_some_and(|sent| sent.chunk.batch.task() == last.task);
+            same_task && last.took.saturating_mul(queued) < QUEUE_BEHIND_WORK
+        };
         in_flight.len() < IN_FLIGHT
-            && last_run.is_some_and(|took| took.saturating_mul(queued) < QUEUE_BEHIND_WORK)
+            && last.is_some_and(brief)
             && in_flight.iter().map(InFlight::bytes).sum::<usize>() <= QUEUE_BEHIND_BYTES
-            && self.jobs.queued() > self.opts.workers
+            && in_flight.len() * self.opts.workers < self.jobs.queued()
     }
 
     /// Gives back to the queue a chunk that a dead worker never started, for the other workers,
@@ -433,7 +446,7 @@ fn manage(shared: Arc<Shared>, slot: usize, ready: mpsc::Sender<Result<(), PoolE
     // worker is never forgotten while there are some), and how long it ran the last one.
     let mut chunks = 0usize;
     let mut in_flight: VecDeque<InFlight> = VecDeque::new();
-    let mut last_run: Option<Duration> = None;
+    let mut last_run: Option<LastRun> = None;
     // Chunks that a dead worker never started: they go before the queue's.
     let mut requeued: VecDeque<Chunk> = VecDeque::new();
     let mut restart: Option<Restart> = None;
@@ -494,7 +507,7 @@ fn manage(shared: Arc<Shared>, slot: usize, ready: mpsc::Sender<Result<(), PoolE
             continue;
         }
         let room = max_tasks.is_none_or(|m| chunks < m)
-            && (in_flight.is_empty() || shared.may_queue_behind(&in_flight, last_run));
+            && (in_flight.is_empty() || shared.may_queue_behind(&in_flight, last_run.as_ref()));
         let next = if !room {
             None
         } else if let Some(chunk) = requeued.pop_front() {
@@ -557,9 +570,10 @@ fn manage(shared: Arc<Shared>, slot: usize, ready: mpsc::Sender<Result<(), PoolE
         let (Some(w), Some(oldest)) = (worker.as_mut(), in_flight.pop_front()) else {
             continue;
         };
+        let task = oldest.chunk.batch.task().to_string();
         match shared.finish_chunk(slot, w, oldest) {
             Ok(took) => {
-                last_run = Some(took);
+                last_run = Some(LastRun { task, took });
                 if let Some(next) = in_flight.front_mut() {
                     next.since = Instant::now(); // its worker starts it now
                 }
