@@ -42,8 +42,9 @@ const IN_FLIGHT: usize = 8;
 const QUEUE_BEHIND_BYTES: usize = 64 * 1024;
 
 /// A chunk is queued behind others only while they would take the worker less than this, judged
-/// by its last chunk of the same task: there the round trips it saves count; behind long chunks, the next one
-/// stays in the pool's queue, for whichever worker is free first (and a dropped imap skips it).
+/// by its last chunk of the same task: there the round trips it saves count; behind long chunks,
+/// the next one stays in the pool's queue, for whichever worker is free first (and a dropped
+/// imap skips it).
 const QUEUE_BEHIND_WORK: Duration = Duration::from_millis(1);
 
 /// A pool of worker processes with Python's `Pool` API (see [`Pool`]).
@@ -343,13 +344,13 @@ impl Shared {
     /// worker holds less than its share of the chunks queued: the others, and the last ones, go
     /// to whichever worker is free first, so that long chunks are shared out.
     fn may_queue_behind(&self, in_flight: &VecDeque<InFlight>, last: Option<&LastRun>) -> bool {
-        let queued = u32::try_from(in_flight.len()).unwrap_or(u32::MAX);
+        let ahead = u32::try_from(in_flight.len()).unwrap_or(u32::MAX);
         let brief = |last: &LastRun| {
             // A chunk of another task says nothing of this one's.
             let same_task = in_flight
                 .back()
                 .is_some_and(|sent| sent.chunk.batch.task() == last.task);
-            same_task && last.took.saturating_mul(queued) < QUEUE_BEHIND_WORK
+            same_task && last.took.saturating_mul(ahead) < QUEUE_BEHIND_WORK
         };
         in_flight.len() < IN_FLIGHT
             && last.is_some_and(brief)
