@@ -13,6 +13,7 @@ use crossbeam::channel::RecvTimeoutError;
 use super::api::sealed;
 use super::batch::ChunkOutcome;
 use super::error::task_error;
+use super::in_flight::{InFlight, LastRun, may_queue_behind};
 use super::jobs::{Chunk, JobQueue, Work};
 use super::worker::{Call, FromWorker, Hello, MAGIC, POOL_ARG, Ran, ToWorker};
 use super::{Pool, PoolError, PoolOptions};
@@ -30,22 +31,6 @@ const FOREVER: Duration = Duration::from_secs(86_400 * 365);
 
 /// How long dropping a pool waits for its workers to be killed and reaped.
 const DROP_WAIT: Duration = Duration::from_secs(5);
-
-/// How many chunks a manager keeps sent to its worker and not yet answered, at most: a worker that
-/// answers a chunk finds the next ones waiting, instead of idling while the answer travels back
-/// and the next chunk travels to it; and one wake-up of either side reads several chunks or
-/// answers at once.
-const IN_FLIGHT: usize = 8;
-
-/// A chunk is queued behind those in flight only while their arguments take at most this many
-/// bytes: a big chunk does not wait behind another big one on one worker.
-const QUEUE_BEHIND_BYTES: usize = 64 * 1024;
-
-/// A chunk is queued behind others only while they would take the worker less than this, judged
-/// by its last chunk of the same task: there the round trips it saves count; behind long chunks,
-/// the next one stays in the pool's queue, for whichever worker is free first (and a dropped
-/// imap skips it).
-const QUEUE_BEHIND_WORK: Duration = Duration::from_millis(1);
 
 /// A pool of worker processes with Python's `Pool` API (see [`Pool`]).
 ///
@@ -89,30 +74,6 @@ struct Shared {
 struct Worker {
     process: Process<()>,
     pid: u32,
-}
-
-/// How long a worker ran its last chunk, and of which task.
-struct LastRun {
-    task: String,
-    took: Duration,
-}
-
-/// A chunk sent to a worker and not answered yet.
-struct InFlight {
-    chunk: Chunk,
-    /// When the worker could start it: when it was sent, or when the chunk before it was
-    /// answered. A chunk cut off by its worker's death is drawn from here.
-    since: Instant,
-}
-
-impl InFlight {
-    /// The bytes of the chunk's arguments.
-    fn bytes(&self) -> usize {
-        match &self.chunk.work {
-            Work::Task { args, .. } => args.len(),
-            Work::Closure(_) => 0,
-        }
-    }
 }
 
 impl Shared {
@@ -339,25 +300,6 @@ impl Shared {
         Duration::from_nanos(times.end_ns.saturating_sub(times.start_ns))
     }
 
-    /// Whether a manager may send its worker one more chunk, behind those `in_flight` (see
-    /// [`IN_FLIGHT`] and the bounds after it), judged by the `last` one it ran. Only while the
-    /// worker holds less than its share of the chunks queued: the others, and the last ones, go
-    /// to whichever worker is free first, so that long chunks are shared out.
-    fn may_queue_behind(&self, in_flight: &VecDeque<InFlight>, last: Option<&LastRun>) -> bool {
-        let ahead = u32::try_from(in_flight.len()).unwrap_or(u32::MAX);
-        let brief = |last: &LastRun| {
-            // A chunk of another task says nothing of this one's.
-            let same_task = in_flight
-                .back()
-                .is_some_and(|sent| sent.chunk.batch.task() == last.task);
-            same_task && last.took.saturating_mul(ahead) < QUEUE_BEHIND_WORK
-        };
-        in_flight.len() < IN_FLIGHT
-            && last.is_some_and(brief)
-            && in_flight.iter().map(InFlight::bytes).sum::<usize>() <= QUEUE_BEHIND_BYTES
-            && in_flight.len() * self.opts.workers < self.jobs.queued()
-    }
-
     /// Gives back to the queue a chunk that a dead worker never started, for the other workers,
     /// when no worker of this slot can take it; on a closed or terminated pool, it fails.
     fn give_back(&self, chunk: Chunk, why: &str) {
@@ -420,7 +362,7 @@ impl Restart {
 
 /// A manager thread: starts the worker of `slot`, feeds it chunks, replaces it when it dies.
 ///
-/// It keeps up to [`IN_FLIGHT`] short chunks sent to its worker. When the worker dies, the chunk
+/// It keeps up to [`IN_FLIGHT`](super::in_flight::IN_FLIGHT) short chunks sent to its worker. When the worker dies, the chunk
 /// it was running fails with [`PoolError::WorkerDied`]; the chunks queued behind it never started,
 /// and go to its replacement.
 ///
@@ -442,7 +384,7 @@ fn manage(shared: Arc<Shared>, slot: usize, ready: mpsc::Sender<Result<(), PoolE
     };
     let _ = ready.send(Ok(()));
     drop(ready);
-    let max_tasks = shared.opts.max_tasks_per_child;
+    let (max_tasks, workers) = (shared.opts.max_tasks_per_child, shared.opts.workers);
     // The chunks sent to the current worker, those of them not answered yet (oldest first; the
     // worker is never forgotten while there are some), and how long it ran the last one.
     let mut chunks = 0usize;
@@ -508,7 +450,8 @@ fn manage(shared: Arc<Shared>, slot: usize, ready: mpsc::Sender<Result<(), PoolE
             continue;
         }
         let room = max_tasks.is_none_or(|m| chunks < m)
-            && (in_flight.is_empty() || shared.may_queue_behind(&in_flight, last_run.as_ref()));
+            && (in_flight.is_empty()
+                || may_queue_behind(&in_flight, last_run.as_ref(), workers, shared.jobs.queued()));
         let next = if !room {
             None
         } else if let Some(chunk) = requeued.pop_front() {
