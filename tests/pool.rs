@@ -155,6 +155,58 @@ fn a_chunk_lost_with_its_worker_names_every_task_in_it() {
     assert!(e.to_string().contains("tasks 0 to 2 as one chunk"), "{e}");
 }
 
+/// Runs 100 tiny `sleep` tasks on `pool`: its workers' managers then queue chunks of `sleep`
+/// behind running ones.
+fn warm_up(pool: &ProcessPool) {
+    pool.map(tasks::SLEEP, [0u64; 100], Some(1)).unwrap();
+}
+
+#[test]
+fn the_chunks_queued_behind_a_dying_worker_s_chunk_run_on_its_replacement() {
+    let pool = pool(1);
+    warm_up(&pool);
+    let pid = pool.pids()[0];
+    // The window of 4 chunks is queued at once: the worker has task 1 waiting behind task 0 (the
+    // tasks of `sleep` it ran were tiny).
+    let it = pool.imap(tasks::SLEEP, [400u64, 1, 1, 1], Some(1)).unwrap();
+    std::thread::sleep(Duration::from_millis(150));
+    kill(pid, nix::sys::signal::Signal::SIGKILL);
+    let outcomes: Vec<Result<(), PoolError>> = it.collect();
+    let e = outcomes[0].as_ref().unwrap_err();
+    assert!(matches!(e, PoolError::WorkerDied { index: 0, .. }), "{e}");
+    assert!(e.to_string().contains("SIGKILL"), "{e}");
+    assert!(
+        outcomes[1..].iter().all(Result::is_ok),
+        "the tasks that never started run on the replacement: {outcomes:?}"
+    );
+    assert_ne!(pool.pids(), [pid]);
+}
+
+#[test]
+fn long_chunks_after_tiny_ones_are_shared_out_not_queued_on_one_worker() {
+    let pool = pool(2);
+    warm_up(&pool);
+    // 8 chunks of 150 ms: 600 ms on 2 workers; queued behind each other on one, up to 1.05 s.
+    let start = Instant::now();
+    pool.map(tasks::SLEEP, [150u64; 8], Some(1)).unwrap();
+    let took = start.elapsed();
+    assert!(took < Duration::from_millis(900), "{took:?}");
+}
+
+#[test]
+fn a_worker_that_ran_its_quota_gets_no_chunk_queued_behind_it() {
+    let pool = ProcessPool::with_options(&opts(1).max_tasks_per_child(2)).unwrap();
+    pool.map(tasks::PID, vec![(); 20], Some(1)).unwrap(); // tiny: queued behind each other
+    let pids: Vec<u32> = pool.map(tasks::PID, vec![(); 6], Some(1)).unwrap();
+    for pair in pids.chunks(2) {
+        assert_eq!(pair[0], pair[1], "two chunks per worker: {pids:?}");
+    }
+    assert!(
+        pids[1] != pids[2] && pids[3] != pids[4],
+        "a fresh worker after 2 chunks: {pids:?}"
+    );
+}
+
 #[test]
 fn bad_input_is_a_clear_error() {
     let e = ProcessPool::with_options(&opts(0)).unwrap_err();

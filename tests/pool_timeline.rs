@@ -123,6 +123,43 @@ fn a_killed_worker_is_cut_off_and_its_replacement_starts_after() {
 }
 
 #[test]
+fn a_chunk_queued_behind_a_killed_worker_s_is_not_cut_off() {
+    let tl = Timeline::new();
+    let pool = ProcessPool::with_options(&opts(1, &tl)).unwrap();
+    // Tiny tasks of `sleep` first: the manager then queues a chunk behind the running one.
+    pool.map(tasks::SLEEP, [0u64; 100], Some(1)).unwrap();
+    tl.clear();
+    let pid = pool.pids()[0];
+    let it = pool.imap(tasks::SLEEP, [400u64, 1, 1, 1], Some(1)).unwrap();
+    std::thread::sleep(Duration::from_millis(150));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let outcomes: Vec<_> = it.collect();
+    assert!(outcomes[0].is_err() && outcomes[1..].iter().all(Result::is_ok));
+    let cut = of_kind(&tl, Kind::Unfinished);
+    assert_eq!(cut.len(), 1, "{cut:?}");
+    assert!(
+        cut[0].label.starts_with("task 0 (sleep): cut off"),
+        "{}",
+        cut[0].label
+    );
+    assert!(cut[0].duration_ns() >= 100_000_000, "{:?}", cut[0]);
+    let ran: Vec<usize> = of_kind(&tl, Kind::Task)
+        .iter()
+        .flat_map(|s| s.tasks.clone().unwrap())
+        .collect();
+    assert_eq!(
+        ran,
+        [1, 2, 3],
+        "each task that never started ran once, on the replacement"
+    );
+    assert_eq!(tl.overlaps(&[Kind::Task, Kind::Starting]), vec![]);
+}
+
+#[test]
 fn max_tasks_per_child_shows_a_start_between_chunks() {
     let tl = Timeline::new();
     let pool = ProcessPool::with_options(&opts(1, &tl).max_tasks_per_child(1)).unwrap();

@@ -263,8 +263,13 @@ impl Batch {
             };
             call.recorder.call(label, call.start);
         }
+        // Whoever waits, waits for the last chunk or a lost one: a map of many chunks wakes its
+        // caller once, not once per chunk.
+        let news = recorded && (state.remaining == 0 || lost);
         drop(state);
-        self.changed.notify_all();
+        if news {
+            self.changed.notify_all();
+        }
         if let (true, Some((tx, seq))) = (recorded, &self.notify) {
             let _ = tx.send(*seq); // told once per chunk; a dropped imap no longer listens
         }

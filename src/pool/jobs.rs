@@ -171,6 +171,23 @@ impl JobQueue {
         Ok(())
     }
 
+    /// How many chunks wait in the queue (a dropped imap's among them, until skipped).
+    #[cfg(unix)]
+    pub(crate) fn queued(&self) -> usize {
+        self.rx.len()
+    }
+
+    /// Queues again a chunk that a worker took and never started (it died first), for another
+    /// worker; gives it back once the queue is closed.
+    #[cfg(unix)]
+    pub(crate) fn requeue(&self, chunk: Chunk) -> Result<(), Chunk> {
+        let tx = self.tx.lock().unwrap_or_else(PoisonError::into_inner);
+        match tx.as_ref() {
+            Some(tx) => tx.send(chunk).map_err(|e| e.into_inner()),
+            None => Err(chunk),
+        }
+    }
+
     /// The next chunk, waiting at most `timeout`; disconnected once closed and drained. Chunks of
     /// an abandoned batch (a dropped imap's) are skipped.
     pub(crate) fn next(&self, timeout: Duration) -> Result<Chunk, RecvTimeoutError> {

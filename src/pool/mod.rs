@@ -38,6 +38,8 @@ mod batch;
 pub mod crossover;
 mod error;
 mod imap;
+#[cfg(unix)]
+mod in_flight;
 mod jobs;
 mod options;
 #[cfg(unix)]

@@ -1,5 +1,6 @@
 //! The process pool: long-lived `parlab-worker --pool` processes, one manager thread each.
 
+use std::collections::VecDeque;
 use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -12,6 +13,7 @@ use crossbeam::channel::RecvTimeoutError;
 use super::api::sealed;
 use super::batch::ChunkOutcome;
 use super::error::task_error;
+use super::in_flight::{InFlight, LastRun, may_queue_behind};
 use super::jobs::{Chunk, JobQueue, Work};
 use super::worker::{Call, FromWorker, Hello, MAGIC, POOL_ARG, Ran, ToWorker};
 use super::{Pool, PoolError, PoolOptions};
@@ -173,15 +175,10 @@ impl Shared {
         Ok(Worker { process, pid })
     }
 
-    /// Runs one chunk on `slot`'s `worker`; `Err` says how the worker ended (it is then dead or
-    /// killed). A timeline records the chunk as the worker timed it, or as cut off.
-    fn run_chunk(
-        &self,
-        slot: usize,
-        worker: &mut Worker,
-        chunk: Chunk,
-    ) -> Result<(), Box<(Chunk, String)>> {
-        let (first, count) = chunk.range();
+    /// Sends `chunk` to `worker`: `Ok(Some)` on its way, `Ok(None)` finished already (it cannot
+    /// run on a worker process, or cannot be sent); `Err` gives it back when the worker is gone
+    /// (it never had the chunk whole, so never started it: it may run on another).
+    fn send_chunk(&self, worker: &mut Worker, chunk: Chunk) -> Result<Option<InFlight>, Chunk> {
         let Work::Task {
             task,
             signature,
@@ -191,54 +188,76 @@ impl Shared {
             chunk.fail(|index| PoolError::Invalid(format!(
                 "task {index}: a process pool runs tasks, not closures (use a ThreadPool's map_fn)"
             )));
-            return Ok(());
+            return Ok(None);
         };
-        // The task's name goes on the timeline, as in the errors: "task 0 (sleep)". It is made
-        // only for a timeline: a pool without one pays nothing for them.
-        let ran = |ran: Ran| {
-            if let Some(rec) = self.jobs.recorder() {
-                let name = task.to_string();
-                rec.ran_mono(slot, first..first + count, &name, ran.start_ns, ran.end_ns);
-            }
-        };
-        let header = match frame_header(&ToWorker::Chunk {
+        let header = frame_header(&ToWorker::Chunk {
             task: task.clone(),
             signature: *signature,
-            count,
-        }) {
-            Ok(header) => header,
-            Err(e) => {
-                let (name, message) = (task.to_string(), e.to_string());
-                chunk.fail(|index| PoolError::Failed {
-                    index,
-                    task: name.clone(),
-                    message: message.clone(),
-                });
-                return Ok(());
+            count: chunk.range().1,
+        });
+        // Reading while it waits for room: the worker may be sending the answer to the chunk
+        // before, and wait for this side to read it.
+        let sent = header.and_then(|header| {
+            worker.process.channel().send_parts_reading(
+                &[&header, args],
+                sys::deadline(FOREVER),
+                FOREVER,
+            )
+        });
+        let e = match sent {
+            Ok(()) => {
+                let since = Instant::now();
+                return Ok(Some(InFlight { chunk, since }));
             }
+            Err(ProcessError::Closed) => return Err(chunk),
+            Err(e) => e,
         };
-        let sent = Instant::now();
-        let chan = worker.process.channel();
-        let outcome = chan
-            .send_parts(&[&header, args], sys::deadline(FOREVER), FOREVER)
-            .and_then(|()| chan.recv(sys::deadline(FOREVER), FOREVER, "pool results"));
+        // Nothing was sent (an encoding error, a frame over the limit): the chunk fails alone.
+        // Or the socket broke midway: the worker's stream is lost with it.
+        if !matches!(e, ProcessError::Serde { .. } | ProcessError::Invalid(_)) {
+            worker.process.kill();
+        }
+        let (name, message) = (task.to_string(), e.to_string());
+        chunk.fail(|index| PoolError::Failed {
+            index,
+            task: name.clone(),
+            message: message.clone(),
+        });
+        Ok(None)
+    }
+
+    /// Waits for `worker`'s answer to the chunk `sent` (the oldest in flight) and completes it;
+    /// the time the worker took to run it. `Err` says how the worker ended (it is then dead or
+    /// killed), with the chunk. A timeline records the chunk as the worker timed it, or as cut off.
+    fn finish_chunk(
+        &self,
+        slot: usize,
+        worker: &mut Worker,
+        sent: InFlight,
+    ) -> Result<Duration, Box<(Chunk, String)>> {
+        let InFlight { chunk, since } = sent;
+        let outcome =
+            worker
+                .process
+                .channel()
+                .recv(sys::deadline(FOREVER), FOREVER, "pool results");
         let who = format!("worker process {}", worker.pid);
         let cause = match outcome {
             Ok(bytes) => match unframe::<FromWorker>(&bytes) {
                 Ok((FromWorker::Results(times), run)) => {
-                    ran(times);
+                    let took = self.ran(slot, &chunk, times);
                     let start = bytes.len() - run.len();
                     let (batch, index) = (Arc::clone(&chunk.batch), chunk.index);
                     batch.complete(index, ChunkOutcome::Encoded { who, bytes, start });
-                    return Ok(());
+                    return Ok(took);
                 }
                 Ok((FromWorker::Failed(failure, times), _)) => {
-                    ran(times);
+                    let took = self.ran(slot, &chunk, times);
                     let batch = Arc::clone(&chunk.batch);
                     chunk.fail(|index| {
                         task_error(batch.task(), batch.types(), index, &who, failure.clone())
                     });
-                    return Ok(());
+                    return Ok(took);
                 }
                 Err(_) => {
                     worker.process.kill();
@@ -257,15 +276,46 @@ impl Shared {
             }
         };
         if let Some(rec) = self.jobs.recorder() {
-            rec.cut_off(
-                slot,
-                &(first..first + count),
-                &task.to_string(),
-                &cause,
-                sent,
-            );
+            let (first, count) = chunk.range();
+            let name = chunk.batch.task();
+            rec.cut_off(slot, &(first..first + count), name, &cause, since);
         }
         Err(Box::new((chunk, cause)))
+    }
+
+    /// A chunk that `slot`'s worker ran `times`: recorded on a timeline (the task's name goes on
+    /// it, as in the errors: "task 0 (sleep)"); how long it took.
+    fn ran(&self, slot: usize, chunk: &Chunk, times: Ran) -> Duration {
+        if let Some(rec) = self.jobs.recorder() {
+            let (first, count) = chunk.range();
+            let name = chunk.batch.task();
+            rec.ran_mono(
+                slot,
+                first..first + count,
+                name,
+                times.start_ns,
+                times.end_ns,
+            );
+        }
+        Duration::from_nanos(times.end_ns.saturating_sub(times.start_ns))
+    }
+
+    /// Gives back to the queue a chunk that a dead worker never started, for the other workers,
+    /// when no worker of this slot can take it; on a closed or terminated pool, it fails.
+    fn give_back(&self, chunk: Chunk, why: &str) {
+        if self.jobs.terminated() {
+            return chunk.terminated();
+        }
+        if let Err(chunk) = self.jobs.requeue(chunk) {
+            let task = chunk.batch.task().to_string();
+            chunk.fail(|index| PoolError::Failed {
+                index,
+                task: task.clone(),
+                message: format!(
+                    "no worker to run it: its worker died and could not be restarted ({why})"
+                ),
+            });
+        }
     }
 }
 
@@ -312,6 +362,10 @@ impl Restart {
 
 /// A manager thread: starts the worker of `slot`, feeds it chunks, replaces it when it dies.
 ///
+/// It keeps up to [`IN_FLIGHT`](super::in_flight::IN_FLIGHT) short chunks sent to its worker. When the worker dies, the chunk
+/// it was running fails with [`PoolError::WorkerDied`]; the chunks queued behind it never started,
+/// and go to its replacement.
+///
 /// A manager whose worker cannot be replaced (the binary was deleted, the system refuses) takes
 /// no chunks while other workers are healthy, so that they run them, and tries again now and then;
 /// when no worker is healthy, it fails the queued chunks with the reason.
@@ -330,28 +384,42 @@ fn manage(shared: Arc<Shared>, slot: usize, ready: mpsc::Sender<Result<(), PoolE
     };
     let _ = ready.send(Ok(()));
     drop(ready);
-    let max_tasks = shared.opts.max_tasks_per_child;
+    let (max_tasks, workers) = (shared.opts.max_tasks_per_child, shared.opts.workers);
+    // The chunks sent to the current worker, those of them not answered yet (oldest first; the
+    // worker is never forgotten while there are some), and how long it ran the last one.
     let mut chunks = 0usize;
+    let mut in_flight: VecDeque<InFlight> = VecDeque::new();
+    let mut last_run: Option<LastRun> = None;
+    // Chunks that a dead worker never started: they go before the queue's.
+    let mut requeued: VecDeque<Chunk> = VecDeque::new();
     let mut restart: Option<Restart> = None;
     loop {
-        // A worker that died while idle is forgotten at once (its pid leaves `pids()`).
-        if worker.as_mut().is_some_and(|w| !w.process.is_alive()) {
-            shared.forget(slot, &mut worker);
-        }
-        if worker.is_none()
-            && !shared.jobs.terminated()
-            && restart.as_ref().is_none_or(|r| Instant::now() >= r.at)
-        {
-            chunks = 0;
-            match shared.start(slot) {
-                Ok(w) => {
-                    worker = Some(w);
-                    restart = None;
+        if in_flight.is_empty() {
+            // A worker that died while idle is forgotten at once (its pid leaves `pids()`), and
+            // one that ran its quota of chunks is retired.
+            let quota_run = max_tasks.is_some_and(|m| chunks >= m);
+            if quota_run || worker.as_mut().is_some_and(|w| !w.process.is_alive()) {
+                shared.forget(slot, &mut worker);
+            }
+            if worker.is_none()
+                && !shared.jobs.terminated()
+                && restart.as_ref().is_none_or(|r| Instant::now() >= r.at)
+            {
+                (chunks, last_run) = (0, None);
+                match shared.start(slot) {
+                    Ok(w) => {
+                        worker = Some(w);
+                        restart = None;
+                    }
+                    Err(e) => restart = Some(Restart::failed(restart.take(), e.to_string())),
                 }
-                Err(e) => restart = Some(Restart::failed(restart.take(), e.to_string())),
             }
         }
         if worker.is_none() {
+            let why = restart.as_ref().map_or_else(String::new, |r| r.why.clone());
+            for chunk in requeued.drain(..) {
+                shared.give_back(chunk, &why);
+            }
             if shared.jobs.terminated() || shared.jobs.drained() {
                 break;
             }
@@ -381,78 +449,128 @@ fn manage(shared: Arc<Shared>, slot: usize, ready: mpsc::Sender<Result<(), PoolE
             }
             continue;
         }
-        let chunk = match shared.jobs.next(CHECK_EVERY) {
-            Ok(chunk) => chunk,
-            Err(RecvTimeoutError::Timeout) => continue, // the loop's top checks the worker
-            Err(RecvTimeoutError::Disconnected) => break, // closed, and every queued task taken
-        };
-        if shared.jobs.terminated() {
-            chunk.terminated();
-            continue;
-        }
-        // A worker that died since the loop's top is replaced before it is given the chunk.
-        if worker.as_mut().is_some_and(|w| !w.process.is_alive()) {
-            shared.forget(slot, &mut worker);
-            match shared.start(slot) {
-                Ok(w) => worker = Some(w),
-                Err(e) => restart = Some(Restart::failed(restart.take(), e.to_string())),
+        let room = max_tasks.is_none_or(|m| chunks < m)
+            && (in_flight.is_empty()
+                || may_queue_behind(&in_flight, last_run.as_ref(), workers, shared.jobs.queued()));
+        let next = if !room {
+            None
+        } else if let Some(chunk) = requeued.pop_front() {
+            // A dropped imap's chunk is skipped, as the queue skips it.
+            (!chunk.batch.abandoned()).then_some(chunk)
+        } else if in_flight.is_empty() {
+            match shared.jobs.next(CHECK_EVERY) {
+                Ok(chunk) => Some(chunk),
+                Err(RecvTimeoutError::Timeout) => continue, // the loop's top checks the worker
+                Err(RecvTimeoutError::Disconnected) => break, // closed, and every queued task taken
             }
-        }
-        let Some(w) = worker.as_mut() else {
-            let why = restart.as_ref().map_or_else(String::new, |r| r.why.clone());
-            let task = chunk.batch.task().to_string();
-            chunk.fail(|index| PoolError::Failed {
-                index,
-                task: task.clone(),
-                message: format!(
-                    "no worker to run it: its worker died and could not be restarted ({why})"
-                ),
-            });
-            continue;
+        } else {
+            shared.jobs.next(Duration::ZERO).ok()
         };
-        if let Err(lost) = shared.run_chunk(slot, w, chunk) {
-            let (chunk, cause) = *lost;
-            shared.forget(slot, &mut worker);
-            chunks = 0;
+        if let Some(chunk) = next {
             if shared.jobs.terminated() {
                 chunk.terminated();
                 continue;
             }
-            // The replacement, before the caller hears (so that `pids()` shows it).
-            let replaced = match shared.start(slot) {
-                Ok(w) => {
-                    worker = Some(w);
-                    restart = None;
-                    "a new worker took its place".to_string()
+            // A worker that died since the loop's top is replaced before it is given the chunk.
+            if in_flight.is_empty() && worker.as_mut().is_some_and(|w| !w.process.is_alive()) {
+                shared.forget(slot, &mut worker);
+                (chunks, last_run) = (0, None);
+                match shared.start(slot) {
+                    Ok(w) => worker = Some(w),
+                    Err(e) => restart = Some(Restart::failed(restart.take(), e.to_string())),
                 }
-                Err(e) => {
-                    let why = e.to_string();
-                    restart = Some(Restart::failed(restart.take(), why.clone()));
-                    format!("it could not be replaced ({why}); the other workers run on")
+            }
+            let Some(w) = worker.as_mut() else {
+                let why = restart.as_ref().map_or_else(String::new, |r| r.why.clone());
+                let task = chunk.batch.task().to_string();
+                chunk.fail(|index| PoolError::Failed {
+                    index,
+                    task: task.clone(),
+                    message: format!(
+                        "no worker to run it: its worker died and could not be restarted ({why})"
+                    ),
+                });
+                continue;
+            };
+            match shared.send_chunk(w, chunk) {
+                Ok(sent) => {
+                    if let Some(sent) = sent {
+                        in_flight.push_back(sent);
+                        chunks += 1;
+                    }
+                    continue; // more room, perhaps
                 }
-            };
-            let (first, n) = chunk.range();
-            let cause = if n == 1 {
-                format!("{cause}; {replaced}")
-            } else {
-                format!(
-                    "{cause}, running tasks {first} to {} as one chunk; {replaced}",
-                    first + n - 1
-                )
-            };
-            let task = chunk.batch.task().to_string();
-            chunk.fail(|index| PoolError::WorkerDied {
-                index,
-                task: task.clone(),
-                cause: cause.clone(),
-            });
-            continue;
+                // The worker is gone: the chunk goes to the next one. With chunks in flight,
+                // waiting for their answers finds how it ended.
+                Err(chunk) => {
+                    requeued.push_front(chunk);
+                    if in_flight.is_empty() {
+                        shared.forget(slot, &mut worker);
+                        continue;
+                    }
+                }
+            }
         }
-        chunks += 1;
-        if max_tasks.is_some_and(|m| chunks >= m) {
-            shared.forget(slot, &mut worker); // the loop's top starts a fresh one
+        let (Some(w), Some(oldest)) = (worker.as_mut(), in_flight.pop_front()) else {
+            continue;
+        };
+        let task = oldest.chunk.batch.task().to_string();
+        match shared.finish_chunk(slot, w, oldest) {
+            Ok(took) => {
+                last_run = Some(LastRun { task, took });
+                if let Some(next) = in_flight.front_mut() {
+                    next.since = Instant::now(); // its worker starts it now
+                }
+            }
+            Err(lost) => {
+                let (chunk, cause) = *lost;
+                shared.forget(slot, &mut worker);
+                (chunks, last_run) = (0, None);
+                // The chunks queued behind the lost one never started.
+                for queued in in_flight.drain(..).rev() {
+                    requeued.push_front(queued.chunk);
+                }
+                if shared.jobs.terminated() {
+                    chunk.terminated();
+                    requeued.drain(..).for_each(Chunk::terminated);
+                    continue;
+                }
+                // The replacement, before the caller hears (so that `pids()` shows it).
+                let replaced = match shared.start(slot) {
+                    Ok(w) => {
+                        worker = Some(w);
+                        restart = None;
+                        "a new worker took its place".to_string()
+                    }
+                    Err(e) => {
+                        let why = e.to_string();
+                        restart = Some(Restart::failed(restart.take(), why.clone()));
+                        format!("it could not be replaced ({why}); the other workers run on")
+                    }
+                };
+                worker_died(chunk, &cause, &replaced);
+            }
         }
     }
+}
+
+/// Fails every task of `chunk`, whose worker ended as `cause` says, and was `replaced`.
+fn worker_died(chunk: Chunk, cause: &str, replaced: &str) {
+    let (first, n) = chunk.range();
+    let cause = if n == 1 {
+        format!("{cause}; {replaced}")
+    } else {
+        format!(
+            "{cause}, running tasks {first} to {} as one chunk; {replaced}",
+            first + n - 1
+        )
+    };
+    let task = chunk.batch.task().to_string();
+    chunk.fail(|index| PoolError::WorkerDied {
+        index,
+        task: task.clone(),
+        cause: cause.clone(),
+    });
 }
 
 impl ProcessPool {

@@ -83,6 +83,30 @@ impl Channel {
         deadline: Instant,
         timeout: Duration,
     ) -> Result<(), ProcessError> {
+        self.send_frame(parts, false, deadline, timeout)
+    }
+
+    /// [`send_parts`](Channel::send_parts) that, while it waits for room, reads what the other
+    /// end sends (kept for [`recv`](Channel::recv)): two ends that each send before they read (a
+    /// pool's next chunk, and its worker's answer to the chunk before) never wait on each other.
+    pub(crate) fn send_parts_reading(
+        &mut self,
+        parts: &[&[u8]],
+        deadline: Instant,
+        timeout: Duration,
+    ) -> Result<(), ProcessError> {
+        self.send_frame(parts, true, deadline, timeout)
+    }
+
+    /// Sends one frame made of `parts`; `reading`: reads meanwhile, as
+    /// [`send_parts_reading`](Channel::send_parts_reading).
+    fn send_frame(
+        &mut self,
+        parts: &[&[u8]],
+        reading: bool,
+        deadline: Instant,
+        timeout: Duration,
+    ) -> Result<(), ProcessError> {
         let total: usize = parts.iter().map(|p| p.len()).sum();
         let len = u32::try_from(total)
             .ok()
@@ -99,13 +123,15 @@ impl Channel {
             .chain(parts.iter().copied())
             .map(IoSlice::new)
             .collect();
-        self.write_all(&mut slices, deadline, timeout)
+        self.write_all(&mut slices, reading, deadline, timeout)
     }
 
-    /// Writes all of `data`, waiting for room until `deadline`.
+    /// Writes all of `data`, waiting for room until `deadline`; `reading`: reads what arrives
+    /// meanwhile (until the other end stops sending).
     fn write_all(
         &mut self,
         mut data: &mut [IoSlice<'_>],
+        mut reading: bool,
         deadline: Instant,
         timeout: Duration,
     ) -> Result<(), ProcessError> {
@@ -115,13 +141,29 @@ impl Channel {
                 Ok(0) => return Err(ProcessError::Closed),
                 Ok(n) => IoSlice::advance_slices(&mut data, n),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    let ready = sys::wait_ready(self.stream.as_fd(), true, deadline)
+                    let events = if reading {
+                        libc::POLLOUT | libc::POLLIN
+                    } else {
+                        libc::POLLOUT
+                    };
+                    let ready = sys::wait_events(self.stream.as_fd(), events, deadline)
                         .map_err(|e| ProcessError::io("waiting to send", e))?;
-                    if !ready {
+                    if ready == 0 {
                         return Err(ProcessError::Timeout {
                             what: "send (the other end is not reading)".into(),
                             after: timeout,
                         });
+                    }
+                    if reading && ready & libc::POLLIN != 0 {
+                        // At the end of the stream, or on an error, reading stops: the write
+                        // that follows says what became of the other end.
+                        reading = match self.read_available() {
+                            Ok(n) => n > 0,
+                            Err(e) => matches!(
+                                e.kind(),
+                                io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+                            ),
+                        };
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -181,13 +223,31 @@ impl Channel {
                     return Err(e);
                 }
             };
-            if self.pos > 0 {
-                self.buf.drain(..self.pos);
-                self.pos = 0;
-            }
-            self.buf.extend_from_slice(&chunk[..n]);
+            self.keep(&chunk[..n]);
             self.scratch = chunk;
         }
+    }
+
+    /// Reads what has arrived, without waiting, onto the bytes kept for [`recv`](Channel::recv);
+    /// `Ok(0)` at the end of the stream.
+    fn read_available(&mut self) -> io::Result<usize> {
+        let mut chunk = std::mem::take(&mut self.scratch);
+        chunk.resize(READ_SIZE, 0); // zeroes only the first time: the length stays
+        let read = self.stream.read(&mut chunk);
+        if let Ok(n) = read {
+            self.keep(&chunk[..n]);
+        }
+        self.scratch = chunk;
+        read
+    }
+
+    /// Appends bytes read to those kept for [`recv`](Channel::recv).
+    fn keep(&mut self, read: &[u8]) {
+        if self.pos > 0 {
+            self.buf.drain(..self.pos);
+            self.pos = 0;
+        }
+        self.buf.extend_from_slice(read);
     }
 
     /// Receives a large frame straight into its own buffer, grown as its bytes arrive (at most
@@ -442,6 +502,29 @@ mod tests {
         writer.join().unwrap();
         let grown = peak_virtual_bytes() - before;
         assert!(grown < 512 << 20, "the peak grew by {} MiB", grown >> 20);
+    }
+
+    #[test]
+    fn two_ends_that_send_large_frames_before_reading_do_not_wait_on_each_other() {
+        let (ours, theirs) = UnixStream::pair().unwrap();
+        let (mut ours, mut theirs) = (Channel::new(ours).unwrap(), Channel::new(theirs).unwrap());
+        // Each far more than a socket buffer holds.
+        let (big, other) = (vec![7u8; 4 << 20], vec![9u8; 3 << 20]);
+        let expected = other.clone();
+        let peer = std::thread::spawn(move || {
+            theirs.send(&other, sys::deadline(SEC), SEC).unwrap();
+            theirs
+                .recv(sys::deadline(SEC), SEC, "the big frame")
+                .unwrap()
+        });
+        ours.send_parts_reading(&[&big[..1], &big[1..]], sys::deadline(SEC), SEC)
+            .unwrap();
+        assert_eq!(
+            ours.recv(sys::deadline(SEC), SEC, "the other frame")
+                .unwrap(),
+            expected
+        );
+        assert_eq!(peer.join().unwrap(), big);
     }
 
     #[test]

@@ -17,10 +17,21 @@ use std::time::{Duration, Instant};
 #[cfg(unix)]
 pub(crate) fn wait_ready(fd: BorrowedFd<'_>, write: bool, deadline: Instant) -> io::Result<bool> {
     let events = if write { libc::POLLOUT } else { libc::POLLIN };
+    wait_events(fd, events, deadline).map(|revents| revents != 0)
+}
+
+/// Waits until one of `events` (poll's `POLLIN`, `POLLOUT`) happens on `fd`, or `deadline`
+/// passes; returns what happened (hang-up and errors too), 0 on timeout.
+#[cfg(unix)]
+pub(crate) fn wait_events(
+    fd: BorrowedFd<'_>,
+    events: libc::c_short,
+    deadline: Instant,
+) -> io::Result<libc::c_short> {
     loop {
         let now = Instant::now();
         if now >= deadline {
-            return Ok(false);
+            return Ok(0);
         }
         let ms = millis_ceil(deadline - now);
         let mut pfd = libc::pollfd {
@@ -38,7 +49,7 @@ pub(crate) fn wait_ready(fd: BorrowedFd<'_>, write: bool, deadline: Instant) -> 
             return Err(e);
         }
         if n > 0 {
-            return Ok(true);
+            return Ok(pfd.revents);
         }
     }
 }
