@@ -21,6 +21,18 @@ fn of_kind(tl: &Timeline, kind: Kind) -> Vec<Span> {
     tl.spans().into_iter().filter(|s| s.kind == kind).collect()
 }
 
+/// The timeline's cut-off spans, checked to be one: task 0 of `sleep`, lost with its worker.
+fn one_cut_off_sleep(tl: &Timeline) -> Vec<Span> {
+    let cut = of_kind(tl, Kind::Unfinished);
+    assert_eq!(cut.len(), 1, "{cut:?}");
+    assert!(
+        cut[0].label.starts_with("task 0 (sleep): cut off"),
+        "{}",
+        cut[0].label
+    );
+    cut
+}
+
 /// Checks one call's record: the caller's span, and the chunks inside it covering each task once.
 fn check_call(tl: &Timeline, tasks: usize, chunks: usize) {
     let calls = of_kind(tl, Kind::Sending);
@@ -99,13 +111,7 @@ fn a_killed_worker_is_cut_off_and_its_replacement_starts_after() {
     assert!(matches!(e, PoolError::WorkerDied { .. }), "{e}");
     assert!(killed_at.elapsed() < Duration::from_secs(5));
 
-    let cut = of_kind(&tl, Kind::Unfinished);
-    assert_eq!(cut.len(), 1, "{cut:?}");
-    assert!(
-        cut[0].label.starts_with("task 0 (sleep): cut off"),
-        "{}",
-        cut[0].label
-    );
+    let cut = one_cut_off_sleep(&tl);
     assert!(cut[0].label.contains("SIGKILL"), "{}", cut[0].label);
     assert!(cut[0].duration_ns() >= 250_000_000, "{:?}", cut[0]);
     // No finished span for the lost task; the replacement starts once the loss is seen.
@@ -139,13 +145,7 @@ fn a_chunk_queued_behind_a_killed_worker_s_is_not_cut_off() {
     .unwrap();
     let outcomes: Vec<_> = it.collect();
     assert!(outcomes[0].is_err() && outcomes[1..].iter().all(Result::is_ok));
-    let cut = of_kind(&tl, Kind::Unfinished);
-    assert_eq!(cut.len(), 1, "{cut:?}");
-    assert!(
-        cut[0].label.starts_with("task 0 (sleep): cut off"),
-        "{}",
-        cut[0].label
-    );
+    let cut = one_cut_off_sleep(&tl);
     assert!(cut[0].duration_ns() >= 100_000_000, "{:?}", cut[0]);
     let ran: Vec<usize> = of_kind(&tl, Kind::Task)
         .iter()

@@ -307,16 +307,19 @@ impl Shared {
             return chunk.terminated();
         }
         if let Err(chunk) = self.jobs.requeue(chunk) {
-            let task = chunk.batch.task().to_string();
-            chunk.fail(|index| PoolError::Failed {
-                index,
-                task: task.clone(),
-                message: format!(
-                    "no worker to run it: its worker died and could not be restarted ({why})"
-                ),
-            });
+            fail_for_want_of_a_worker(chunk, why);
         }
     }
+}
+
+/// Fails every task of `chunk`: its worker died and could not be restarted (`why`).
+fn fail_for_want_of_a_worker(chunk: Chunk, why: &str) {
+    let task = chunk.batch.task().to_string();
+    chunk.fail(|index| PoolError::Failed {
+        index,
+        task: task.clone(),
+        message: format!("no worker to run it: its worker died and could not be restarted ({why})"),
+    });
 }
 
 /// Forgets the worker of a slot when its manager ends, however it ends.
@@ -481,15 +484,8 @@ fn manage(shared: Arc<Shared>, slot: usize, ready: mpsc::Sender<Result<(), PoolE
                 }
             }
             let Some(w) = worker.as_mut() else {
-                let why = restart.as_ref().map_or_else(String::new, |r| r.why.clone());
-                let task = chunk.batch.task().to_string();
-                chunk.fail(|index| PoolError::Failed {
-                    index,
-                    task: task.clone(),
-                    message: format!(
-                        "no worker to run it: its worker died and could not be restarted ({why})"
-                    ),
-                });
+                let why = restart.as_ref().map_or("", |r| r.why.as_str());
+                fail_for_want_of_a_worker(chunk, why);
                 continue;
             };
             match shared.send_chunk(w, chunk) {

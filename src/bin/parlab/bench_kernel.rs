@@ -20,11 +20,14 @@ const FIGURES_TAG: &str = "PARLAB-KERNEL ";
 /// Ordinary cells timed in each kernel.
 const ORDINARY_CELLS: usize = 10;
 
-/// The targets: (what, at most this many seconds, the figure's field).
-const TARGETS: [(&str, f64, &str); 3] = [
-    ("`:dep parlab` cell", 3.0, "dep_s"),
-    ("first `let` after it", 1.0, "first_let_s"),
-    ("an ordinary cell", 0.3, "ordinary_median_s"),
+/// A kernel's figure for one target, in seconds.
+type Figure = fn(&KernelFigures) -> f64;
+
+/// The targets: (what, at most this many seconds, the kernel's figure for it).
+const TARGETS: [(&str, f64, Figure); 3] = [
+    ("`:dep parlab` cell", 3.0, |k| k.dep_s),
+    ("first `let` after it", 1.0, |k| k.first_let_s),
+    ("an ordinary cell", 0.3, |k| k.ordinary_median_s),
 ];
 
 /// One kernel's figures, as the Python side printed them.
@@ -45,17 +48,6 @@ struct KernelFigures {
     /// The median of `ordinary_s` (computed here).
     #[serde(default)]
     ordinary_median_s: f64,
-}
-
-impl KernelFigures {
-    /// The figure named `field` (one of [`TARGETS`]'s).
-    fn get(&self, field: &str) -> f64 {
-        match field {
-            "dep_s" => self.dep_s,
-            "first_let_s" => self.first_let_s,
-            _ => self.ordinary_median_s,
-        }
-    }
 }
 
 /// The median of `values` (the mean of the middle two for an even count); NaN when empty.
@@ -132,8 +124,8 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
             k.round, k.kernel, k.ready_s, k.dep_s, k.first_let_s, k.ordinary_median_s
         );
     }
-    for (what, limit, field) in TARGETS {
-        let figures: Vec<f64> = kernels.iter().map(|k| k.get(field)).collect();
+    for (what, limit, figure) in TARGETS {
+        let figures: Vec<f64> = kernels.iter().map(figure).collect();
         let worst = figures.iter().copied().fold(f64::NAN, f64::max);
         let med = median(&figures);
         let verdict = if worst <= limit {
