@@ -409,6 +409,50 @@ impl Reading {
     }
 }
 
+impl Reading {
+    /// The spread of one measurement's runs: its best run against its median, and what a wide
+    /// spread means (runs that waited, most likely for a core another program had), so that a
+    /// median far above the cost itself is not read as the cost.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use parlab::timing::{Measurement, Reading};
+    /// let us = |v: &[u64]| v.iter().map(|&u| Duration::from_micros(u)).collect::<Vec<_>>();
+    /// let busy = Measurement::new("spawn + join", us(&[26, 3_900, 3_970, 4_000]));
+    /// assert!(Reading::spread(&busy).text.contains("most runs waited"), "{}", Reading::spread(&busy));
+    /// let quiet = Measurement::new("spawn + join", us(&[26, 27, 28, 29]));
+    /// assert!(Reading::spread(&quiet).text.contains("the runs agree"));
+    /// ```
+    pub fn spread(m: &Measurement) -> Reading {
+        let (best, median) = (m.min(), m.median());
+        if best.is_zero() {
+            return Reading::note(format!("{}: no run took measurable time.", m.label));
+        }
+        let times = median.as_secs_f64() / best.as_secs_f64();
+        let figures = format!(
+            "{}: {} at best, {} in the median",
+            m.label,
+            format_duration(best),
+            format_duration(median)
+        );
+        Reading::note(if times < 1.5 {
+            format!("{figures}: the runs agree, so that is what it costs here.")
+        } else if times < 4.0 {
+            format!(
+                "{figures} ({times:.1}x the best): some runs waited, most likely for a core \
+                 another program had; the best run is the closest to the cost itself."
+            )
+        } else {
+            format!(
+                "{figures} ({times:.0}x the best): most runs waited, most likely for a core \
+                 another program had, so the median says how busy the machine was, and the best \
+                 run is the closest to the cost itself."
+            )
+        })
+    }
+}
+
 impl Comparison {
     /// The row labelled `label`.
     fn row(&self, label: &str) -> Option<&Measurement> {

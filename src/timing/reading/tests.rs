@@ -115,3 +115,31 @@ fn a_crossover_says_never_when_it_never_happened() {
     consistent(&r);
     assert_eq!(power_of_ten(2_500_000.0), "2.50 M");
 }
+
+#[test]
+fn a_spread_is_read_from_the_best_run_and_the_median() {
+    let us = |v: &[u64]| {
+        v.iter()
+            .map(|&u| Duration::from_micros(u))
+            .collect::<Vec<_>>()
+    };
+    let agree = Reading::spread(&Measurement::new("spawn", us(&[21, 22, 23])));
+    assert!(
+        agree
+            .text
+            .contains("21.0 µs at best, 22.0 µs in the median: the runs agree"),
+        "{agree}"
+    );
+    let some = Reading::spread(&Measurement::new("spawn", us(&[20, 50, 60])));
+    assert!(
+        some.text.contains("(2.5x the best): some runs waited"),
+        "{some}"
+    );
+    let most = Reading::spread(&Measurement::new("spawn", us(&[26, 3_970, 4_000])));
+    assert!(
+        most.text.contains("(153x the best): most runs waited"),
+        "{most}"
+    );
+    let none = Reading::spread(&Measurement::new("spawn", Vec::new()));
+    assert!(none.text.contains("no run took measurable time"), "{none}");
+}
