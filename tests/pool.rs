@@ -797,7 +797,10 @@ fn an_apply_that_times_out_leaves_its_answer_to_the_pool_and_the_next_calls_get_
     let e = pool.apply(tasks::SLEEP, &600).unwrap_err();
     let took = start.elapsed();
     assert!(matches!(e, PoolError::Timeout { .. }), "{e}");
-    assert!(took < Duration::from_millis(500), "the pool's timeout, not more: {took:?}");
+    assert!(
+        took < Duration::from_millis(500),
+        "the pool's timeout, not more: {took:?}"
+    );
     // The sleep's answer is still to come: this one waits behind it, and gets its own.
     let queued = pool.apply_async(tasks::echo(), &2u64).unwrap();
     assert_eq!(queued.get(SEC).unwrap(), 2);
@@ -821,14 +824,15 @@ fn a_long_apply_when(pool: &ProcessPool, act: impl FnOnce()) -> (PoolError, Dura
 fn a_worker_killed_during_an_apply_is_replaced_and_the_call_says_it_died() {
     let pool = pool(1);
     let pids = pool.pids();
-    let (e, took) = a_long_apply_when(&pool, || {
-        kill(pids[0], nix::sys::signal::Signal::SIGKILL)
-    });
+    let (e, took) = a_long_apply_when(&pool, || kill(pids[0], nix::sys::signal::Signal::SIGKILL));
     assert!(matches!(e, PoolError::WorkerDied { index: 0, .. }), "{e}");
     assert!(e.to_string().contains("SIGKILL"), "{e}");
     assert!(took < Duration::from_secs(2), "{took:?}");
     let now = pool.pids();
-    assert!(now.len() == 1 && now != pids, "a new worker took its place: {now:?}");
+    assert!(
+        now.len() == 1 && now != pids,
+        "a new worker took its place: {now:?}"
+    );
     assert_eq!(pool.apply(tasks::echo(), &5u64).unwrap(), 5);
 }
 
@@ -841,7 +845,10 @@ fn terminate_during_an_apply_fails_it_as_terminated_at_once() {
     assert!(took < Duration::from_secs(2), "{took:?}");
     pool.join(SEC).unwrap();
     assert!(pids.iter().all(|p| !alive(*p)));
-    assert!(matches!(pool.apply(tasks::echo(), &1u64), Err(PoolError::Closed)));
+    assert!(matches!(
+        pool.apply(tasks::echo(), &1u64),
+        Err(PoolError::Closed)
+    ));
 }
 
 #[test]

@@ -237,7 +237,10 @@ mod tests {
             sent: 1,
             ..News::default()
         });
-        assert!(desk.wake().try_recv().is_ok(), "the quota is run: the manager is woken");
+        assert!(
+            desk.wake().try_recv().is_ok(),
+            "the quota is run: the manager is woken"
+        );
         assert!(desk.lend().is_none(), "no room left");
         let (worker, news) = desk.reclaim().expect("parked");
         assert_eq!((worker, news.sent), (7, 2));
