@@ -443,7 +443,8 @@ fn submit_runs(
         });
     }
     if let (Some(here), 1) = (here, chunks.len()) {
-        jobs.admit()?;
+        // As `submit` checks: a check that gave up on the code calling this stops it here.
+        crate::exercise::stop_if_overdue();
         jobs.check_open()?;
         match here(chunks.remove(0)) {
             Ok(()) => return Ok(batch),

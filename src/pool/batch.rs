@@ -27,7 +27,7 @@ pub(crate) enum ChunkOutcome {
     /// One encoded `Result<R, TaskFailure>` per task (a run of items from `start` on), from `who`.
     Encoded {
         /// Which worker ran it, e.g. `worker process 4242`.
-        who: String,
+        who: Arc<str>,
         /// The worker's answer.
         bytes: Vec<u8>,
         /// Where the run of outcomes starts in `bytes`.

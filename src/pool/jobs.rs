@@ -151,26 +151,16 @@ impl JobQueue {
         Ok(())
     }
 
-    /// Whether a call may start: stops the code calling this if a check gave up on it, and says
-    /// why not in a forked child.
-    ///
-    /// # Errors
-    /// [`PoolError::Invalid`] in a forked child.
-    pub(crate) fn admit(&self) -> Result<(), PoolError> {
-        // A check that gave up on the code calling this: stop it before it starts more work.
-        crate::exercise::stop_if_overdue();
-        if !self.is_owner() {
-            return Err(self.not_owner());
-        }
-        Ok(())
-    }
-
     /// Queues the chunks of one call, in order.
     ///
     /// # Errors
     /// [`PoolError::Closed`] after close or terminate, [`PoolError::Invalid`] in a forked child.
     pub(crate) fn submit(&self, chunks: Vec<Chunk>) -> Result<(), PoolError> {
-        self.admit()?;
+        // A check that gave up on the code calling this: stop it before it queues more work.
+        crate::exercise::stop_if_overdue();
+        if !self.is_owner() {
+            return Err(self.not_owner());
+        }
         let tx = self.tx.lock().unwrap_or_else(PoisonError::into_inner);
         let Some(tx) = tx.as_ref() else {
             return Err(PoolError::Closed);

@@ -89,6 +89,8 @@ enum Idle {
 struct Worker {
     process: Process<()>,
     pid: u32,
+    /// `worker process PID`, as errors and outcomes name it.
+    who: Arc<str>,
 }
 
 impl Shared {
@@ -187,7 +189,8 @@ impl Shared {
             return Err(PoolError::start("the pool was terminated"));
         }
         slots[slot] = Some((pid, socket));
-        Ok(Worker { process, pid })
+        let who = Arc::from(format!("worker process {pid}"));
+        Ok(Worker { process, pid, who })
     }
 
     /// Waits at most `timeout` for a chunk, `worker` parked on its desk meanwhile and lent to calls
@@ -349,7 +352,7 @@ impl Shared {
                 .process
                 .channel()
                 .recv(sys::deadline(FOREVER), FOREVER, "pool results");
-        let who = format!("worker process {}", worker.pid);
+        let who = Arc::clone(&worker.who);
         let cause = match outcome {
             Ok(bytes) => match unframe::<FromWorker>(&bytes) {
                 Ok((FromWorker::Results(times), run)) => {
