@@ -161,6 +161,10 @@ pub trait Pool: sealed::Submit {
 
     /// Runs `task` on `args` in a worker and waits (at most the pool's timeout) for its result.
     ///
+    /// On a process pool with an idle worker and nothing queued, the calling thread sends the
+    /// task to that worker and reads its answer itself (the worker's manager thread keeps it
+    /// busy meanwhile): one round trip between two processes, as fast as a bare socket allows.
+    ///
     /// # Errors
     /// As [`apply_async`](Pool::apply_async) and [`AsyncResult::get`]: the task's panic, its
     /// worker's death, a timeout.
