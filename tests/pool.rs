@@ -785,3 +785,100 @@ fn an_imap_result_that_takes_too_long_is_a_timeout() {
     assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
     assert!(it.next_timeout(SEC).is_none());
 }
+
+// `apply` on an idle worker runs its task from the calling thread (the worker lent by its
+// manager): every way that call can end keeps its meaning.
+
+#[test]
+fn an_apply_that_times_out_leaves_its_answer_to_the_pool_and_the_next_calls_get_theirs() {
+    let pool = ProcessPool::with_options(&opts(1).timeout(Duration::from_millis(200))).unwrap();
+    assert_eq!(pool.apply(tasks::echo(), &1u64).unwrap(), 1);
+    let start = Instant::now();
+    let e = pool.apply(tasks::SLEEP, &600).unwrap_err();
+    let took = start.elapsed();
+    assert!(matches!(e, PoolError::Timeout { .. }), "{e}");
+    assert!(
+        took < Duration::from_millis(500),
+        "the pool's timeout, not more: {took:?}"
+    );
+    // The sleep's answer is still to come: this one waits behind it, and gets its own.
+    let queued = pool.apply_async(tasks::echo(), &2u64).unwrap();
+    assert_eq!(queued.get(SEC).unwrap(), 2);
+    assert_eq!(pool.apply(tasks::echo(), &3u64).unwrap(), 3);
+}
+
+/// Runs a 30 s `sleep` with `apply` on a thread of its own, on the one worker of `pool`, does
+/// `act` to the pool while it runs, and returns how the call ended and how long after `act`.
+fn a_long_apply_when(pool: &ProcessPool, act: impl FnOnce()) -> (PoolError, Duration) {
+    std::thread::scope(|s| {
+        let call = s.spawn(|| pool.apply(tasks::SLEEP, &30_000));
+        std::thread::sleep(Duration::from_millis(300));
+        let start = Instant::now();
+        act();
+        let e = call.join().unwrap().unwrap_err();
+        (e, start.elapsed())
+    })
+}
+
+#[test]
+fn a_worker_killed_during_an_apply_is_replaced_and_the_call_says_it_died() {
+    let pool = pool(1);
+    let pids = pool.pids();
+    let (e, took) = a_long_apply_when(&pool, || kill(pids[0], nix::sys::signal::Signal::SIGKILL));
+    assert!(matches!(e, PoolError::WorkerDied { index: 0, .. }), "{e}");
+    assert!(e.to_string().contains("SIGKILL"), "{e}");
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    let now = pool.pids();
+    assert!(
+        now.len() == 1 && now != pids,
+        "a new worker took its place: {now:?}"
+    );
+    assert_eq!(pool.apply(tasks::echo(), &5u64).unwrap(), 5);
+}
+
+#[test]
+fn terminate_during_an_apply_fails_it_as_terminated_at_once() {
+    let pool = pool(1);
+    let pids = pool.pids();
+    let (e, took) = a_long_apply_when(&pool, || pool.terminate());
+    assert!(matches!(e, PoolError::Terminated { index: 0, .. }), "{e}");
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    pool.join(SEC).unwrap();
+    assert!(pids.iter().all(|p| !alive(*p)));
+    assert!(matches!(
+        pool.apply(tasks::echo(), &1u64),
+        Err(PoolError::Closed)
+    ));
+}
+
+#[test]
+fn an_apply_after_its_idle_worker_died_runs_on_the_replacement() {
+    let pool = pool(1);
+    let first = pool.apply(tasks::PID, &()).unwrap();
+    kill(first, nix::sys::signal::Signal::SIGKILL);
+    wait_dead(first);
+    // Most often before its manager notices: the call finds the worker gone, and it is replaced.
+    let second = pool.apply(tasks::PID, &()).unwrap();
+    assert_ne!(first, second);
+    assert_eq!(pool.pids(), [second]);
+}
+
+#[test]
+fn applies_from_many_threads_beside_maps_each_get_their_own_answer() {
+    let pool = pool(2);
+    std::thread::scope(|s| {
+        for t in 0..3u64 {
+            let pool = &pool;
+            s.spawn(move || {
+                for i in 0..300 {
+                    let x = t * 1_000 + i;
+                    assert_eq!(pool.apply(tasks::echo(), &x).unwrap(), x);
+                }
+            });
+        }
+        for _ in 0..20 {
+            let r: Vec<u32> = pool.map(tasks::echo(), 0..200u32, Some(7)).unwrap();
+            assert_eq!(r, (0..200).collect::<Vec<_>>());
+        }
+    });
+}

@@ -1,7 +1,7 @@
 //! The [`Pool`] trait, Python's `Pool` API, and how its calls become chunks on a pool's queue.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -20,6 +20,18 @@ pub(super) mod sealed {
         /// Where the pool's chunks are queued.
         #[allow(private_interfaces)]
         fn jobs(&self) -> &std::sync::Arc<crate::pool::jobs::JobQueue>;
+
+        /// Runs a call's one chunk at once from the calling thread, waiting at most `timeout`,
+        /// if the pool can (a process pool with an idle worker and nothing queued); gives it back
+        /// to be queued when it cannot.
+        #[allow(private_interfaces)]
+        fn run_here(
+            &self,
+            chunk: crate::pool::jobs::Chunk,
+            _timeout: std::time::Duration,
+        ) -> Result<(), crate::pool::jobs::Chunk> {
+            Err(chunk)
+        }
     }
 }
 
@@ -137,11 +149,21 @@ pub trait Pool: sealed::Submit {
         A: Serialize + DeserializeOwned + 'static,
         R: DeserializeOwned + 'static,
     {
-        let batch = submit_task(self.jobs(), task.as_task(), std::slice::from_ref(args), 1)?;
+        let batch = submit_task(
+            self.jobs(),
+            task.as_task(),
+            std::slice::from_ref(args),
+            1,
+            None,
+        )?;
         Ok(AsyncResult::one(batch, task_values::<R>()))
     }
 
     /// Runs `task` on `args` in a worker and waits (at most the pool's timeout) for its result.
+    ///
+    /// On a process pool with an idle worker and nothing queued, the calling thread sends the
+    /// task to that worker and reads its answer itself (the worker's manager thread keeps it
+    /// busy meanwhile): one round trip between two processes, as fast as a bare socket allows.
     ///
     /// # Errors
     /// As [`apply_async`](Pool::apply_async) and [`AsyncResult::get`]: the task's panic, its
@@ -160,7 +182,16 @@ pub trait Pool: sealed::Submit {
         A: Serialize + DeserializeOwned + 'static,
         R: DeserializeOwned + 'static,
     {
-        self.apply_async(task, args)?.get(self.timeout())
+        let (timeout, began) = (self.timeout(), Instant::now());
+        let mut here = |chunk| self.run_here(chunk, timeout);
+        let batch = submit_task(
+            self.jobs(),
+            task.as_task(),
+            std::slice::from_ref(args),
+            1,
+            Some(&mut here),
+        )?;
+        AsyncResult::one(batch, task_values::<R>()).get(timeout.saturating_sub(began.elapsed()))
     }
 
     /// Runs `task` on each item, in chunks of `chunksize` (`None`: `len / (4 x workers)`, rounded
@@ -191,7 +222,7 @@ pub trait Pool: sealed::Submit {
     {
         let args: Vec<A> = items.into_iter().collect();
         let chunk = chunksize_for(chunksize, args.len(), self.workers())?;
-        let batch = submit_task(self.jobs(), task.as_task(), &args, chunk)?;
+        let batch = submit_task(self.jobs(), task.as_task(), &args, chunk, None)?;
         Ok(AsyncResult::all(batch, task_values::<R>()))
     }
 
@@ -355,6 +386,7 @@ fn submit_task<A, R>(
     task: &Task<A, R>,
     args: &[A],
     chunksize: usize,
+    here: Option<&mut RunHere<'_>>,
 ) -> Result<Arc<Batch>, PoolError>
 where
     A: Serialize + DeserializeOwned + 'static,
@@ -368,8 +400,12 @@ where
         args.len(),
         chunksize,
         &mut encode,
+        here,
     )
 }
+
+/// Runs a call's one chunk at once, or gives it back to be queued (see `Submit::run_here`).
+type RunHere<'a> = dyn FnMut(Chunk) -> Result<(), Chunk> + 'a;
 
 /// Appends argument `k` of a call, encoded, to a run.
 type EncodeArg<'a> = dyn FnMut(usize, &mut Vec<u8>) -> Result<(), postcard::Error> + 'a;
@@ -385,6 +421,7 @@ fn submit_runs(
     len: usize,
     chunksize: usize,
     encode: &mut EncodeArg<'_>,
+    here: Option<&mut RunHere<'_>>,
 ) -> Result<Arc<Batch>, PoolError> {
     let chunksize = chunksize.max(1);
     let signature = types.signature();
@@ -408,6 +445,15 @@ fn submit_runs(
                 args: run,
             },
         });
+    }
+    if let (Some(here), 1) = (here, chunks.len()) {
+        // As `submit` checks: a check that gave up on the code calling this stops it here.
+        crate::exercise::stop_if_overdue();
+        jobs.check_open()?;
+        match here(chunks.remove(0)) {
+            Ok(()) => return Ok(batch),
+            Err(chunk) => chunks.push(chunk),
+        }
     }
     jobs.submit(chunks)?;
     Ok(batch)

@@ -27,7 +27,7 @@ pub(crate) enum ChunkOutcome {
     /// One encoded `Result<R, TaskFailure>` per task (a run of items from `start` on), from `who`.
     Encoded {
         /// Which worker ran it, e.g. `worker process 4242`.
-        who: String,
+        who: Arc<str>,
         /// The worker's answer.
         bytes: Vec<u8>,
         /// Where the run of outcomes starts in `bytes`.
@@ -153,6 +153,9 @@ pub(super) struct State {
     /// A worker died running one of the chunks: a call waiting for all of them fails at once.
     pub(super) lost: bool,
     pub(super) taken: bool,
+    /// Threads waiting for a change (none, when a call's own thread ran its chunk: then nobody
+    /// is woken, and no system call is made for it).
+    waiters: usize,
 }
 
 impl std::fmt::Debug for State {
@@ -209,6 +212,7 @@ impl Batch {
                 failed: false,
                 lost: false,
                 taken: false,
+                waiters: 0,
             }),
             changed: Condvar::new(),
         })
@@ -265,7 +269,7 @@ impl Batch {
         }
         // Whoever waits, waits for the last chunk or a lost one: a map of many chunks wakes its
         // caller once, not once per chunk.
-        let news = recorded && (state.remaining == 0 || lost);
+        let news = recorded && (state.remaining == 0 || lost) && state.waiters > 0;
         drop(state);
         if news {
             self.changed.notify_all();
@@ -300,11 +304,13 @@ impl Batch {
             if now >= deadline {
                 return None;
             }
+            state.waiters += 1;
             state = self
                 .changed
                 .wait_timeout(state, deadline - now)
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
+            state.waiters -= 1;
         }
     }
 

@@ -177,6 +177,12 @@ impl JobQueue {
         self.rx.len()
     }
 
+    /// Where queued chunks arrive, for a wait on it beside other channels (it takes nothing).
+    #[cfg(unix)]
+    pub(crate) fn receiver(&self) -> &Receiver<Chunk> {
+        &self.rx
+    }
+
     /// Queues again a chunk that a worker took and never started (it died first), for another
     /// worker; gives it back once the queue is closed.
     #[cfg(unix)]

@@ -36,6 +36,8 @@ mod api;
 mod arrival_check;
 mod batch;
 pub mod crossover;
+#[cfg(unix)]
+mod desk;
 mod error;
 mod imap;
 #[cfg(unix)]

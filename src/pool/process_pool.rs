@@ -8,10 +8,11 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use crossbeam::channel::RecvTimeoutError;
+use crossbeam::channel::{RecvTimeoutError, Select};
 
 use super::api::sealed;
 use super::batch::ChunkOutcome;
+use super::desk::{Desk, News, Trouble};
 use super::error::task_error;
 use super::in_flight::{InFlight, LastRun, may_queue_behind};
 use super::jobs::{Chunk, JobQueue, Work};
@@ -68,12 +69,28 @@ struct Shared {
     /// Every worker's output, with [`Output::Capture`](crate::process::Output::Capture): one
     /// bounded capture for the pool, kept when a worker is replaced.
     captured: Arc<CapturedOutput>,
+    /// Per slot: where its idle worker waits, to be lent to an `apply` run from its own thread.
+    desks: Vec<Desk<Worker>>,
+}
+
+/// What a manager's wait with its worker idle ([`Shared::idle_wait`]) ended with.
+enum Idle {
+    /// A chunk to run.
+    Chunk(Chunk),
+    /// Nothing came in time.
+    Timeout,
+    /// The queue is closed and empty.
+    Disconnected,
+    /// Calls run on the worker while it was lent, and what the manager must act on.
+    News(News),
 }
 
 /// A running worker process.
 struct Worker {
     process: Process<()>,
     pid: u32,
+    /// `worker process PID`, as errors and outcomes name it.
+    who: Arc<str>,
 }
 
 impl Shared {
@@ -172,7 +189,101 @@ impl Shared {
             return Err(PoolError::start("the pool was terminated"));
         }
         slots[slot] = Some((pid, socket));
-        Ok(Worker { process, pid })
+        let who = Arc::from(format!("worker process {pid}"));
+        Ok(Worker { process, pid, who })
+    }
+
+    /// Waits at most `timeout` for a chunk, `worker` parked on its desk meanwhile and lent to calls
+    /// for at most `room` chunks; gives it back (`None` if it went missing from the desk) with
+    /// what ended the wait. It takes no chunk after calls ran on the worker: their news comes
+    /// first (a quota may have run out).
+    fn idle_wait(
+        &self,
+        slot: usize,
+        worker: Worker,
+        room: usize,
+        timeout: Duration,
+    ) -> (Option<Worker>, Idle) {
+        let desk = &self.desks[slot];
+        desk.park(worker, room);
+        let deadline = sys::deadline(timeout);
+        loop {
+            let mut select = Select::new();
+            let queue = select.recv(self.jobs.receiver());
+            select.recv(desk.wake());
+            let ready = select.ready_deadline(deadline);
+            // The worker back in hand (waiting while a call has it) before anything else, so a
+            // chunk queued meanwhile stays for the other workers.
+            let Some((worker, news)) = desk.reclaim() else {
+                return (None, Idle::Timeout);
+            };
+            if !news.is_empty() {
+                return (Some(worker), Idle::News(news));
+            }
+            match ready {
+                Err(_) => return (Some(worker), Idle::Timeout),
+                Ok(i) if i == queue => match self.jobs.next(Duration::ZERO) {
+                    Ok(chunk) => return (Some(worker), Idle::Chunk(chunk)),
+                    Err(RecvTimeoutError::Disconnected) => {
+                        return (Some(worker), Idle::Disconnected);
+                    }
+                    Err(RecvTimeoutError::Timeout) => {} // another worker's manager took it
+                },
+                Ok(_) => {} // a token of news taken already
+            }
+            desk.park(worker, room);
+        }
+    }
+
+    /// Runs `chunk`, a call's only one, on an idle worker from the calling thread, waiting for its
+    /// answer until `deadline`: no hand-off to the worker's manager and back. The worker is busy
+    /// for its manager meanwhile, and what the manager must act on goes to it: a worker gone or
+    /// lost (it then fails the chunk as for its own), a chunk still running at the deadline (it
+    /// reads the answer). Gives the chunk back to be queued when no worker is idle, or chunks
+    /// wait in the queue (they go first), or the pool was terminated.
+    fn run_here(&self, chunk: Chunk, deadline: Instant) -> Result<(), Chunk> {
+        if self.jobs.terminated() || self.jobs.queued() > 0 {
+            return Err(chunk);
+        }
+        let lent = self
+            .desks
+            .iter()
+            .enumerate()
+            .find_map(|(slot, desk)| desk.lend().map(|loan| (slot, loan)));
+        let Some((slot, mut loan)) = lent else {
+            return Err(chunk);
+        };
+        let worker = loan.worker();
+        let news = match self.send_chunk(worker, chunk) {
+            Err(chunk) => News {
+                trouble: Some(Trouble::Unsent(chunk)),
+                ..News::default()
+            },
+            Ok(None) => News {
+                trouble: Some(Trouble::Check),
+                ..News::default()
+            },
+            Ok(Some(sent)) => {
+                // A failed wait counts as ready: the read that follows says what went wrong.
+                let ready = worker.process.channel().wait_readable(deadline);
+                let (last_run, trouble) = if ready.unwrap_or(true) {
+                    let task = sent.chunk.batch.task().to_string();
+                    match self.finish_chunk(slot, worker, sent) {
+                        Ok(took) => (Some(LastRun { task, took }), None),
+                        Err(lost) => (None, Some(Trouble::Lost(lost))),
+                    }
+                } else {
+                    (None, Some(Trouble::Pending(sent)))
+                };
+                News {
+                    sent: 1,
+                    last_run,
+                    trouble,
+                }
+            }
+        };
+        loan.bring_back(news);
+        Ok(())
     }
 
     /// Sends `chunk` to `worker`: `Ok(Some)` on its way, `Ok(None)` finished already (it cannot
@@ -241,7 +352,7 @@ impl Shared {
                 .process
                 .channel()
                 .recv(sys::deadline(FOREVER), FOREVER, "pool results");
-        let who = format!("worker process {}", worker.pid);
+        let who = Arc::clone(&worker.who);
         let cause = match outcome {
             Ok(bytes) => match unframe::<FromWorker>(&bytes) {
                 Ok((FromWorker::Results(times), run)) => {
@@ -369,6 +480,9 @@ impl Restart {
 /// it was running fails with [`PoolError::WorkerDied`]; the chunks queued behind it never started,
 /// and go to its replacement.
 ///
+/// While its worker is idle, the manager lends it to calls that run their one chunk from their own
+/// thread (see [`Shared::run_here`]), and acts on what they bring back as on its own chunks.
+///
 /// A manager whose worker cannot be replaced (the binary was deleted, the system refuses) takes
 /// no chunks while other workers are healthy, so that they run them, and tries again now and then;
 /// when no worker is healthy, it fails the queued chunks with the reason.
@@ -397,6 +511,8 @@ fn manage(shared: Arc<Shared>, slot: usize, ready: mpsc::Sender<Result<(), PoolE
     let mut requeued: VecDeque<Chunk> = VecDeque::new();
     let mut restart: Option<Restart> = None;
     loop {
+        // A chunk that a worker lent to a call was lost running.
+        let mut handed: Option<Box<(Chunk, String)>> = None;
         if in_flight.is_empty() {
             // A worker that died while idle is forgotten at once (its pid leaves `pids()`), and
             // one that ran its quota of chunks is retired.
@@ -461,10 +577,44 @@ fn manage(shared: Arc<Shared>, slot: usize, ready: mpsc::Sender<Result<(), PoolE
             // A dropped imap's chunk is skipped, as the queue skips it.
             (!chunk.batch.abandoned()).then_some(chunk)
         } else if in_flight.is_empty() {
-            match shared.jobs.next(CHECK_EVERY) {
-                Ok(chunk) => Some(chunk),
-                Err(RecvTimeoutError::Timeout) => continue, // the loop's top checks the worker
-                Err(RecvTimeoutError::Disconnected) => break, // closed, and every queued task taken
+            let Some(idle) = worker.take() else {
+                continue;
+            };
+            let room = max_tasks.map_or(usize::MAX, |m| m.saturating_sub(chunks));
+            let (back, waited) = shared.idle_wait(slot, idle, room, CHECK_EVERY);
+            worker = back;
+            match waited {
+                Idle::Chunk(chunk) => Some(chunk),
+                Idle::Timeout => continue, // the loop's top checks the worker
+                Idle::Disconnected => break, // closed, and every queued task taken
+                Idle::News(news) => {
+                    chunks += news.sent;
+                    if news.last_run.is_some() {
+                        last_run = news.last_run;
+                    }
+                    match news.trouble {
+                        // The loop's top checks the worker, and its quota.
+                        None | Some(Trouble::Check) => continue,
+                        Some(Trouble::Pending(sent)) => {
+                            in_flight.push_back(sent);
+                            continue;
+                        }
+                        // The worker is gone, or its stream in an unknown state.
+                        Some(Trouble::Unsent(chunk)) => {
+                            requeued.push_front(chunk);
+                            shared.forget(slot, &mut worker);
+                            continue;
+                        }
+                        Some(Trouble::Broken) => {
+                            shared.forget(slot, &mut worker);
+                            continue;
+                        }
+                        Some(Trouble::Lost(lost)) => {
+                            handed = Some(lost);
+                            None
+                        }
+                    }
+                }
             }
         } else {
             shared.jobs.next(Duration::ZERO).ok()
@@ -507,13 +657,20 @@ fn manage(shared: Arc<Shared>, slot: usize, ready: mpsc::Sender<Result<(), PoolE
                 }
             }
         }
-        let (Some(w), Some(oldest)) = (worker.as_mut(), in_flight.pop_front()) else {
-            continue;
+        let finished = match handed {
+            Some(lost) => Err(lost),
+            None => {
+                let (Some(w), Some(oldest)) = (worker.as_mut(), in_flight.pop_front()) else {
+                    continue;
+                };
+                let task = oldest.chunk.batch.task().to_string();
+                let finished = shared.finish_chunk(slot, w, oldest);
+                finished.map(|took| LastRun { task, took })
+            }
         };
-        let task = oldest.chunk.batch.task().to_string();
-        match shared.finish_chunk(slot, w, oldest) {
-            Ok(took) => {
-                last_run = Some(LastRun { task, took });
+        match finished {
+            Ok(run) => {
+                last_run = Some(run);
                 if let Some(next) = in_flight.front_mut() {
                     next.since = Instant::now(); // its worker starts it now
                 }
@@ -612,6 +769,7 @@ impl ProcessPool {
             initializer,
             started: AtomicUsize::new(0),
             captured: Arc::default(),
+            desks: (0..workers).map(|_| Desk::default()).collect(),
         });
         let pool = ProcessPool {
             shared: Arc::clone(&shared),
@@ -698,6 +856,11 @@ impl sealed::Submit for ProcessPool {
     #[allow(private_interfaces)]
     fn jobs(&self) -> &Arc<JobQueue> {
         &self.shared.jobs
+    }
+
+    #[allow(private_interfaces)]
+    fn run_here(&self, chunk: Chunk, timeout: Duration) -> Result<(), Chunk> {
+        self.shared.run_here(chunk, sys::deadline(timeout))
     }
 }
 

@@ -180,7 +180,7 @@ fn run_chunk(chunk: Chunk, who: &str, slot: usize, recorder: Option<&Arc<Recorde
             let (_, count) = batch.range(index);
             match tasks::run_chunk_here(&task, signature, &args, count) {
                 Ok(bytes) => ChunkOutcome::Encoded {
-                    who: who.to_string(),
+                    who: Arc::from(who),
                     bytes,
                     start: 0,
                 },

@@ -129,6 +129,11 @@ pub fn serve_pool() -> ExitCode {
         Ok(chan) => chan,
         Err(code) => return code,
     };
+    // Every wait here is forever: blocking reads and writes take fewer system calls.
+    if let Err(e) = chan.block() {
+        eprintln!("parlab-worker: cannot make its socket blocking: {e}");
+        return ExitCode::from(3);
+    }
     let forever = Duration::from_secs(86_400 * 365);
     loop {
         let Ok(bytes) = chan.recv(sys::deadline(forever), forever, "pool request") else {

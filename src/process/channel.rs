@@ -60,6 +60,13 @@ impl Channel {
         })
     }
 
+    /// Makes reads and writes block, for a side whose every wait is forever (a pool worker): a
+    /// message then takes one read, not a read that finds nothing, a poll, and a read again.
+    /// Deadlines are not kept after this.
+    pub(crate) fn block(&self) -> io::Result<()> {
+        self.stream.set_nonblocking(false)
+    }
+
     /// The socket.
     pub(crate) fn stream(&self) -> &UnixStream {
         &self.stream
@@ -174,6 +181,16 @@ impl Channel {
             }
         }
         Ok(())
+    }
+
+    /// Waits until something can be received (bytes kept or arriving, the end of the stream, an
+    /// error) or `deadline` passes; `Ok(false)` on timeout. It reads nothing: a timeout leaves
+    /// the stream as it was.
+    pub(crate) fn wait_readable(&self, deadline: Instant) -> io::Result<bool> {
+        if self.buf.len() > self.pos {
+            return Ok(true);
+        }
+        sys::wait_ready(self.stream.as_fd(), false, deadline)
     }
 
     /// Receives one frame, waiting until `deadline`; `what` names the wait in a timeout error.
