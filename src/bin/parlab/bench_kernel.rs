@@ -4,8 +4,10 @@
 //! does (the Python side, `bench_kernel.py`, in the project's `.venv`), and times each one's start,
 //! the lessons' `:dep parlab` cell, the first `let` after it and a run of ordinary cells. The
 //! first round also starts a second kernel while the first runs (two notebooks open: a slot of its
-//! own, seeded from the warm one). Then the medians against the targets, and the load average
-//! before and after: the figures mean something only on a quiet machine.
+//! own, seeded from the warm one). Then the medians against the targets, the time rust-analyzer
+//! spent analysing the crates (which the first cell with a `let` must wait for: the floor under
+//! the first two targets together), and the load average before and after: the figures mean
+//! something only on a quiet machine.
 
 use std::process::{Command, Stdio};
 
@@ -45,6 +47,10 @@ struct KernelFigures {
     first_let_s: f64,
     /// Each ordinary cell (a `println!`).
     ordinary_s: Vec<f64>,
+    /// Each rust-analyzer analysis the kernel's stderr reported by the first `let` (at start,
+    /// after `:dep`), in seconds.
+    #[serde(default)]
+    analysis_s: Vec<f64>,
     /// The median of `ordinary_s` (computed here).
     #[serde(default)]
     ordinary_median_s: f64,
@@ -115,13 +121,19 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
         return Ok(());
     }
     println!(
-        "{:<6} {:<26} {:>8} {:>8} {:>11} {:>15}",
-        "round", "kernel", "ready", ":dep", "first let", "ordinary (med)"
+        "{:<6} {:<26} {:>8} {:>8} {:>11} {:>15} {:>9}",
+        "round", "kernel", "ready", ":dep", "first let", "ordinary (med)", "analysis"
     );
     for k in &kernels {
         println!(
-            "{:<6} {:<26} {:>7.2}s {:>7.2}s {:>10.2}s {:>14.2}s",
-            k.round, k.kernel, k.ready_s, k.dep_s, k.first_let_s, k.ordinary_median_s
+            "{:<6} {:<26} {:>7.2}s {:>7.2}s {:>10.2}s {:>14.2}s {:>8.2}s",
+            k.round,
+            k.kernel,
+            k.ready_s,
+            k.dep_s,
+            k.first_let_s,
+            k.ordinary_median_s,
+            k.analysis_s.iter().sum::<f64>()
         );
     }
     for (what, limit, figure) in TARGETS {
@@ -139,6 +151,13 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
             "target: {what} at most {limit} s: median {med:.2} s, worst {worst:.2} s, {verdict}"
         );
     }
+    let analysis: Vec<f64> = kernels.iter().map(|k| k.analysis_s.iter().sum()).collect();
+    println!(
+        "rust-analyzer's analysis (at start and after `:dep`, on one core): median {:.2} s; the \
+         first `let` cannot end before it does, so `:dep` and the first `let` together take at \
+         least that, less the time between the start and the `:dep` cell",
+        median(&analysis)
+    );
     println!("load average before {before}, after {after}");
     Ok(())
 }
