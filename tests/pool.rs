@@ -290,50 +290,28 @@ fn initializer_and_max_tasks_per_child() {
 }
 
 #[test]
-fn targets_on_this_machine() {
-    // Generous bounds (the machine is shared); `parlab bench pool` measures the real figures.
-    let mut create = Vec::new();
+fn create_close_apply_and_a_large_map_give_every_answer() {
+    // What these cost is measured by `parlab bench pool` (and `cargo bench --bench pool`), not
+    // here: a test checks answers, and only guards against a hang.
     for _ in 0..5 {
-        let start = Instant::now();
         let p = pool(2);
+        assert_eq!(p.pids().len(), 2, "a pool of 2 starts 2 workers");
         p.close();
         p.join(SEC).unwrap();
-        create.push(start.elapsed());
     }
-    create.sort();
-    assert!(
-        create[2] < Duration::from_millis(100),
-        "create + close: {create:?}"
-    );
 
     let pool = pool(2);
-    let mut trips = Vec::new();
     for i in 0..200u64 {
-        let start = Instant::now();
-        let _: u64 = pool.apply(tasks::echo(), &i).unwrap();
-        trips.push(start.elapsed());
+        let got: u64 = pool.apply(tasks::echo(), &i).unwrap();
+        assert_eq!(got, i, "apply #{i} answered another task");
     }
-    trips.sort();
-    assert!(
-        trips[100] < Duration::from_millis(2),
-        "apply round trip: {:?}",
-        trips[100]
-    );
 
-    let start = Instant::now();
     let r: Vec<u64> = pool.map(tasks::echo(), 0..100_000u64, None).unwrap();
-    let took = start.elapsed();
-    assert_eq!(r.len(), 100_000);
     assert!(
-        took < Duration::from_secs(3),
-        "map of 100,000 tiny tasks: {took:?}"
+        r.iter().copied().eq(0..100_000u64),
+        "a map of 100,000 tiny tasks gave {} answers, not each in its place",
+        r.len()
     );
-
-    std::thread::sleep(Duration::from_millis(50));
-    for pid in pool.pids() {
-        let rss = parlab::pool::resident_memory(pid).unwrap();
-        assert!(rss < 10 << 20, "an idle worker holds {rss} bytes");
-    }
 }
 
 /// Whether child `pid` of this process has ended as the kernel tells its parent: it can be

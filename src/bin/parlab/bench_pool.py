@@ -48,7 +48,7 @@ def main():
             times.append(time.perf_counter() - start)
         out("apply_round_trip_process_pool", statistics.median(times))
         pool.map(echo, range(1000))
-        out("map_tiny_process_pool", median_of(lambda: pool.map(echo, range(100_000)), 5), 100_000)
+        out("map_tiny_process_pool", median_of(lambda: pool.map(echo, range(100_000)), 11), 100_000)
         out("map_tiny_chunk1_process_pool", median_of(lambda: pool.map(echo, range(10_000), chunksize=1), 3), 10_000)
 
     def start_join():

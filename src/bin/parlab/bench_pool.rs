@@ -106,46 +106,91 @@ pub fn rows(args: &BenchArgs) -> Result<Vec<BenchRow>, String> {
             args.samples
         ));
     }
+    let opts = options(workers);
+    if args.compare_python {
+        return compared_with_python(args, workers, &opts);
+    }
+    let (mut rows, procs, threads) = pool_cases(args, workers, &opts)?;
+    let mut add = |case: &str, threads: usize, samples: u64, median: Duration| {
+        rows.push(row(case, threads, samples, median));
+    };
+
+    let sizes: Vec<u64> = crossover::sizes(3, 18)
+        .into_iter()
+        .filter(|&n| n <= args.samples)
+        .collect();
+    let tasks = crossover::TASKS;
+    let fresh = fresh_options();
+    eprintln!(
+        "the exercise: {tasks} calc_pi tasks per run, {} to {} samples per task",
+        sizes[0],
+        sizes[sizes.len() - 1]
+    );
+    // From a terminal nothing is skipped: every size is measured, however long it takes.
+    let all = Budget::unlimited();
+    let sweeps = [
+        crossover::time_sizes_within(&all, "serial", &sizes, |n| crossover::serial(n, tasks)),
+        crossover::time_sizes_within(&all, "fresh_processes", &sizes, |n| {
+            crossover::fresh_processes(n, tasks, &fresh)
+        }),
+        crossover::time_sizes_within(&all, "new_pool_each_time", &sizes, |n| {
+            crossover::new_pool_each_time(n, tasks, &opts)
+        }),
+        crossover::time_sizes_within(&all, "reused_pool", &sizes, |n| {
+            crossover::on_pool(&procs, n, tasks)
+        }),
+        crossover::time_sizes_within(&all, "thread_pool", &sizes, |n| {
+            crossover::on_pool(&threads, n, tasks)
+        }),
+    ];
+    for sweep in sweeps {
+        let sweep = sweep.map_err(err)?;
+        let used = if sweep.name == "serial" { 1 } else { workers };
+        for (n, m) in &sweep.points {
+            let m: &Measurement = m;
+            add(
+                &format!("sweep_{}", sweep.name),
+                used,
+                *n as u64 * tasks as u64,
+                m.median(),
+            );
+        }
+    }
+    Ok(rows)
+}
+
+/// The pool cases (all but the sweep), and the two pools they used, for the sweep.
+fn pool_cases(
+    args: &BenchArgs,
+    workers: usize,
+    opts: &PoolOptions,
+) -> Result<(Vec<BenchRow>, ProcessPool, ThreadPool), String> {
     let quick = args.repeats.max(20);
     let mut rows = Vec::new();
     let mut add = |case: &str, threads: usize, samples: u64, median: Duration| {
-        let median_s = median.as_secs_f64();
-        eprintln!(
-            "  {case:<28} {threads:>3} workers {:>10} per run of {samples}, {}/s",
-            timing::format_duration(median),
-            timing::format_si(samples as f64 / median_s)
-        );
-        rows.push(BenchRow {
-            bench: "pool".into(),
-            case: case.into(),
-            threads,
-            samples,
-            median_s,
-            per_s: samples as f64 / median_s,
-        });
+        rows.push(row(case, threads, samples, median));
     };
-    let opts = options(workers);
     eprintln!(
         "measuring pools of {workers} workers: start-up, round trips, tiny tasks, the exercise sweep"
     );
 
     let m = timing::measure("process pool create + close", quick, || {
-        let p = ProcessPool::with_options(&opts)?;
+        let p = ProcessPool::with_options(opts)?;
         p.close();
         p.join(Duration::from_secs(10))
     })
     .map_err(err)?;
     add("create_close_process_pool", workers, 1, m.median());
     let m = timing::measure("thread pool create + close", quick, || {
-        let p = ThreadPool::with_options(&opts)?;
+        let p = ThreadPool::with_options(opts)?;
         p.close();
         p.join(Duration::from_secs(10))
     })
     .map_err(err)?;
     add("create_close_thread_pool", workers, 1, m.median());
 
-    let procs = ProcessPool::with_options(&opts).map_err(err)?;
-    let threads = ThreadPool::with_options(&opts).map_err(err)?;
+    let procs = ProcessPool::with_options(opts).map_err(err)?;
+    let threads = ThreadPool::with_options(opts).map_err(err)?;
     for (case, pool) in [
         ("apply_round_trip_process_pool", &procs as &dyn ApplyEcho),
         ("apply_round_trip_thread_pool", &threads),
@@ -161,12 +206,12 @@ pub fn rows(args: &BenchArgs) -> Result<Vec<BenchRow>, String> {
         add(case, workers, 1, median_of(times));
     }
 
-    let m = timing::measure("process pool map", args.repeats, || {
+    let m = timing::measure("process pool map", quick, || {
         procs.map(tasks::echo::<u64>(), 0..TINY, None)
     })
     .map_err(err)?;
     add("map_tiny_process_pool", workers, TINY, m.median());
-    let m = timing::measure("thread pool map", args.repeats, || {
+    let m = timing::measure("thread pool map", quick, || {
         threads.map(tasks::echo::<u64>(), 0..TINY, None)
     })
     .map_err(err)?;
@@ -218,56 +263,25 @@ pub fn rows(args: &BenchArgs) -> Result<Vec<BenchRow>, String> {
     })
     .map_err(err)?;
     add("process_start", 1, 1, m.median());
+    Ok((rows, procs, threads))
+}
 
-    if args.compare_python {
-        let python = python_rows(workers)?;
-        print_comparison(&rows, &python);
-        rows.extend(python);
-        return Ok(rows);
-    }
-
-    let sizes: Vec<u64> = crossover::sizes(3, 18)
-        .into_iter()
-        .filter(|&n| n <= args.samples)
-        .collect();
-    let tasks = crossover::TASKS;
-    let fresh = fresh_options();
+/// One row of the `pool` group, printed on stderr as it is measured.
+fn row(case: &str, threads: usize, samples: u64, median: Duration) -> BenchRow {
+    let median_s = median.as_secs_f64();
     eprintln!(
-        "the exercise: {tasks} calc_pi tasks per run, {} to {} samples per task",
-        sizes[0],
-        sizes[sizes.len() - 1]
+        "  {case:<37} {threads:>3} workers {:>10} per run of {samples}, {}/s",
+        timing::format_duration(median),
+        timing::format_si(samples as f64 / median_s)
     );
-    // From a terminal nothing is skipped: every size is measured, however long it takes.
-    let all = Budget::unlimited();
-    let sweeps = [
-        crossover::time_sizes_within(&all, "serial", &sizes, |n| crossover::serial(n, tasks)),
-        crossover::time_sizes_within(&all, "fresh_processes", &sizes, |n| {
-            crossover::fresh_processes(n, tasks, &fresh)
-        }),
-        crossover::time_sizes_within(&all, "new_pool_each_time", &sizes, |n| {
-            crossover::new_pool_each_time(n, tasks, &opts)
-        }),
-        crossover::time_sizes_within(&all, "reused_pool", &sizes, |n| {
-            crossover::on_pool(&procs, n, tasks)
-        }),
-        crossover::time_sizes_within(&all, "thread_pool", &sizes, |n| {
-            crossover::on_pool(&threads, n, tasks)
-        }),
-    ];
-    for sweep in sweeps {
-        let sweep = sweep.map_err(err)?;
-        let used = if sweep.name == "serial" { 1 } else { workers };
-        for (n, m) in &sweep.points {
-            let m: &Measurement = m;
-            add(
-                &format!("sweep_{}", sweep.name),
-                used,
-                *n as u64 * tasks as u64,
-                m.median(),
-            );
-        }
+    BenchRow {
+        bench: "pool".into(),
+        case: case.into(),
+        threads,
+        samples,
+        median_s,
+        per_s: samples as f64 / median_s,
     }
-    Ok(rows)
 }
 
 /// Options for a fresh spawned worker: no output, the sibling worker binary.
@@ -334,23 +348,120 @@ fn python_rows(workers: usize) -> Result<Vec<BenchRow>, String> {
     Ok(rows)
 }
 
-/// Prints, per case measured on both sides, how many times faster parlab was.
-fn print_comparison(parlab: &[BenchRow], python: &[BenchRow]) {
-    eprintln!("\nparlab against Python's multiprocessing, same machine, same run:");
+/// Rounds of `--compare-python`: parlab's cases and Python's, one after the other, in turns.
+const PYTHON_ROUNDS: usize = 3;
+
+/// `--compare-python`: [`PYTHON_ROUNDS`] rounds, each timing parlab's pool cases and Python's
+/// beside each other (who goes first alternates), so that a machine whose speed drifts during
+/// the run weighs on both sides alike. Per case, the rows are the medians over the rounds; the
+/// comparison printed gives each round's ratio too.
+fn compared_with_python(
+    args: &BenchArgs,
+    workers: usize,
+    opts: &PoolOptions,
+) -> Result<Vec<BenchRow>, String> {
+    let mut ours = Vec::new();
+    let mut theirs = Vec::new();
+    for round in 0..PYTHON_ROUNDS {
+        let python_first = round % 2 == 1;
+        eprintln!(
+            "round {} of {PYTHON_ROUNDS} ({} first)",
+            round + 1,
+            if python_first { "Python" } else { "parlab" }
+        );
+        if python_first {
+            theirs.push(python_rows(workers)?);
+        }
+        ours.push(pool_cases(args, workers, opts)?.0);
+        if !python_first {
+            theirs.push(python_rows(workers)?);
+        }
+    }
+    let comparison = comparison(&ours, &theirs);
+    print_comparison(&comparison);
+    let mut rows = median_rows(&ours);
+    rows.extend(median_rows(&theirs));
+    Ok(rows)
+}
+
+/// Per case (in the first round's order), the row whose time is the median over the rounds.
+fn median_rows(rounds: &[Vec<BenchRow>]) -> Vec<BenchRow> {
+    let Some(first) = rounds.first() else {
+        return Vec::new();
+    };
+    first
+        .iter()
+        .map(|row| {
+            let mut same: Vec<&BenchRow> = rounds
+                .iter()
+                .filter_map(|r| r.iter().find(|x| x.case == row.case))
+                .collect();
+            same.sort_by(|a, b| a.median_s.total_cmp(&b.median_s));
+            same[same.len() / 2].clone()
+        })
+        .collect()
+}
+
+/// One case measured on both sides: each side's median over the rounds and each round's ratio.
+struct Compared {
+    case: String,
+    parlab_s: f64,
+    python_s: f64,
+    /// Python's time over parlab's, per round.
+    ratios: Vec<f64>,
+}
+
+/// The cases measured on both sides, from rounds timed in turns (round `i` of one side beside
+/// round `i` of the other).
+fn comparison(ours: &[Vec<BenchRow>], theirs: &[Vec<BenchRow>]) -> Vec<Compared> {
+    let (ours_median, theirs_median) = (median_rows(ours), median_rows(theirs));
+    theirs_median
+        .iter()
+        .filter_map(|py| {
+            let rs = ours_median.iter().find(|r| r.case == py.case)?;
+            let ratios = ours
+                .iter()
+                .zip(theirs)
+                .filter_map(|(o, t)| {
+                    let o = o.iter().find(|r| r.case == py.case)?;
+                    let t = t.iter().find(|r| r.case == py.case)?;
+                    Some(t.median_s / o.median_s)
+                })
+                .collect();
+            Some(Compared {
+                case: py.case.clone(),
+                parlab_s: rs.median_s,
+                python_s: py.median_s,
+                ratios,
+            })
+        })
+        .collect()
+}
+
+/// Prints, per case measured on both sides, how many times faster parlab was: the median of the
+/// rounds' ratios, and each round's.
+fn print_comparison(compared: &[Compared]) {
     eprintln!(
-        "  {:<30} {:>12} {:>12} {:>14}",
+        "\nparlab against Python's multiprocessing, same machine, {PYTHON_ROUNDS} rounds in turns \
+         (medians over the rounds):"
+    );
+    eprintln!(
+        "  {:<30} {:>10} {:>10} {:>13}  each round",
         "case", "parlab", "Python", "parlab faster"
     );
-    for py in python {
-        if let Some(rs) = parlab.iter().find(|r| r.case == py.case) {
-            eprintln!(
-                "  {:<30} {:>12} {:>12} {:>13.1}x",
-                py.case,
-                timing::format_duration(Duration::from_secs_f64(rs.median_s)),
-                timing::format_duration(Duration::from_secs_f64(py.median_s)),
-                py.median_s / rs.median_s
-            );
-        }
+    for c in compared {
+        let mut sorted = c.ratios.clone();
+        sorted.sort_by(f64::total_cmp);
+        let median = sorted.get(sorted.len() / 2).copied().unwrap_or(f64::NAN);
+        let each: Vec<String> = c.ratios.iter().map(|r| format!("{r:.1}x")).collect();
+        eprintln!(
+            "  {:<30} {:>10} {:>10} {:>12.1}x  {}",
+            c.case,
+            timing::format_duration(Duration::from_secs_f64(c.parlab_s)),
+            timing::format_duration(Duration::from_secs_f64(c.python_s)),
+            median,
+            each.join(" ")
+        );
     }
 }
 
@@ -362,5 +473,55 @@ trait ApplyEcho {
 impl<P: Pool> ApplyEcho for P {
     fn echo(&self, i: u64) -> Result<u64, String> {
         self.apply(tasks::echo::<u64>(), &i).map_err(err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(cases: &[(&str, f64)]) -> Vec<BenchRow> {
+        cases
+            .iter()
+            .map(|&(case, median_s)| BenchRow {
+                bench: "pool".into(),
+                case: case.into(),
+                threads: 2,
+                samples: 1,
+                median_s,
+                per_s: 1.0 / median_s,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn rounds_compare_round_by_round_and_report_medians() {
+        let ours = [
+            rows(&[("apply", 1.0), ("map", 2.0)]),
+            rows(&[("apply", 3.0), ("map", 2.0)]),
+            rows(&[("apply", 2.0), ("map", 4.0), ("ours only", 1.0)]),
+        ];
+        let theirs = [
+            rows(&[("apply", 10.0), ("map", 8.0)]),
+            rows(&[("apply", 9.0), ("map", 8.0)]),
+            rows(&[("apply", 30.0), ("map", 8.0)]),
+        ];
+        let medians = median_rows(&ours);
+        let times: Vec<(&str, f64)> = medians
+            .iter()
+            .map(|r| (r.case.as_str(), r.median_s))
+            .collect();
+        assert_eq!(times, [("apply", 2.0), ("map", 2.0)]);
+
+        let compared = comparison(&ours, &theirs);
+        assert_eq!(compared.len(), 2, "only the cases both sides measured");
+        assert_eq!(compared[0].case, "apply");
+        assert_eq!((compared[0].parlab_s, compared[0].python_s), (2.0, 10.0));
+        assert_eq!(
+            compared[0].ratios,
+            [10.0, 3.0, 15.0],
+            "round i against round i"
+        );
+        assert_eq!(compared[1].ratios, [4.0, 4.0, 2.0]);
     }
 }
