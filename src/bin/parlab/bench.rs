@@ -18,6 +18,8 @@ mod bench_pool;
 mod bench_process;
 #[path = "bench_python.rs"]
 mod bench_python;
+#[path = "in_turns.rs"]
+mod in_turns;
 
 use parlab::chart::Series;
 use parlab::gil::{self, Gil};

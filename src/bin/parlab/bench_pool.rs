@@ -2,7 +2,9 @@
 //!
 //! Cases (`threads` is the number of workers, `--threads` picks it, default: the cores):
 //! - `create_close`: build a pool, close it, join it (process pool, thread pool);
-//! - `apply_round_trip`: one `apply` of a tiny task, median of single calls;
+//! - `apply_round_trip`: one `apply` of a tiny task, median of single calls; `apply_in_turns`:
+//!   runs of 200 `apply` calls timed in turns with runs of 200 round trips over a bare socketpair
+//!   (`raw_socketpair_in_turns`, the limit), and their ratio printed;
 //! - `map_tiny`: `map` over 100,000 tiny tasks (the default chunk size), and `map_tiny_chunk1`
 //!   over 10,000 with a chunk size of 1 (`..._timeline`: the same, recorded on a timeline);
 //! - `sweep_*`: the source's exercise, 4 calc_pi tasks per run at sample sizes from 10^3 up to
@@ -18,7 +20,9 @@ use parlab::pool::{self, Pool, PoolOptions, ProcessPool, ThreadPool, crossover};
 use parlab::process::{Options, Output, tasks};
 use parlab::timing::{self, Budget, Measurement};
 
+use super::in_turns::InTurns;
 use crate::bench::{BenchArgs, BenchRow};
+use crate::echo_children::RawEcho;
 
 /// Tiny tasks in the `map_tiny` case.
 const TINY: u64 = 100_000;
@@ -28,6 +32,9 @@ const TINY_CHUNK1: u64 = 10_000;
 
 /// Single `apply` calls timed for the round trip.
 const ROUND_TRIPS: usize = 5_000;
+
+/// `apply` calls (and raw round trips) per round when the two are timed in turns.
+const APPLIES_PER_ROUND: u64 = 200;
 
 /// The worker binary next to this one, if there is one (else `parlab::process::worker_path`).
 fn sibling_worker() -> Option<std::path::PathBuf> {
@@ -205,6 +212,39 @@ fn pool_cases(
         }
         add(case, workers, 1, median_of(times));
     }
+    // The process pool's apply against its limit, a bare socketpair round trip, in turns.
+    let mut raw = RawEcho::start(&Options {
+        warn: false,
+        ..fresh_options()
+    })?;
+    let applied = InTurns::measure(
+        (
+            "apply round trip (process pool)",
+            "raw socketpair round trip",
+        ),
+        quick,
+        || (0..APPLIES_PER_ROUND).try_for_each(|i| procs.echo(i).map(drop)),
+        || {
+            (0..APPLIES_PER_ROUND).try_for_each(|i| {
+                raw.round_trip(&mut i.to_le_bytes())
+                    .map_err(|e| format!("a raw round trip: {e}"))
+            })
+        },
+    )?;
+    raw.stop(Duration::from_secs(10))?;
+    eprintln!("  {}", applied.summary());
+    add(
+        "apply_in_turns_process_pool",
+        workers,
+        APPLIES_PER_ROUND,
+        applied.case.median(),
+    );
+    add(
+        "raw_socketpair_in_turns",
+        1,
+        APPLIES_PER_ROUND,
+        applied.limit.median(),
+    );
 
     let m = timing::measure("process pool map", quick, || {
         procs.map(tasks::echo::<u64>(), 0..TINY, None)

@@ -3,23 +3,28 @@
 //! Cases: start + join of a thread, a forked child and a spawned worker (each with a trivial
 //! result back); a pipe round trip; queue throughput between two processes; sending a `Vec<f64>`
 //! of 10^7 through a pipe against sharing it with a thread. Beside them, the raw limits they are
-//! held to, in the same run: `spawn_true` (spawning and waiting for `true`) and
-//! `raw_socketpair_round_trip` (8 bytes there and back over a bare socketpair, blocking).
+//! held to, timed in turns with them (see [`InTurns`]), with the ratio printed: `spawn_true`
+//! (spawning and waiting for `true`) and `raw_socketpair_round_trip` (8 bytes there and back over
+//! a bare socketpair, blocking).
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use parlab::process::{self, Options, Output, ProcessError, tasks};
+use parlab::process::{self, Options, Output, tasks};
 use parlab::timing::{self, Measurement};
 
+use super::in_turns::InTurns;
 use crate::bench::{BenchArgs, BenchRow};
 use crate::echo_children::{PipeEcho, RawEcho};
 
 /// How long any one step may take before the bench gives up.
 const LIMIT: Duration = Duration::from_secs(30);
 
-/// Messages per run of the round-trip and queue cases.
+/// Messages per run of the queue case.
 const MESSAGES: u64 = 20_000;
+
+/// Round trips per round of the pipe against the raw socketpair, timed in turns.
+const TRIPS_PER_ROUND: u64 = 1_000;
 
 /// Elements of the vector sent through a pipe / shared with a thread.
 const VEC_LEN: usize = 10_000_000;
@@ -79,44 +84,57 @@ pub fn rows(args: &BenchArgs) -> Result<Vec<BenchRow>, String> {
     .map_err(err)?;
     add("fork_start_join", 1, 1, m);
 
-    let m = timing::measure("spawn", quick, || {
-        process::spawn_with(tasks::PID, &(), &opts)?.join(LIMIT)
-    })
-    .map_err(err)?;
-    add("spawn_start_join", 1, 1, m);
+    // Each case beside its limit, in turns (see `InTurns`): the ratio is what the targets read.
+    let spawned = InTurns::measure(
+        ("spawn + join of a worker", "spawning `true`"),
+        quick,
+        || {
+            let mut worker = process::spawn_with(tasks::PID, &(), &opts).map_err(err)?;
+            worker.join(LIMIT).map(drop).map_err(err)
+        },
+        || {
+            let status = std::process::Command::new("true").status();
+            status
+                .map(drop)
+                .map_err(|e| format!("spawning `true`: {e}"))
+        },
+    )?;
+    add("spawn_start_join", 1, 1, spawned.case.clone());
+    add("spawn_true", 1, 1, spawned.limit.clone());
 
-    let m = timing::measure("spawn true", quick, || {
-        std::process::Command::new("true")
-            .status()
-            .map(|status| status.success())
-    })
-    .map_err(err)?;
-    add("spawn_true", 1, 1, m);
-
-    // The limit of the pipe's round trip: a blocking echo over a bare socketpair, forked the same way.
+    // The pipe against its limit, a blocking echo over a bare socketpair forked the same way.
     let mut raw_echo = RawEcho::start(&opts)?;
-    let m = timing::measure("raw socketpair round trip", args.repeats, || {
-        for i in 0..MESSAGES {
-            raw_echo.round_trip(&mut i.to_le_bytes())?;
-        }
-        Ok::<(), std::io::Error>(())
-    })
-    .map_err(err)?;
-    raw_echo.stop(LIMIT)?;
-    add("raw_socketpair_round_trip", 1, MESSAGES, m);
-
-    // A forked echo child; each run is MESSAGES round trips of a small message.
     let mut echo = PipeEcho::start(&opts, LIMIT)?;
-    let m = timing::measure("pipe round trip", args.repeats, || {
-        for i in 0..MESSAGES {
-            echo.parent.send(&i, LIMIT)?;
-            echo.parent.recv(LIMIT)?;
-        }
-        Ok::<(), ProcessError>(())
-    })
-    .map_err(err)?;
+    let trips = InTurns::measure(
+        ("pipe round trip", "raw socketpair round trip"),
+        quick,
+        || {
+            for i in 0..TRIPS_PER_ROUND {
+                echo.parent.send(&i, LIMIT).map_err(err)?;
+                echo.parent.recv(LIMIT).map_err(err)?;
+            }
+            Ok::<(), String>(())
+        },
+        || {
+            for i in 0..TRIPS_PER_ROUND {
+                raw_echo
+                    .round_trip(&mut i.to_le_bytes())
+                    .map_err(|e| format!("a raw round trip: {e}"))?;
+            }
+            Ok(())
+        },
+    )?;
+    raw_echo.stop(LIMIT)?;
     echo.stop(LIMIT)?;
-    add("pipe_round_trip", 1, MESSAGES, m);
+    add(
+        "raw_socketpair_round_trip",
+        1,
+        TRIPS_PER_ROUND,
+        trips.limit.clone(),
+    );
+    add("pipe_round_trip", 1, TRIPS_PER_ROUND, trips.case.clone());
+    eprintln!("  {}", spawned.summary());
+    eprintln!("  {}", trips.summary());
 
     // A forked producer puts MESSAGES small messages per run; this process gets them.
     let queue = process::Queue::<(u64, f64)>::new(1024).map_err(err)?;
