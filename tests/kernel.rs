@@ -140,6 +140,13 @@ fn a_kernel_nudged_while_starting_lives_and_answers() {
     scenario("nudged", Duration::from_secs(600));
 }
 
+/// parlab's evcxr patch: a cell takes only the variables it names out of evcxr's store; the
+/// others keep their values through cells that panic or fail to compile.
+#[test]
+fn variables_a_cell_does_not_name_stay_in_the_store_unchanged() {
+    scenario("untouched", Duration::from_secs(600));
+}
+
 /// parlab's evcxr patch: rust-analyzer analyses the crates of a new Cargo.toml on a thread of its
 /// own (`ra-warm-up`), and the cells after `:dep` still get their variables typed.
 #[test]

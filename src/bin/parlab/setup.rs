@@ -62,7 +62,7 @@ fn steps() -> Vec<Step> {
             optional: false,
         },
         Step {
-            name: "evcxr_jupyter (the Rust kernel, with parlab's fixes for kernels that die or hang at start and for rust-analyzer's wait after `:dep`)",
+            name: "evcxr_jupyter (the Rust kernel, with parlab's fixes for kernels that die or hang at start, for rust-analyzer's wait after `:dep`, and for cells that compile every variable)",
             check: crate::evcxr_patch::check,
             install: crate::evcxr_patch::install,
             note: "builds evcxr from source with cargo: about 15 minutes on 2 cores, once",
