@@ -86,6 +86,17 @@ pub struct BenchRow {
     pub per_s: f64,
 }
 
+/// The median of `values` (the mean of the middle two for an even count); NaN when empty.
+pub fn median(values: &[f64]) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
 /// Runs `parlab bench`: measures the group and prints a table or JSON lines.
 pub fn run(args: BenchArgs) -> Result<(), String> {
     if args.timeline.is_some() && !matches!(args.group.as_str(), "pi" | "pool") {
@@ -361,6 +372,13 @@ fn table(rows: &[BenchRow]) -> Table {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn median_of_odd_and_even_counts() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), 2.5);
+        assert!(median(&[]).is_nan());
+    }
 
     fn args(group: &str, threads: Vec<usize>, samples: u64) -> BenchArgs {
         BenchArgs {

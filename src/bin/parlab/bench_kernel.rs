@@ -11,7 +11,7 @@
 
 use std::process::{Command, Stdio};
 
-use crate::bench::{BenchArgs, load_average};
+use crate::bench::{BenchArgs, load_average, median};
 
 /// The Python side, shipped inside this binary.
 const SCRIPT: &str = include_str!("bench_kernel.py");
@@ -54,17 +54,6 @@ struct KernelFigures {
     /// The median of `ordinary_s` (computed here).
     #[serde(default)]
     ordinary_median_s: f64,
-}
-
-/// The median of `values` (the mean of the middle two for an even count); NaN when empty.
-fn median(values: &[f64]) -> f64 {
-    let mut v = values.to_vec();
-    v.sort_by(f64::total_cmp);
-    match v.len() {
-        0 => f64::NAN,
-        n if n % 2 == 1 => v[n / 2],
-        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
-    }
 }
 
 /// Runs the kernels, prints each one's figures (a table, or `--json` lines) and the targets.
@@ -160,16 +149,4 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
     );
     println!("load average before {before}, after {after}");
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::median;
-
-    #[test]
-    fn median_of_odd_and_even_counts() {
-        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
-        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), 2.5);
-        assert!(median(&[]).is_nan());
-    }
 }

@@ -21,7 +21,7 @@ use parlab::process::{Options, Output, tasks};
 use parlab::timing::{self, Budget, Measurement};
 
 use super::in_turns::InTurns;
-use crate::bench::{BenchArgs, BenchRow};
+use crate::bench::{BenchArgs, BenchRow, median};
 use crate::echo_children::RawEcho;
 
 /// Tiny tasks in the `map_tiny` case.
@@ -177,9 +177,7 @@ fn pool_cases(
     let mut add = |case: &str, threads: usize, samples: u64, median: Duration| {
         rows.push(row(case, threads, samples, median));
     };
-    eprintln!(
-        "measuring pools of {workers} workers: start-up, round trips, tiny tasks, the exercise sweep"
-    );
+    eprintln!("measuring pools of {workers} workers: start-up, round trips, tiny tasks");
 
     let m = timing::measure("process pool create + close", quick, || {
         let p = ProcessPool::with_options(opts)?;
@@ -490,16 +488,13 @@ fn print_comparison(compared: &[Compared]) {
         "case", "parlab", "Python", "parlab faster"
     );
     for c in compared {
-        let mut sorted = c.ratios.clone();
-        sorted.sort_by(f64::total_cmp);
-        let median = sorted.get(sorted.len() / 2).copied().unwrap_or(f64::NAN);
         let each: Vec<String> = c.ratios.iter().map(|r| format!("{r:.1}x")).collect();
         eprintln!(
             "  {:<30} {:>10} {:>10} {:>12.1}x  {}",
             c.case,
             timing::format_duration(Duration::from_secs_f64(c.parlab_s)),
             timing::format_duration(Duration::from_secs_f64(c.python_s)),
-            median,
+            median(&c.ratios),
             each.join(" ")
         );
     }

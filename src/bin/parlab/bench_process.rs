@@ -99,8 +99,9 @@ pub fn rows(args: &BenchArgs) -> Result<Vec<BenchRow>, String> {
                 .map_err(|e| format!("spawning `true`: {e}"))
         },
     )?;
-    add("spawn_start_join", 1, 1, spawned.case.clone());
-    add("spawn_true", 1, 1, spawned.limit.clone());
+    eprintln!("  {}", spawned.summary());
+    add("spawn_start_join", 1, 1, spawned.case);
+    add("spawn_true", 1, 1, spawned.limit);
 
     // The pipe against its limit, a blocking echo over a bare socketpair forked the same way.
     let mut raw_echo = RawEcho::start(&opts)?;
@@ -126,15 +127,9 @@ pub fn rows(args: &BenchArgs) -> Result<Vec<BenchRow>, String> {
     )?;
     raw_echo.stop(LIMIT)?;
     echo.stop(LIMIT)?;
-    add(
-        "raw_socketpair_round_trip",
-        1,
-        TRIPS_PER_ROUND,
-        trips.limit.clone(),
-    );
-    add("pipe_round_trip", 1, TRIPS_PER_ROUND, trips.case.clone());
-    eprintln!("  {}", spawned.summary());
     eprintln!("  {}", trips.summary());
+    add("raw_socketpair_round_trip", 1, TRIPS_PER_ROUND, trips.limit);
+    add("pipe_round_trip", 1, TRIPS_PER_ROUND, trips.case);
 
     // A forked producer puts MESSAGES small messages per run; this process gets them.
     let queue = process::Queue::<(u64, f64)>::new(1024).map_err(err)?;

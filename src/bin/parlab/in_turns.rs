@@ -6,6 +6,8 @@ use std::time::{Duration, Instant};
 
 use parlab::timing::{self, Measurement};
 
+use crate::bench::median;
+
 /// A case and its limit, timed in turns: one time of each per round.
 pub struct InTurns {
     /// The case held to the limit (parlab's pipe, say).
@@ -59,20 +61,15 @@ impl InTurns {
 
     /// The median of the rounds' ratios: how many times the limit the case takes.
     pub fn ratio(&self) -> f64 {
-        let mut ratios = self.ratios();
-        ratios.sort_by(f64::total_cmp);
-        ratios.get(ratios.len() / 2).copied().unwrap_or(f64::NAN)
+        median(&self.ratios())
     }
 
     /// One line for stderr, e.g. `pipe round trip: 1.21x raw round trip (median of 21 rounds in
     /// turns; rounds 1.05x to 1.60x; medians 16.2 µs and 13.4 µs per run)`.
     pub fn summary(&self) -> String {
-        let mut ratios = self.ratios();
-        ratios.sort_by(f64::total_cmp);
-        let (low, high) = (
-            ratios.first().copied().unwrap_or(f64::NAN),
-            ratios.last().copied().unwrap_or(f64::NAN),
-        );
+        let ratios = self.ratios();
+        let low = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+        let high = ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         format!(
             "{}: {:.2}x {} (median of {} rounds in turns; rounds {low:.2}x to {high:.2}x; medians \
              {} and {} per run)",
