@@ -426,8 +426,8 @@ fn submit_runs(
     let chunksize = chunksize.max(1);
     let signature = types.signature();
     let batch = Batch::new(id.to_string(), Some(types), len, chunksize, jobs.recorder());
-    let mut chunks = Vec::with_capacity(batch.chunks());
-    for (index, first) in (0..len).step_by(chunksize).enumerate() {
+    let chunk = |index: usize, encode: &mut EncodeArg<'_>| -> Result<Chunk, PoolError> {
+        let first = index * chunksize;
         let mut run = Vec::with_capacity(chunksize.min(len - first) * 10);
         for k in first..(first + chunksize).min(len) {
             encode(k, &mut run).map_err(|e| PoolError::Failed {
@@ -436,7 +436,7 @@ fn submit_runs(
                 message: format!("the arguments do not serialize: {e}"),
             })?;
         }
-        chunks.push(Chunk {
+        Ok(Chunk {
             batch: Arc::clone(&batch),
             index,
             work: Work::Task {
@@ -444,20 +444,45 @@ fn submit_runs(
                 signature,
                 args: run,
             },
-        });
-    }
-    if let (Some(here), 1) = (here, chunks.len()) {
+        })
+    };
+    if let (Some(here), 1) = (here, batch.chunks()) {
+        let one = chunk(0, encode)?;
         // As `submit` checks: a check that gave up on the code calling this stops it here.
         crate::exercise::stop_if_overdue();
         jobs.check_open()?;
-        match here(chunks.remove(0)) {
-            Ok(()) => return Ok(batch),
-            Err(chunk) => chunks.push(chunk),
+        if let Err(one) = here(one) {
+            jobs.submit(vec![one])?;
+        }
+        return Ok(batch);
+    }
+    // The chunks are queued a group at a time as they are encoded (about `QUEUED_GROUPS` groups
+    // per call): the workers start on the first group while the rest are encoded. An argument
+    // that does not serialize fails the call, and the chunks queued before it are dropped unrun
+    // (those already running finish, unread).
+    let total = batch.chunks();
+    let group = total.div_ceil(QUEUED_GROUPS).max(1);
+    let mut encoded = Vec::with_capacity(group.min(total));
+    for index in 0..total {
+        let queued = chunk(index, encode).and_then(|c| {
+            encoded.push(c);
+            match encoded.len() == group || index + 1 == total {
+                true => jobs.submit(std::mem::take(&mut encoded)),
+                false => Ok(()),
+            }
+        });
+        if let Err(e) = queued {
+            batch.abandon();
+            return Err(e);
         }
     }
-    jobs.submit(chunks)?;
     Ok(batch)
 }
+
+/// About how many groups a call's chunks are queued in, as they are encoded (see
+/// [`submit_runs`]): few enough that a map of 10,000 chunks of 1 does not wake the workers
+/// 10,000 times, enough that they start long before the last argument is encoded.
+const QUEUED_GROUPS: usize = 16;
 
 /// Python's default chunk size for `map`: `len / (4 * workers)`, rounded up (at least 1).
 ///
@@ -619,5 +644,37 @@ mod tests {
         assert_eq!(chunksize_for(Some(7), 10, 1).unwrap(), 7);
         let e = chunksize_for(Some(0), 10, 1).unwrap_err();
         assert!(e.to_string().contains("chunk size of 0"), "{e}");
+    }
+
+    #[test]
+    fn an_argument_that_does_not_serialize_fails_the_call_and_the_pool_goes_on() {
+        use crate::pool::ThreadPool;
+        use crate::process::tasks;
+        use serde::ser::Error as _;
+
+        /// A `u32` that refuses to serialize 37.
+        #[derive(serde::Deserialize, Debug, PartialEq)]
+        struct Picky(u32);
+        impl Serialize for Picky {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                match self.0 {
+                    37 => Err(S::Error::custom("37 is not allowed")),
+                    n => s.serialize_newtype_struct("Picky", &n),
+                }
+            }
+        }
+        let threads = ThreadPool::new(1).unwrap();
+        // 100 chunks of 1, queued a group at a time: task 37's group is not the first one.
+        let e = threads
+            .map(tasks::echo::<Picky>(), (0..100).map(Picky), Some(1))
+            .unwrap_err();
+        assert!(matches!(e, PoolError::Failed { index: 37, .. }), "{e:?}");
+        assert!(e.to_string().contains("do not serialize"), "{e}");
+        let fine = threads.map(
+            tasks::echo::<Picky>(),
+            (0..40).map(Picky).filter(|p| p.0 != 37),
+            None,
+        );
+        assert_eq!(fine.unwrap().len(), 39);
     }
 }

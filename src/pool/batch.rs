@@ -28,8 +28,8 @@ pub(crate) enum ChunkOutcome {
     Encoded {
         /// Which worker ran it, e.g. `worker process 4242`.
         who: Arc<str>,
-        /// The worker's answer.
-        bytes: Vec<u8>,
+        /// The worker's answer (shared: the caller decodes it while the batch still holds it).
+        bytes: Arc<Vec<u8>>,
         /// Where the run of outcomes starts in `bytes`.
         start: usize,
     },
@@ -156,6 +156,9 @@ pub(super) struct State {
     /// Threads waiting for a change (none, when a call's own thread ran its chunk: then nobody
     /// is woken, and no system call is made for it).
     waiters: usize,
+    /// The chunk a caller decoding ahead waits for (see [`Batch::decode_ahead`]): its arrival
+    /// wakes the caller, as the last chunk's or a lost one's does.
+    awaited: Option<usize>,
 }
 
 impl std::fmt::Debug for State {
@@ -213,6 +216,7 @@ impl Batch {
                 lost: false,
                 taken: false,
                 waiters: 0,
+                awaited: None,
             }),
             changed: Condvar::new(),
         })
@@ -267,9 +271,10 @@ impl Batch {
             };
             call.recorder.call(label, call.start);
         }
-        // Whoever waits, waits for the last chunk or a lost one: a map of many chunks wakes its
-        // caller once, not once per chunk.
-        let news = recorded && (state.remaining == 0 || lost) && state.waiters > 0;
+        // Whoever waits, waits for the last chunk, a lost one, or the one it decodes next: a map
+        // of many chunks wakes its caller a few times, not once per chunk.
+        let awaited = state.awaited == Some(index);
+        let news = recorded && (state.remaining == 0 || lost || awaited) && state.waiters > 0;
         drop(state);
         if news {
             self.changed.notify_all();
@@ -350,20 +355,99 @@ impl Batch {
             .sum()
     }
 
-    /// Decodes the outcomes of every chunk, in order, into `into`; the first error it gives back.
+    /// Decodes the outcomes of chunks `first..` (every chunk but those decoded ahead), given in
+    /// order, into `into`; the first error it gives back.
     ///
     /// Non-generic, as all of decoding but the value itself (see [`Decoded`]), so that a notebook
     /// cell, which compiles every generic function it calls again, does not compile it.
     #[inline(never)]
     pub(crate) fn decode_all(
         &self,
+        first: usize,
         chunks: Vec<ChunkOutcome>,
         into: &mut dyn Decoded,
     ) -> Result<(), PoolError> {
-        for (index, outcome) in chunks.into_iter().enumerate() {
+        for (index, outcome) in chunks.into_iter().enumerate().skip(first) {
             self.decode_into(index, outcome, into)?;
         }
         Ok(())
+    }
+
+    /// Decodes the workers' outcomes of the chunks that have arrived, in order, while the others
+    /// still run, so that little is left to decode once the last one arrives: it waits (until
+    /// `deadline`) for the next chunks, a few at a time, and stops at the first chunk that is not
+    /// a worker's answer, at any task's failure (the chunks are left for [`decode_all`]), when a
+    /// worker is lost, or when another `get` took the outcomes.
+    ///
+    /// The chunks stay in the batch, so a `get` that times out leaves them for the next one. A
+    /// value that does not decode is the call's error ([`Ahead::error`]): the first by index,
+    /// since every chunk before it decoded.
+    ///
+    /// [`decode_all`]: Batch::decode_all
+    #[inline(never)]
+    pub(crate) fn decode_ahead(&self, deadline: Instant, into: &mut dyn Decoded) -> Ahead {
+        let total = self.chunks();
+        let step = total.div_ceil(WAKE_UPS).max(1);
+        let mut ahead = Ahead {
+            chunks: 0,
+            error: None,
+        };
+        loop {
+            let arrived = self.wait_for_run(ahead.chunks, step, deadline);
+            if arrived.is_empty() {
+                return ahead;
+            }
+            for (who, bytes, start) in arrived {
+                let run = &bytes[start..];
+                if let Err(e) = self.decode_encoded(ahead.chunks, &who, run, into) {
+                    ahead.error = Some(e);
+                    return ahead;
+                }
+                ahead.chunks += 1;
+            }
+        }
+    }
+
+    /// The workers' answers of chunks `next..` that have arrived, in order, once chunks
+    /// `next..next + step` all have (fewer at the end); none when the next chunk is not a
+    /// worker's answer, a task failed, a worker was lost, the outcomes were taken, or at
+    /// `deadline`.
+    fn wait_for_run(&self, next: usize, step: usize, deadline: Instant) -> Vec<Arrived> {
+        let total = self.chunks();
+        let window = next..(next + step).min(total);
+        let mut state = self.lock();
+        loop {
+            if state.failed || state.lost || state.taken || next >= total {
+                return Vec::new();
+            }
+            // The last one missing: chunks are handed out in order, so it tends to arrive last,
+            // and the caller is woken once for the window, not once per chunk.
+            let Some(missing) = window.clone().rev().find(|&i| state.chunks[i].is_none()) else {
+                break;
+            };
+            let now = Instant::now();
+            if now >= deadline {
+                return Vec::new();
+            }
+            state.awaited = Some(missing);
+            state.waiters += 1;
+            state = self
+                .changed
+                .wait_timeout(state, deadline - now)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+            state.waiters -= 1;
+            state.awaited = None;
+        }
+        state.chunks[next..]
+            .iter()
+            .map_while(|slot| match slot {
+                Some(ChunkOutcome::Encoded { who, bytes, start }) => {
+                    Some((Arc::clone(who), Arc::clone(bytes), *start))
+                }
+                _ => None,
+            })
+            .collect()
     }
 
     /// Decodes the outcomes of chunk `index` into `into`, in order; the error it gives back.
@@ -375,25 +459,10 @@ impl Batch {
         outcome: ChunkOutcome,
         into: &mut dyn Decoded,
     ) -> Result<(), PoolError> {
-        let (first, count) = self.range(index);
+        let first = self.range(index).0;
         match outcome {
             ChunkOutcome::Encoded { who, bytes, start } => {
-                let mut tasks = Tasks {
-                    batch: self,
-                    who: &who,
-                    next: first,
-                    into,
-                    stopped: None,
-                };
-                if tasks.into.decodes() {
-                    let type_name = tasks.into.type_name();
-                    decode_outcomes_into(&bytes[start..], count, type_name, &mut tasks);
-                } else {
-                    for _ in 0..count {
-                        tasks.failure(TaskFailure::BadResult(NOT_BYTES.into()));
-                    }
-                }
-                tasks.stopped.map_or(Ok(()), Err)
+                self.decode_encoded(index, &who, &bytes[start..], into)
             }
             ChunkOutcome::Failed(errors) => {
                 for e in errors {
@@ -420,6 +489,52 @@ impl Batch {
             }
         }
     }
+
+    /// Decodes `run`, the outcomes `who` sent for chunk `index`, into `into`, in order; the error
+    /// it gives back.
+    fn decode_encoded(
+        &self,
+        index: usize,
+        who: &str,
+        run: &[u8],
+        into: &mut dyn Decoded,
+    ) -> Result<(), PoolError> {
+        let (first, count) = self.range(index);
+        let mut tasks = Tasks {
+            batch: self,
+            who,
+            next: first,
+            into,
+            stopped: None,
+        };
+        if tasks.into.decodes() {
+            let type_name = tasks.into.type_name();
+            decode_outcomes_into(run, count, type_name, &mut tasks);
+        } else {
+            for _ in 0..count {
+                tasks.failure(TaskFailure::BadResult(NOT_BYTES.into()));
+            }
+        }
+        tasks.stopped.map_or(Ok(()), Err)
+    }
+}
+
+/// A worker's answer to a chunk, shared with the batch: who sent it, its bytes, and where its
+/// run of outcomes starts.
+type Arrived = (Arc<str>, Arc<Vec<u8>>, usize);
+
+/// How many times, about, a caller decoding ahead is woken per call: it waits for
+/// 1/`WAKE_UPS` of the chunks at a time (a map of 10,000 chunks of 1 wakes it about 16 times,
+/// not 10,000).
+const WAKE_UPS: usize = 16;
+
+/// What [`Batch::decode_ahead`] did: how many chunks, from the first, it decoded, and the call's
+/// error if a value did not decode.
+pub(crate) struct Ahead {
+    /// The chunks decoded, all of them whole.
+    pub(crate) chunks: usize,
+    /// The first task's error, when a value did not decode (the call's error).
+    pub(crate) error: Option<PoolError>,
 }
 
 /// The tasks of a worker's chunk as their outcomes are decoded: each failure becomes the error
@@ -478,7 +593,7 @@ pub(super) mod tests_support {
         }
         ChunkOutcome::Encoded {
             who: "worker process 1".into(),
-            bytes,
+            bytes: Arc::new(bytes),
             start: 2,
         }
     }

@@ -448,7 +448,7 @@ mod tests {
             chunk.index,
             ChunkOutcome::Encoded {
                 who: "w".into(),
-                bytes,
+                bytes: Arc::new(bytes),
                 start: 1,
             },
         );

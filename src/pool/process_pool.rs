@@ -359,6 +359,7 @@ impl Shared {
                     let took = self.ran(slot, &chunk, times);
                     let start = bytes.len() - run.len();
                     let (batch, index) = (Arc::clone(&chunk.batch), chunk.index);
+                    let bytes = Arc::new(bytes);
                     batch.complete(index, ChunkOutcome::Encoded { who, bytes, start });
                     return Ok(took);
                 }

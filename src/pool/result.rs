@@ -2,10 +2,10 @@
 //! `AsyncResult`, waiting on its call's [`Batch`].
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::PoolError;
-use super::batch::{Batch, ChunkOutcome, Decode, Decoded, Values, deadline, is_lost};
+use super::batch::{Ahead, Batch, ChunkOutcome, Decode, Decoded, Values, deadline, is_lost};
 
 /// What waits at most a timeout for a batch and turns it into the call's result: a closure that
 /// makes the result's values and hands them to [`decode_chunks`], so that the chunks' outcomes are
@@ -84,22 +84,38 @@ fn no_task() -> PoolError {
     PoolError::Invalid("no task in this result".into())
 }
 
-/// Waits at most `timeout` for every task of `batch`, then decodes the outcomes of its chunks
-/// (once) into `into`: what [`AsyncResult::get`] does but for its result's type.
+/// Waits at most `timeout` for every task of `batch`, decoding the chunks that arrive meanwhile
+/// (see [`Batch::decode_ahead`]), then decodes the rest (once) into `into`: what
+/// [`AsyncResult::get`] does but for its result's type.
 #[inline(never)]
 fn decode_chunks(
     batch: &Batch,
     timeout: Duration,
     into: &mut dyn Decoded,
 ) -> Result<(), PoolError> {
-    batch.decode_all(take_chunks(batch, timeout)?, into)
+    let deadline = deadline(timeout);
+    let ahead = match batch.chunks() {
+        1 => None, // nothing to decode while the others run
+        _ => Some(batch.decode_ahead(deadline, into)),
+    };
+    let chunks = take_chunks(batch, timeout, deadline)?;
+    match ahead {
+        Some(Ahead {
+            error: Some(error), ..
+        }) => Err(error),
+        Some(Ahead { chunks: done, .. }) => batch.decode_all(done, chunks, into),
+        None => batch.decode_all(0, chunks, into),
+    }
 }
 
-/// Waits at most `timeout` for every task of `batch`, then takes the outcomes of its chunks
-/// (once).
-fn take_chunks(batch: &Batch, timeout: Duration) -> Result<Vec<ChunkOutcome>, PoolError> {
-    let Some(mut state) = batch.wait_until(deadline(timeout), |s| s.remaining == 0 || s.lost)
-    else {
+/// Waits until `deadline` for every task of `batch`, then takes the outcomes of its chunks
+/// (once); a timeout says it waited `timeout`.
+fn take_chunks(
+    batch: &Batch,
+    timeout: Duration,
+    deadline: Instant,
+) -> Result<Vec<ChunkOutcome>, PoolError> {
+    let Some(mut state) = batch.wait_until(deadline, |s| s.remaining == 0 || s.lost) else {
         let state = batch.lock();
         let hint = format!(
             "{} of {} tasks still running",
@@ -246,5 +262,64 @@ mod tests {
         let r = AsyncResult::<u8>::one(Arc::clone(&b), None);
         b.complete(0, ChunkOutcome::Values(vec![Ok(Box::new("text"))]));
         assert!(r.get(Duration::from_secs(1)).is_err());
+    }
+
+    #[test]
+    fn chunks_decoded_ahead_count_once_after_a_timeout() {
+        let b = batch(5, 1);
+        let r = AsyncResult::<Vec<u32>>::all(Arc::clone(&b), task_values::<u32>());
+        b.complete(0, encoded(&[0u32]));
+        b.complete(1, encoded(&[1u32]));
+        b.complete(3, encoded(&[3u32]));
+        // Chunks 0 and 1 are decoded ahead, then the wait for chunk 2 times out: nothing is kept.
+        let e = r.get(Duration::from_millis(20)).unwrap_err();
+        assert!(e.to_string().contains("2 of 5 tasks still running"), "{e}");
+        let late = Arc::clone(&b);
+        let finisher = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(30));
+            late.complete(2, encoded(&[2u32]));
+            std::thread::sleep(Duration::from_millis(30));
+            late.complete(4, encoded(&[4u32]));
+        });
+        assert_eq!(r.get(Duration::from_secs(5)).unwrap(), [0, 1, 2, 3, 4]);
+        finisher.join().unwrap();
+    }
+
+    #[test]
+    fn a_value_that_does_not_decode_ahead_is_the_error_once_all_finish() {
+        let b = batch(3, 1);
+        let r = AsyncResult::<Vec<u8>>::all(Arc::clone(&b), task_values::<u8>());
+        b.complete(0, encoded(&[7u8]));
+        b.complete(1, encoded(&["not a u8"]));
+        // Decoded ahead, chunk 1 fails; the call still waits for chunk 2, as for any error.
+        let e = r.get(Duration::from_millis(20)).unwrap_err();
+        assert!(matches!(e, PoolError::Timeout { .. }), "{e}");
+        b.complete(2, encoded(&[9u8]));
+        let e = r.get(Duration::from_secs(1)).unwrap_err();
+        assert_eq!(e.index(), Some(1));
+        assert!(e.to_string().contains("does not decode as a u8"), "{e}");
+    }
+
+    #[test]
+    fn a_task_failure_stops_decoding_ahead_and_the_first_by_index_is_the_error() {
+        let b = batch(4, 1);
+        let r = AsyncResult::<Vec<u8>>::all(Arc::clone(&b), task_values::<u8>());
+        b.complete(0, encoded(&[1u8]));
+        b.complete(
+            2,
+            ChunkOutcome::Failed(vec![PoolError::Terminated {
+                index: 2,
+                task: "echo".into(),
+            }]),
+        );
+        b.complete(3, encoded(&[4u8]));
+        let late = Arc::clone(&b);
+        let finisher = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(30));
+            late.complete(1, encoded(&["not a u8"]));
+        });
+        let e = r.get(Duration::from_secs(5)).unwrap_err();
+        assert_eq!(e.index(), Some(1), "{e}");
+        finisher.join().unwrap();
     }
 }

@@ -181,7 +181,7 @@ fn run_chunk(chunk: Chunk, who: &str, slot: usize, recorder: Option<&Arc<Recorde
             match tasks::run_chunk_here(&task, signature, &args, count) {
                 Ok(bytes) => ChunkOutcome::Encoded {
                     who: Arc::from(who),
-                    bytes,
+                    bytes: Arc::new(bytes),
                     start: 0,
                 },
                 Err(failure) => {
