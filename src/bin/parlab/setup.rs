@@ -181,7 +181,7 @@ fn steps() -> Vec<Step> {
             name: "a warm kernel slot (parlab built once, so a lesson's `:dep parlab` takes seconds)",
             check: crate::warm_up::check,
             install: crate::warm_up::install,
-            note: "runs one \"Rust (parlab)\" kernel headlessly to build parlab: about 40 s on 2 cores, once",
+            note: "runs one \"Rust (parlab)\" kernel headlessly to build parlab, optimised and as lesson 00's debug build: about a minute on 2 cores, once",
             fix: "nothing is lost: the first lesson's `:dep parlab` cell then builds parlab itself (about a minute); `parlab doctor` shows the slots",
             optional: true,
         },
