@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use crossbeam::channel::{RecvTimeoutError, Select};
 
 use super::api::sealed;
-use super::batch::ChunkOutcome;
+use super::batch::{Batch, ChunkOutcome};
 use super::desk::{Desk, News, Trouble};
 use super::error::task_error;
 use super::in_flight::{InFlight, LastRun, may_queue_behind};
@@ -196,16 +196,19 @@ impl Shared {
     /// Waits at most `timeout` for a chunk, `worker` parked on its desk meanwhile and lent to calls
     /// for at most `room` chunks; gives it back (`None` if it went missing from the desk) with
     /// what ended the wait. It takes no chunk after calls ran on the worker: their news comes
-    /// first (a quota may have run out).
+    /// first (a quota may have run out). `answer`, the worker's last answer, is delivered once
+    /// the worker is parked: the caller it wakes finds the worker free for its next call.
     fn idle_wait(
         &self,
         slot: usize,
         worker: Worker,
         room: usize,
         timeout: Duration,
+        answer: Option<Answer>,
     ) -> (Option<Worker>, Idle) {
         let desk = &self.desks[slot];
         desk.park(worker, room);
+        drop(answer);
         let deadline = sys::deadline(timeout);
         loop {
             let mut select = Select::new();
@@ -269,7 +272,7 @@ impl Shared {
                 let (last_run, trouble) = if ready.unwrap_or(true) {
                     let task = sent.chunk.batch.task().to_string();
                     match self.finish_chunk(slot, worker, sent) {
-                        Ok(took) => (Some(LastRun { task, took }), None),
+                        Ok((took, _delivered_now)) => (Some(LastRun { task, took }), None),
                         Err(lost) => (None, Some(Trouble::Lost(lost))),
                     }
                 } else {
@@ -337,15 +340,12 @@ impl Shared {
         Ok(None)
     }
 
-    /// Waits for `worker`'s answer to the chunk `sent` (the oldest in flight) and completes it;
-    /// the time the worker took to run it. `Err` says how the worker ended (it is then dead or
-    /// killed), with the chunk. A timeline records the chunk as the worker timed it, or as cut off.
-    fn finish_chunk(
-        &self,
-        slot: usize,
-        worker: &mut Worker,
-        sent: InFlight,
-    ) -> Result<Duration, Box<(Chunk, String)>> {
+    /// Waits for `worker`'s answer to the chunk `sent` (the oldest in flight); the time the
+    /// worker took to run it, and its results, recorded on the chunk's batch when the [`Answer`]
+    /// is dropped (a failure is recorded at once). `Err` says how the worker ended (it is then
+    /// dead or killed), with the chunk. A timeline records the chunk as the worker timed it, or as
+    /// cut off.
+    fn finish_chunk(&self, slot: usize, worker: &mut Worker, sent: InFlight) -> Finished {
         let InFlight { chunk, since } = sent;
         let outcome =
             worker
@@ -358,10 +358,13 @@ impl Shared {
                 Ok((FromWorker::Results(times), run)) => {
                     let took = self.ran(slot, &chunk, times);
                     let start = bytes.len() - run.len();
-                    let (batch, index) = (Arc::clone(&chunk.batch), chunk.index);
                     let bytes = Arc::new(bytes);
-                    batch.complete(index, ChunkOutcome::Encoded { who, bytes, start });
-                    return Ok(took);
+                    let answer = Answer {
+                        batch: Arc::clone(&chunk.batch),
+                        index: chunk.index,
+                        outcome: Some(ChunkOutcome::Encoded { who, bytes, start }),
+                    };
+                    return Ok((took, Some(answer)));
                 }
                 Ok((FromWorker::Failed(failure, times), _)) => {
                     let took = self.ran(slot, &chunk, times);
@@ -369,7 +372,7 @@ impl Shared {
                     chunk.fail(|index| {
                         task_error(batch.task(), batch.types(), index, &who, failure.clone())
                     });
-                    return Ok(took);
+                    return Ok((took, None));
                 }
                 Err(_) => {
                     worker.process.kill();
@@ -447,6 +450,28 @@ impl Drop for SlotGuard {
 }
 
 /// When a manager tries again to start a worker that could not be started, and why it failed.
+/// How a chunk sent to a worker finished: how long the worker took and its results to record
+/// (none when the chunk failed: recorded already), or how the worker ended, with the chunk.
+type Finished = Result<(Duration, Option<Answer>), Box<(Chunk, String)>>;
+
+/// A worker's results for a chunk, recorded on the chunk's batch (waking its caller) when
+/// dropped. A manager whose worker is left with nothing to do holds it until it has parked the
+/// worker on its desk, so that a caller that calls again at once (a loop of `apply`) borrows
+/// the worker there, instead of finding it away and queueing the call for the manager.
+struct Answer {
+    batch: Arc<Batch>,
+    index: usize,
+    outcome: Option<ChunkOutcome>,
+}
+
+impl Drop for Answer {
+    fn drop(&mut self) {
+        if let Some(outcome) = self.outcome.take() {
+            self.batch.complete(self.index, outcome);
+        }
+    }
+}
+
 struct Restart {
     at: Instant,
     pause: Duration,
@@ -511,14 +536,19 @@ fn manage(shared: Arc<Shared>, slot: usize, ready: mpsc::Sender<Result<(), PoolE
     // Chunks that a dead worker never started: they go before the queue's.
     let mut requeued: VecDeque<Chunk> = VecDeque::new();
     let mut restart: Option<Restart> = None;
+    // The last answer of a worker left with nothing to do, held back until it is parked.
+    let mut answered: Option<Answer> = None;
     loop {
         // A chunk that a worker lent to a call was lost running.
         let mut handed: Option<Box<(Chunk, String)>> = None;
         if in_flight.is_empty() {
             // A worker that died while idle is forgotten at once (its pid leaves `pids()`), and
             // one that ran its quota of chunks is retired.
+            // (A worker that has just answered is alive: no need to ask.)
             let quota_run = max_tasks.is_some_and(|m| chunks >= m);
-            if quota_run || worker.as_mut().is_some_and(|w| !w.process.is_alive()) {
+            let dead = answered.is_none() && worker.as_mut().is_some_and(|w| !w.process.is_alive());
+            if quota_run || dead {
+                drop(answered.take());
                 shared.forget(slot, &mut worker);
             }
             if worker.is_none()
@@ -582,7 +612,7 @@ fn manage(shared: Arc<Shared>, slot: usize, ready: mpsc::Sender<Result<(), PoolE
                 continue;
             };
             let room = max_tasks.map_or(usize::MAX, |m| m.saturating_sub(chunks));
-            let (back, waited) = shared.idle_wait(slot, idle, room, CHECK_EVERY);
+            let (back, waited) = shared.idle_wait(slot, idle, room, CHECK_EVERY, answered.take());
             worker = back;
             match waited {
                 Idle::Chunk(chunk) => Some(chunk),
@@ -620,6 +650,7 @@ fn manage(shared: Arc<Shared>, slot: usize, ready: mpsc::Sender<Result<(), PoolE
         } else {
             shared.jobs.next(Duration::ZERO).ok()
         };
+        drop(answered.take()); // when the worker was not parked: delivered now
         if let Some(chunk) = next {
             if shared.jobs.terminated() {
                 chunk.terminated();
@@ -665,8 +696,13 @@ fn manage(shared: Arc<Shared>, slot: usize, ready: mpsc::Sender<Result<(), PoolE
                     continue;
                 };
                 let task = oldest.chunk.batch.task().to_string();
-                let finished = shared.finish_chunk(slot, w, oldest);
-                finished.map(|took| LastRun { task, took })
+                match shared.finish_chunk(slot, w, oldest) {
+                    Ok((took, answer)) => {
+                        answered = answer;
+                        Ok(LastRun { task, took })
+                    }
+                    Err(lost) => Err(lost),
+                }
             }
         };
         match finished {
@@ -674,6 +710,10 @@ fn manage(shared: Arc<Shared>, slot: usize, ready: mpsc::Sender<Result<(), PoolE
                 last_run = Some(run);
                 if let Some(next) = in_flight.front_mut() {
                     next.since = Instant::now(); // its worker starts it now
+                }
+                let idle_next = in_flight.is_empty() && requeued.is_empty();
+                if !idle_next || max_tasks.is_some_and(|m| chunks >= m) {
+                    drop(answered.take()); // the worker will not be parked next: delivered now
                 }
             }
             Err(lost) => {
