@@ -3,7 +3,8 @@
 //! values, or errors) and wakes whoever waits for them.
 //!
 //! A worker answers a chunk with one run of encoded outcomes; they stay encoded until the caller
-//! asks for them, and are then decoded as the call's result type, strictly.
+//! asks for them, and are then decoded as the call's result type, strictly: a `get` decodes the
+//! chunks that have arrived while it waits for the others ([`Batch::decode_ahead`]).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
