@@ -306,18 +306,29 @@ impl Batch {
             if done(&state) {
                 return Some(state);
             }
-            let now = Instant::now();
-            if now >= deadline {
-                return None;
-            }
-            state.waiters += 1;
-            state = self
-                .changed
-                .wait_timeout(state, deadline - now)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
-            state.waiters -= 1;
+            state = self.wait_for_change(state, deadline).ok()?;
         }
+    }
+
+    /// Waits, counted among the waiters, until a change is told or `deadline`; the state back as
+    /// `Err` once `deadline` has passed (without waiting).
+    fn wait_for_change<'a>(
+        &'a self,
+        mut state: MutexGuard<'a, State>,
+        deadline: Instant,
+    ) -> Result<MutexGuard<'a, State>, MutexGuard<'a, State>> {
+        let now = Instant::now();
+        if now >= deadline {
+            return Err(state);
+        }
+        state.waiters += 1;
+        state = self
+            .changed
+            .wait_timeout(state, deadline - now)
+            .unwrap_or_else(PoisonError::into_inner)
+            .0;
+        state.waiters -= 1;
+        Ok(state)
     }
 
     pub(super) fn timeout(&self, after: Duration, state_hint: &str) -> PoolError {
@@ -426,18 +437,14 @@ impl Batch {
             let Some(missing) = window.clone().rev().find(|&i| state.chunks[i].is_none()) else {
                 break;
             };
-            let now = Instant::now();
-            if now >= deadline {
-                return Vec::new();
-            }
             state.awaited = Some(missing);
-            state.waiters += 1;
-            state = self
-                .changed
-                .wait_timeout(state, deadline - now)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
-            state.waiters -= 1;
+            match self.wait_for_change(state, deadline) {
+                Ok(back) => state = back,
+                Err(mut back) => {
+                    back.awaited = None;
+                    return Vec::new();
+                }
+            }
             state.awaited = None;
         }
         state.chunks[next..]
