@@ -466,9 +466,10 @@ fn submit_runs(
     for index in 0..total {
         let queued = chunk(index, encode).and_then(|c| {
             encoded.push(c);
-            match encoded.len() == group || index + 1 == total {
-                true => jobs.submit(std::mem::take(&mut encoded)),
-                false => Ok(()),
+            if encoded.len() == group || index + 1 == total {
+                jobs.submit(std::mem::take(&mut encoded))
+            } else {
+                Ok(())
             }
         });
         if let Err(e) = queued {

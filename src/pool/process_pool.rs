@@ -449,7 +449,6 @@ impl Drop for SlotGuard {
     }
 }
 
-/// When a manager tries again to start a worker that could not be started, and why it failed.
 /// How a chunk sent to a worker finished: how long the worker took and its results to record
 /// (none when the chunk failed: recorded already), or how the worker ended, with the chunk.
 type Finished = Result<(Duration, Option<Answer>), Box<(Chunk, String)>>;
@@ -472,6 +471,7 @@ impl Drop for Answer {
     }
 }
 
+/// When a manager tries again to start a worker that could not be started, and why it failed.
 struct Restart {
     at: Instant,
     pause: Duration,
@@ -536,7 +536,8 @@ fn manage(shared: Arc<Shared>, slot: usize, ready: mpsc::Sender<Result<(), PoolE
     // Chunks that a dead worker never started: they go before the queue's.
     let mut requeued: VecDeque<Chunk> = VecDeque::new();
     let mut restart: Option<Restart> = None;
-    // The last answer of a worker left with nothing to do, held back until it is parked.
+    // The worker's last answer, held until the loop's next turn: delivered once the worker is
+    // parked if it is left idle (see `Answer`), else as soon as the turn knows it will not be.
     let mut answered: Option<Answer> = None;
     loop {
         // A chunk that a worker lent to a call was lost running.
@@ -710,10 +711,6 @@ fn manage(shared: Arc<Shared>, slot: usize, ready: mpsc::Sender<Result<(), PoolE
                 last_run = Some(run);
                 if let Some(next) = in_flight.front_mut() {
                     next.since = Instant::now(); // its worker starts it now
-                }
-                let idle_next = in_flight.is_empty() && requeued.is_empty();
-                if !idle_next || max_tasks.is_some_and(|m| chunks >= m) {
-                    drop(answered.take()); // the worker will not be parked next: delivered now
                 }
             }
             Err(lost) => {
